@@ -1,0 +1,12 @@
+import { Command } from 'commander';
+import { registerSandboxCommand } from './sandbox-command.js';
+
+/** Build the `voodoo-fulfillment` command tree. Each command lives in its own file under src/cli/. */
+export function buildProgram(): Command {
+  const program = new Command('voodoo-fulfillment')
+    .description('Buy digital goods through the Voodoo Center API from a Redis queue, exactly once per merchant_order_id.')
+    .version('0.1.0')
+    .showHelpAfterError();
+  registerSandboxCommand(program);
+  return program;
+}

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors/errors.js';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').min(min, `expected at least ${min}`).max(max, `expected at most ${max}`);
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .url('expected a URL')
+    .refine((v) => protocols.includes(new URL(v).protocol), `expected a ${protocols.join(' or ')} URL`);
+
+/**
+ * Every environment variable the processes read, with its default. The README's config table
+ * mirrors this object; keep them in step.
+ */
+const schema = z.object({
+  /** Redis connection URL. */
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix; also prefixes this project's own Redis keys. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, dot, dash or underscore')
+    .default('bull'),
+  /** Base URL of the Voodoo Center API (the part before /api/v1). */
+  VOODOO_API_URL: url(['https:', 'http:']).default('https://api.voodoo.center'),
+  /** The long-lived `ak_` API key. Required by the worker. */
+  VOODOO_API_KEY: z
+    .string()
+    .regex(/^ak_\S+$/, 'expected an API key starting with ak_')
+    .optional(),
+  /** HMAC secret for webhook signatures. Required by the webhook receiver. */
+  VOODOO_WEBHOOK_SECRET: z.string().min(8, 'expected at least 8 characters').optional(),
+  /** Port of the webhook receiver. */
+  WEBHOOK_PORT: int(0, 65535).default(8080),
+  /** Interface the webhook receiver binds to. */
+  WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Largest accepted webhook body, in bytes. */
+  WEBHOOK_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+  /** Jobs one worker process runs at once. */
+  WORKER_CONCURRENCY: int(1, 1000).default(32),
+  /** Delay before the first status poll, in ms (when no webhook receiver is alive). */
+  POLL_INITIAL_DELAY_MS: int(10).default(1_000),
+  /** Delay before the first status poll while a webhook receiver is alive, in ms. */
+  POLL_WEBHOOK_DELAY_MS: int(10).default(30_000),
+  /** Longest delay between two polls, in ms. */
+  POLL_MAX_DELAY_MS: int(10).default(60_000),
+  /** How long after placement an order may take to reach a terminal status before it ends `unresolved`, in ms. */
+  POLL_TIMEOUT_MS: int(1_000).default(2 * 60 * 60 * 1000),
+  /** Hard timeout of one API request, in ms. Kept well under BullMQ's 30 s job lock. */
+  HTTP_TIMEOUT_MS: int(100, 25_000).default(10_000),
+  /** How long a fleet-wide balance reading stays fresh, in ms. */
+  BALANCE_CACHE_MS: int(0).default(2_000),
+  /** How long an intent may wait for funds before it ends `rejected` (insufficient_balance), in ms. */
+  BALANCE_WAIT_MAX_MS: int(0).default(60 * 60 * 1000),
+  /** Re-exchange the token this long before its expiry, in ms. */
+  TOKEN_REFRESH_MARGIN_MS: int(0).default(5 * 60 * 1000),
+  /** Lifetime assumed for an access token without an `exp` claim, in ms (the API says 2 h). */
+  TOKEN_TTL_MS: int(1_000).default(2 * 60 * 60 * 1000),
+  /** Catalog snapshot (`catalog.lmdb.zst`); enables price checks and local validation. */
+  CATALOG_PATH: z.string().min(1).optional(),
+  /** How long finished results and ledger records are kept, in seconds. */
+  RETENTION_SECONDS: int(60).default(7 * 24 * 60 * 60),
+  /** pino level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Human-readable logs (development only). */
+  LOG_PRETTY: bool.default(false),
+});
+
+/** The validated, frozen configuration every process is built from. */
+export type Config = Readonly<z.output<typeof schema>>;
+
+/** Names of every variable the schema knows, for the README and error messages. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Config)[];
+
+/**
+ * Parse `env` once into a frozen `Config`. Empty strings count as unset. Throws `ConfigError`
+ * naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {};
+  for (const key of CONFIG_VARIABLES) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'config');
+    throw new ConfigError(variable, issue?.message ?? 'invalid');
+  }
+  if (parsed.data.POLL_INITIAL_DELAY_MS > parsed.data.POLL_MAX_DELAY_MS) {
+    throw new ConfigError('POLL_INITIAL_DELAY_MS', 'expected at most POLL_MAX_DELAY_MS');
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** Return `config[variable]`, or throw a `ConfigError` saying this process needs it. */
+export function requireSetting<K extends keyof Config>(config: Config, variable: K): NonNullable<Config[K]> {
+  const value = config[variable];
+  if (value === undefined || value === null) {
+    throw new ConfigError(variable, 'is required by this process');
+  }
+  return value;
+}

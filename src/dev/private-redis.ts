@@ -1,0 +1,107 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A redis-server child process owned by the caller (tests, demo, bench). */
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  /** Stop the server (SIGKILL-free: SHUTDOWN NOSAVE semantics via SIGTERM). Resolves when it exited. */
+  stop(): Promise<void>;
+  /** Restart on the same port and directory (AOF data survives when `appendOnly` was set). */
+  restart(): Promise<void>;
+  /** Stop and remove the data directory. */
+  destroy(): Promise<void>;
+}
+
+/** Options of {@link startPrivateRedis}. */
+export interface PrivateRedisOptions {
+  /** Persist with AOF (everysec) so a restart keeps the data. Default false. */
+  appendOnly?: boolean;
+  /** Port to bind; a free one when omitted. */
+  port?: number;
+}
+
+/** True when `redis-server` is on PATH. */
+export function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** A TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on port ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Start a redis-server from PATH on a free port with its own temp directory. Throws with an install
+ * hint when redis-server is missing.
+ */
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+  if (!hasRedisServer()) {
+    throw new Error('redis-server is not on PATH: install it (Debian/Ubuntu: apt-get install redis-server) or set REDIS_URL');
+  }
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'voodoo-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no'];
+  args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
+  if (options.appendOnly) args.push('--appendfsync', 'everysec');
+  let child: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    const proc = spawn('redis-server', args, { stdio: 'ignore' });
+    child = proc;
+    await waitForPort(port, 10_000);
+  };
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+    });
+  };
+
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    destroy: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
