@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerCatalogCommand } from './catalog-command.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 
 /** Build the `voodoo-fulfillment` command tree. Each command lives in its own file under src/cli/. */
@@ -8,5 +9,6 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerSandboxCommand(program);
+  registerCatalogCommand(program);
   return program;
 }

@@ -24,7 +24,8 @@ export type ResultSource = 'poll' | 'webhook' | 'worker';
 /** A validated order intent (the public `order-intents` job data, normalised). */
 export interface Intent {
   merchantOrderId: string;
-  itemId: number;
+  /** Null only for an invalid intent, which is rejected before anything is sent. */
+  itemId: number | null;
   quantity?: number;
   fields?: Record<string, string | number>;
   /** The most the merchant will pay for this order, major units. */

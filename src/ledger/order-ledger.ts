@@ -1,0 +1,153 @@
+import type { Redis } from 'ioredis';
+import { isTerminalStatus, type Order } from '../api/order.js';
+import type { OrderState } from '../lifecycle/order-state.js';
+import { LuaScript } from '../redis/lua-script.js';
+import { CLAIM, LOAD, RECORD_EVENT, SAVE } from './ledger-scripts.js';
+
+/** One order's record as loaded from Redis. */
+export interface LedgerRecord {
+  state: OrderState;
+  /** Compare-and-set version of `state`. */
+  version: number;
+  /** The last webhook order seen for this merchant_order_id, if any. */
+  event: Order | null;
+}
+
+/** Outcome of {@link OrderLedger.claim}. */
+export type ClaimOutcome =
+  /** This job created the record. */
+  | { kind: 'claimed'; record: LedgerRecord }
+  /** This job already owns the record (a retry or a recovered stalled job). */
+  | { kind: 'owner'; record: LedgerRecord }
+  /** Another job drives this merchant_order_id: this intent is a duplicate. */
+  | { kind: 'duplicate'; owner: string }
+  /** The order finished long ago and its record expired; only the tombstone is left. */
+  | { kind: 'finished'; status: string };
+
+/** Outcome of {@link OrderLedger.recordEvent}. */
+export interface RecordEventOutcome {
+  /** `duplicate`: a terminal event for this merchant_order_id was already stored (no state changed). */
+  outcome: 'stored' | 'duplicate';
+  /** The intent job driving the order, or '' when this system does not know the order. */
+  owner: string;
+  /** Whether an intent for this merchant_order_id was ever claimed. */
+  known: boolean;
+}
+
+/** Options of {@link OrderLedger}. */
+export interface OrderLedgerOptions {
+  redis: Redis;
+  /** Key prefix (QUEUE_PREFIX); keys live under `<prefix>:vf:`. */
+  prefix: string;
+  /** How long a finished record is kept, in seconds (its tombstone is kept for good). */
+  retentionSeconds: number;
+}
+
+/**
+ * The durable per-order record, keyed by merchant_order_id. Every write is one atomic Lua script:
+ * state writes are compare-and-set on `version`, so two workers can never both act on one order.
+ */
+export class OrderLedger {
+  private readonly claimScript = new LuaScript(CLAIM);
+  private readonly loadScript = new LuaScript(LOAD);
+  private readonly saveScript = new LuaScript(SAVE);
+  private readonly recordEventScript = new LuaScript(RECORD_EVENT);
+
+  constructor(private readonly options: OrderLedgerOptions) {}
+
+  private key(merchantOrderId: string): string {
+    return `${this.options.prefix}:vf:order:${merchantOrderId}`;
+  }
+
+  private get doneKey(): string {
+    return `${this.options.prefix}:vf:done`;
+  }
+
+  /** Key of the set of merchant_order_ids with a webhook event but no intent. */
+  get unmatchedKey(): string {
+    return `${this.options.prefix}:vf:unmatched-events`;
+  }
+
+  /** Key of the hash of webhook events that carry no merchant_order_id: order_id → the event's raw JSON. */
+  get eventsWithoutMerchantOrderIdKey(): string {
+    return `${this.options.prefix}:vf:events-without-merchant-order-id`;
+  }
+
+  /**
+   * Durably store a webhook event that has no merchant_order_id (the API allows such orders; none of
+   * them can be ours), keyed by its order_id, so it is kept for reconciliation rather than lost.
+   * `duplicate` when an event for this order_id was already stored (it is replaced: terminal events
+   * of one order are identical).
+   */
+  async recordEventWithoutMerchantOrderId(orderId: string, rawJson: string): Promise<'stored' | 'duplicate'> {
+    const added = await this.options.redis.hset(this.eventsWithoutMerchantOrderIdKey, orderId, rawJson);
+    return added === 1 ? 'stored' : 'duplicate';
+  }
+
+  /** Create the record for `jobId`, or learn who owns it. */
+  async claim(merchantOrderId: string, jobId: string, initial: OrderState): Promise<ClaimOutcome> {
+    const reply = (await this.claimScript.run(this.options.redis, [this.key(merchantOrderId), this.doneKey], [
+      merchantOrderId,
+      jobId,
+      JSON.stringify(initial),
+    ])) as string[];
+    const [kind, a = '', b = '0', c = ''] = reply;
+    switch (kind) {
+      case 'claimed':
+      case 'owner':
+        return { kind, record: decode(a, b, c) };
+      case 'finished':
+        return { kind: 'finished', status: a };
+      default:
+        return { kind: 'duplicate', owner: a };
+    }
+  }
+
+  /** The record, or null when no intent was ever claimed for this id. */
+  async load(merchantOrderId: string): Promise<LedgerRecord | null> {
+    const reply = (await this.loadScript.run(this.options.redis, [this.key(merchantOrderId)], [])) as string[] | null;
+    if (reply === null) return null;
+    const [state = '', version = '0', event = ''] = reply;
+    return decode(state, version, event);
+  }
+
+  /**
+   * Write `state` if the record is still at `expectedVersion`. Returns the updated record (with any
+   * webhook event stored meanwhile), or null when another writer moved it first (reload and decide
+   * again). A `done` state also writes the tombstone.
+   */
+  async save(merchantOrderId: string, expectedVersion: number, state: OrderState): Promise<LedgerRecord | null> {
+    const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, [this.key(merchantOrderId), this.doneKey], [
+      expectedVersion,
+      JSON.stringify(state),
+      state.phase,
+      this.options.retentionSeconds,
+      merchantOrderId,
+      state.result?.status ?? '',
+    ])) as [number, string?];
+    if (version === 0) return null;
+    return { state, version, event: event === '' ? null : (JSON.parse(event) as Order) };
+  }
+
+  /**
+   * Durably store a webhook event under its merchant_order_id (whether or not an intent exists).
+   * Never touches `state`: the owning job applies the event, so finalisation has one path.
+   */
+  async recordEvent(merchantOrderId: string, order: Order): Promise<RecordEventOutcome> {
+    const reply = (await this.recordEventScript.run(this.options.redis, [this.key(merchantOrderId), this.unmatchedKey], [
+      JSON.stringify(order),
+      isTerminalStatus(order.status) ? '1' : '0',
+      merchantOrderId,
+      this.options.retentionSeconds,
+    ])) as [string, string, number];
+    return { outcome: reply[0] === 'duplicate' ? 'duplicate' : 'stored', owner: reply[1], known: reply[2] === 1 };
+  }
+}
+
+function decode(state: string, version: string, event: string): LedgerRecord {
+  return {
+    state: JSON.parse(state) as OrderState,
+    version: Number(version),
+    event: event === '' ? null : (JSON.parse(event) as Order),
+  };
+}

@@ -1,0 +1,33 @@
+import type { Queue } from 'bullmq';
+import type { OrderResult } from '../lifecycle/order-state.js';
+import { resultJobId } from './job-ids.js';
+
+/** Emits results to `order-results`. */
+export interface ResultEmitter {
+  /**
+   * Add the result job. Idempotent: the jobId is derived from merchant_order_id and the job is kept
+   * for `retentionSeconds` after a consumer completes it, so a re-emit after a crash is a no-op.
+   */
+  emit(result: OrderResult): Promise<void>;
+}
+
+/** Options of {@link createResultEmitter}. */
+export interface ResultEmitterOptions {
+  queue: Queue;
+  /** How long a consumed result job is kept (and so deduplicates re-emits), in seconds. */
+  retentionSeconds: number;
+}
+
+export function createResultEmitter(options: ResultEmitterOptions): ResultEmitter {
+  const keep = { age: options.retentionSeconds };
+  return {
+    async emit(result) {
+      await options.queue.add(result.status, result, {
+        jobId: resultJobId(result.merchant_order_id),
+        // Job options beat the consumer's worker options, so the dedupe window holds whatever the consumer sets.
+        removeOnComplete: keep,
+        removeOnFail: keep,
+      });
+    },
+  };
+}
