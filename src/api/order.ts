@@ -81,6 +81,12 @@ const webhookSchema = z.object({
   ...common,
 });
 
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (issue === undefined) return 'invalid';
+  const path = issue.path.map(String).join('.');
+  return path === '' ? issue.message : `${path}: ${issue.message}`;
+}
+
 type Common = z.output<z.ZodObject<typeof common>>;
 
 function fromCommon(c: Common): Omit<Order, 'id' | 'itemId' | 'price'> {
@@ -105,7 +111,7 @@ function fromCommon(c: Common): Omit<Order, 'id' | 'itemId' | 'price'> {
 export function orderFromRest(body: unknown): Order {
   const parsed = restSchema.safeParse(body);
   if (!parsed.success) {
-    throw new UnexpectedResponseError(`unusable order object: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    throw new UnexpectedResponseError(`unusable order object: ${describeIssue(parsed.error.issues[0])}`);
   }
   const d = parsed.data;
   return { id: d.id, itemId: d.item ?? null, price: d.price ?? 0, ...fromCommon(d) };
@@ -115,7 +121,7 @@ export function orderFromRest(body: unknown): Order {
 export function orderFromWebhook(body: unknown): Order {
   const parsed = webhookSchema.safeParse(body);
   if (!parsed.success) {
-    throw new UnexpectedResponseError(`unusable webhook event: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    throw new UnexpectedResponseError(`unusable webhook event: ${describeIssue(parsed.error.issues[0])}`);
   }
   const d = parsed.data;
   return { id: d.order_id, itemId: d.item_id ?? null, price: d.total_price ?? 0, ...fromCommon(d) };

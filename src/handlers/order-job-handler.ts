@@ -212,6 +212,8 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           }
           return;
         case 'ambiguous':
+        // A 2xx we cannot read means the order was created but we cannot see it: as unknown as a timeout.
+        case 'unexpected_response':
           log.warn({ err, attempt: record.state.attempts }, 'create outcome unknown: retrying with the same merchant_order_id');
           await apply({ type: 'create_ambiguous', atMs: now() });
           await park(retryDelay(record.state.attempts), 'retrying an ambiguous create');

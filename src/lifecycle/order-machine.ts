@@ -14,6 +14,7 @@ export function initialState(intent: Intent, atMs: number): OrderState {
     orderId: null,
     receivedAtMs: atMs,
     firstAttemptAtMs: null,
+    maybeLandedAtMs: null,
     fundsWaitSinceMs: null,
     result: null,
   };
@@ -102,34 +103,31 @@ export function transition(state: OrderState, event: OrderEvent, policy: Lifecyc
       }
       return done(state, workerResult(state, 'rejected', event.code, event.message, event.atMs));
 
-    case 'funds_short': {
+    case 'funds_short':
       if (state.phase !== 'received' && state.phase !== 'waiting_funds') {
         return ignored('funds only gate an order that was never sent');
       }
-      const since = state.fundsWaitSinceMs ?? event.atMs;
-      if (event.atMs - since >= policy.balanceWaitMaxMs) {
-        return done(
-          state,
-          workerResult(state, 'rejected', 'insufficient_balance', 'the balance did not cover the order before BALANCE_WAIT_MAX_MS', event.atMs),
-        );
-      }
-      return move(state, { phase: 'waiting_funds', fundsWaitSinceMs: since });
-    }
+      return waitForFunds(state, event.atMs, policy);
 
     case 'attempt_started':
       switch (state.phase) {
         case 'received':
         case 'waiting_funds':
         case 'ambiguous':
+          // fundsWaitSinceMs survives the attempt: if the API answers insufficient_balance, the
+          // wait goes on against the same limit instead of starting over.
           return move(state, {
             phase: 'placing',
             attempts: state.attempts + 1,
             firstAttemptAtMs: state.firstAttemptAtMs ?? event.atMs,
-            fundsWaitSinceMs: null,
           });
         case 'placing':
           // The previous attempt's worker died before recording the answer: it may have landed.
-          return move(state, { attempts: state.attempts + 1, maybeLanded: true });
+          return move(state, {
+            attempts: state.attempts + 1,
+            maybeLanded: true,
+            maybeLandedAtMs: state.maybeLandedAtMs ?? event.atMs,
+          });
         case 'placed':
         case 'awaiting_webhook':
           return ignored('the order already exists');
@@ -157,14 +155,12 @@ export function transition(state: OrderState, event: OrderEvent, policy: Lifecyc
         // rejection of this retry proves nothing about it: only the webhook can tell.
         return move(state, { phase: 'awaiting_webhook' });
       }
-      if (event.code === 'insufficient_balance') {
-        return move(state, { phase: 'waiting_funds', fundsWaitSinceMs: event.atMs });
-      }
+      if (event.code === 'insufficient_balance') return waitForFunds(state, event.atMs, policy);
       return done(state, workerResult(state, 'rejected', event.code, event.message, event.atMs));
 
     case 'create_ambiguous':
       if (state.phase !== 'placing') return ignored('no attempt is in flight');
-      return move(state, { phase: 'ambiguous', maybeLanded: true });
+      return move(state, { phase: 'ambiguous', maybeLanded: true, maybeLandedAtMs: state.maybeLandedAtMs ?? event.atMs });
 
     case 'create_not_sent':
       if (state.phase !== 'placing') return ignored('no attempt is in flight');
@@ -173,6 +169,9 @@ export function transition(state: OrderState, event: OrderEvent, policy: Lifecyc
     case 'order_observed': {
       if (state.orderId !== null && event.order.id !== state.orderId) {
         return ignored('the observed order is not this one');
+      }
+      if (event.order.merchantOrderId !== null && event.order.merchantOrderId !== state.intent.merchantOrderId) {
+        return ignored('the observed order belongs to another merchant_order_id');
       }
       if (!isTerminalStatus(event.order.status)) {
         if (state.phase === 'placed') return ignored('still in progress');
@@ -190,12 +189,28 @@ export function transition(state: OrderState, event: OrderEvent, policy: Lifecyc
       if (state.phase !== 'awaiting_webhook' && state.phase !== 'ambiguous') {
         return ignored('only an unknown outcome has a deadline');
       }
-      const started = state.firstAttemptAtMs ?? state.receivedAtMs;
-      if (event.atMs - started < policy.resolveTimeoutMs) return ignored('the deadline has not passed');
+      if (event.atMs < resolveDeadline(state, policy)) return ignored('the deadline has not passed');
       return done(state, workerResult(state, 'unresolved', 'unresolved', unresolvedMessage(state), event.atMs));
     }
   }
   return ignored('unreachable');
+}
+
+/** When an unknown outcome becomes `unresolved`, epoch ms. */
+export function resolveDeadline(state: OrderState, policy: LifecyclePolicy): number {
+  return (state.maybeLandedAtMs ?? state.firstAttemptAtMs ?? state.receivedAtMs) + policy.resolveTimeoutMs;
+}
+
+/** Wait for funds, or give up once the wait (counted from when it first began) reaches the limit. */
+function waitForFunds(state: OrderState, atMs: number, policy: LifecyclePolicy): Transition {
+  const since = state.fundsWaitSinceMs ?? atMs;
+  if (atMs - since >= policy.balanceWaitMaxMs) {
+    return done(
+      state,
+      workerResult(state, 'rejected', 'insufficient_balance', 'the balance did not cover the order before BALANCE_WAIT_MAX_MS', atMs),
+    );
+  }
+  return move(state, { phase: 'waiting_funds', fundsWaitSinceMs: since });
 }
 
 /** What the handler should do for a record in this state. */
@@ -213,7 +228,7 @@ export function nextStep(state: OrderState, policy: LifecyclePolicy): NextStep {
       if (state.orderId === null) throw new Error('invariant: a placed order has an id');
       return { kind: 'poll', orderId: state.orderId };
     case 'awaiting_webhook':
-      return { kind: 'await_webhook', deadlineMs: (state.firstAttemptAtMs ?? state.receivedAtMs) + policy.resolveTimeoutMs };
+      return { kind: 'await_webhook', deadlineMs: resolveDeadline(state, policy) };
     case 'done':
       if (state.result === null) throw new Error('invariant: a done order has a result');
       return { kind: 'emit', result: state.result };

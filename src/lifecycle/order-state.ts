@@ -63,8 +63,14 @@ export interface OrderState {
   orderId: string | null;
   /** When the intent was accepted, epoch ms. */
   receivedAtMs: number;
-  /** When the first POST attempt was recorded, epoch ms; the poll deadline counts from here. */
+  /** When the first POST attempt was recorded, epoch ms; poll backoff counts from here. */
   firstAttemptAtMs: number | null;
+  /**
+   * When an attempt first may have landed, epoch ms. The resolve deadline counts from here, not from
+   * the first attempt: attempts that provably did not land (429, insufficient balance) must not eat
+   * into the time the webhook has to arrive.
+   */
+  maybeLandedAtMs: number | null;
   /** When the order started waiting for funds, epoch ms. */
   fundsWaitSinceMs: number | null;
   /** Set exactly when phase is `done`. */

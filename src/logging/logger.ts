@@ -49,7 +49,47 @@ const REDACT_PATHS = [
 // Last line of defence for values that could slip past path redaction (e.g. inside an error message
 // or a free-text detail): JWT-shaped strings and ak_ keys never leave the process.
 const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
-const API_KEY_PATTERN = /ak_[A-Za-z0-9_-]{4,}/g;
+// Not preceded by a letter or digit, so words such as `peak_rss` survive.
+const API_KEY_PATTERN = /(?<![A-Za-z0-9])ak_[A-Za-z0-9_-]{4,}/g;
+
+const MAX_CAUSE_DEPTH = 5;
+
+/** Keys censored at any depth (path redaction only reaches one level, and no array items). */
+const SENSITIVE_KEYS: ReadonlySet<string> = new Set([
+  'api_key',
+  'apiKey',
+  'access_token',
+  'accessToken',
+  'token',
+  'secret',
+  'webhookSecret',
+  'codes',
+  'authorization',
+  'x-webhook-signature',
+]);
+const MAX_CENSOR_DEPTH = 8;
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A copy of a log object with every sensitive key censored, however deep (e.g. `{ job: { result:
+ * { order: { codes } } } }` or `{ orders: [...] }`). Only plain objects and arrays are walked:
+ * errors go to their serializer untouched, other class instances are left to pino.
+ */
+function censorDeep(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_CENSOR_DEPTH) return '[Too deep]';
+  if (Array.isArray(value)) return value.map((item: unknown) => censorDeep(item, depth + 1));
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = SENSITIVE_KEYS.has(key) && item !== undefined && item !== null ? '[Redacted]' : censorDeep(item, depth + 1);
+  }
+  return out;
+}
 
 function escapeRegExp(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -60,6 +100,10 @@ function escapeRegExp(value: string): string {
  * bodies carry the API key): only name, message, our code/retryable/status and the stack.
  */
 export function serializeError(err: unknown): Record<string, unknown> {
+  return serializeErrorAt(err, 0);
+}
+
+function serializeErrorAt(err: unknown, depth: number): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: String(err) };
   const out: Record<string, unknown> = { type: err.name, message: err.message, stack: err.stack };
   if (err instanceof FulfillmentError) {
@@ -72,8 +116,18 @@ export function serializeError(err: unknown): Record<string, unknown> {
     const code: unknown = (err as Error & { code?: unknown }).code;
     if (typeof code === 'string') out.code = code;
   }
-  if (err.cause !== undefined) out.cause = serializeError(err.cause);
+  // Bounded: a cause chain can be circular.
+  if (err.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeErrorAt(err.cause, depth + 1);
   return out;
+}
+
+/**
+ * The serializer of the `err` and `error` keys. Only errors are serialised: `error` is also an
+ * ordinary field (an order's `error: null` or `"OUT_OF_STOCK"`), which must log as it is.
+ */
+function errorField(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  return serializeError(value);
 }
 
 /** Build the process logger. Called once per composition root. */
@@ -95,7 +149,8 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { pid: process.pid, ...options.base },
       redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
-      serializers: { err: serializeError, error: serializeError },
+      serializers: { err: errorField, error: errorField },
+      formatters: { log: (object) => censorDeep(object, 0) as Record<string, unknown> },
       hooks: { streamWrite: scrub },
     },
     options.destination ?? transport ?? destination({ dest: 1, sync: false }),

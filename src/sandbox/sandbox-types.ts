@@ -89,6 +89,8 @@ export interface SandboxOptions {
   faults?: FaultConfig;
   /** Seed for the sandbox's random choices (outcomes, faults, codes), for repeatable runs. */
   seed?: number;
+  /** Simulate an account without API-key auth: every token exchange answers 403. Default false. */
+  apiKeyAuthDisabled?: boolean;
 }
 
 /** The sandbox's own record of one order: the ground truth tests compare results against. */
@@ -126,7 +128,18 @@ export interface SandboxStats {
   calls: SandboxCallCounts;
   /** Faults injected, by name (e.g. `create.resetAfterCommit`). */
   faults: Record<string, number>;
-  webhooks: { sent: number; acknowledged: number; failed: number; dropped: number };
+  webhooks: {
+    /** HTTP deliveries attempted (first tries, retries and duplicates). */
+    sent: number;
+    /** Deliveries answered 200. */
+    acknowledged: number;
+    /** Deliveries answered otherwise, not answered within the timeout, or not connected. */
+    failed: number;
+    /** Events never sent (the `webhook.drop` fault). */
+    dropped: number;
+    /** Events given up after their last retry failed. */
+    abandoned?: number;
+  };
   /** Sum of every charge, and of every refund credited. */
   charged: number;
   refunded: number;
@@ -151,4 +164,12 @@ export interface Sandbox {
   revokeKey(): void;
   /** Stop listening, cancel timers, abort pending webhook deliveries. */
   close(): Promise<void>;
+}
+
+/** The sandbox `startSandbox` returns: a `Sandbox` with the extra controls of the local implementation. */
+export interface LocalSandbox extends Sandbox {
+  /** The fault configuration in force. */
+  faults(): FaultConfig;
+  /** Turn API-key auth off (token exchanges answer 403) or back on. */
+  setApiKeyAuthDisabled(disabled: boolean): void;
 }

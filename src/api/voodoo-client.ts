@@ -1,0 +1,244 @@
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { got, RequestError, TimeoutError, type Got, type Method } from 'got';
+import { UnexpectedResponseError, ValidationError, type FulfillmentError } from '../errors/errors.js';
+import type { Logger } from '../logging/logger.js';
+import {
+  businessCallError,
+  tokenExchangeError,
+  transportError,
+  type ApiAnswer,
+  type ApiEndpoint,
+} from './error-mapping.js';
+import { accessTokenExpiresAt } from './jwt-expiry.js';
+import { orderFromRest, type Order } from './order.js';
+import type { AccessToken, TokenExchange, TokenProvider } from './token-provider.js';
+
+export type { ApiEndpoint } from './error-mapping.js';
+
+/** The API documents a 2 h token lifetime and no `expires_in`. */
+const DEFAULT_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
+/** `merchant_order_id` is at most 100 characters (API docs). */
+const MAX_MERCHANT_ORDER_ID_CHARS = 100;
+
+/** Options of {@link createVoodooClient}. */
+export interface VoodooClientOptions {
+  /** Base URL before `/api/v1`, e.g. `https://api.voodoo.center` or a sandbox's `http://127.0.0.1:43117`. */
+  baseUrl: string;
+  /** The long-lived `ak_` key; sent only to the token exchange. */
+  apiKey: string;
+  /** Hard limit on one HTTP request, connect to last byte, in ms. */
+  timeoutMs: number;
+  /**
+   * Builds the token provider from this client's exchange, e.g.
+   * `(exchange) => new RedisTokenProvider({ redis, keyPrefix, exchange, refreshMarginMs, logger })`.
+   */
+  tokens: (exchange: TokenExchange) => TokenProvider;
+  logger: Logger;
+  /** Called once per HTTP request sent (retries included), for call-count metrics. */
+  onCall?: (endpoint: ApiEndpoint) => void;
+  /** Lifetime assumed for a token without a JWT `exp` claim, in ms. Default 2 h. */
+  tokenTtlMs?: number;
+  /** Clock, epoch ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What `createOrder` sends. */
+export interface CreateOrderRequest {
+  /** Catalog item id. */
+  itemId: number;
+  /** Key items: integer count (API default 1). Top-ups: decimal amount, required. Services: omit. */
+  quantity?: number;
+  /** Unique per account: the idempotency key and webhook correlation id. 1..100 characters. */
+  merchantOrderId: string;
+  /** Item inputs by field name: text fields as strings, choice fields as the numeric choice id. */
+  fields?: Record<string, string | number>;
+}
+
+/** A typed client of the Voodoo Center API. Every failure is a `FulfillmentError`. */
+export interface VoodooClient {
+  /** Exchange the API key for an access token (`POST /auth/token/client`). Usually called by the token provider. */
+  exchangeToken(): Promise<AccessToken>;
+  /** The spendable balance, in major currency units. */
+  getBalance(): Promise<number>;
+  /**
+   * Place an order. Never retried here: a 5xx, reset or timeout after sending rejects with
+   * `AmbiguousError` (the order may exist); a duplicate `merchantOrderId` with `DuplicateOrderError`.
+   */
+  createOrder(request: CreateOrderRequest): Promise<Order>;
+  /** Look up one order by its id. */
+  getOrder(id: string): Promise<Order>;
+  /** Destroy this client's keep-alive sockets. */
+  close(): void;
+}
+
+interface SendOptions {
+  json?: Record<string, unknown>;
+  token?: string;
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/**
+ * A copy of got's error with only its name, message, code and stack: got's own error holds the
+ * request options (bearer token in the headers, API key in the body) and must not travel further.
+ */
+function sanitizedCause(err: RequestError): Error {
+  const copy = new Error(err.message);
+  copy.name = err.name;
+  copy.stack = err.stack;
+  return Object.assign(copy, { code: err.code });
+}
+
+function fromGotFailure(endpoint: ApiEndpoint, err: RequestError): FulfillmentError {
+  const timings = err.timings;
+  return transportError(
+    endpoint,
+    {
+      code: err.code,
+      timeoutEvent: err instanceof TimeoutError ? err.event : undefined,
+      connected: timings?.connect !== undefined,
+      uploaded: timings?.upload !== undefined,
+    },
+    sanitizedCause(err),
+  );
+}
+
+class HttpVoodooClient implements VoodooClient {
+  private readonly apiKey: string;
+  private readonly logger: Logger;
+  private readonly onCall: ((endpoint: ApiEndpoint) => void) | undefined;
+  private readonly tokenTtlMs: number;
+  private readonly now: () => number;
+  // Owned, not global, so close() ends every socket this client opened.
+  private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly http: Got;
+  private readonly tokens: TokenProvider;
+
+  constructor(options: VoodooClientOptions) {
+    this.apiKey = options.apiKey;
+    this.logger = options.logger;
+    this.onCall = options.onCall;
+    this.tokenTtlMs = options.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS;
+    this.now = options.now ?? Date.now;
+    this.agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+    this.http = got.extend({
+      prefixUrl: `${options.baseUrl.replace(/\/+$/, '')}/api/v1`,
+      agent: this.agents,
+      // The job layer owns retries: got must never repeat a request, least of all a POST.
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: false,
+      timeout: { request: options.timeoutMs },
+      responseType: 'text',
+      headers: { accept: 'application/json', 'user-agent': 'voodoo-fulfillment' },
+    });
+    this.tokens = options.tokens(() => this.exchangeToken());
+  }
+
+  async exchangeToken(): Promise<AccessToken> {
+    const answer = await this.send('token', 'POST', 'auth/token/client', { json: { api_key: this.apiKey } });
+    if (!isSuccess(answer.status)) throw tokenExchangeError(answer, this.now());
+    const body = answer.body;
+    const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).access_token : undefined;
+    if (typeof token !== 'string' || token === '') {
+      throw new UnexpectedResponseError(`token answered ${answer.status} without an access_token`, { status: answer.status });
+    }
+    return { token, expiresAtMs: accessTokenExpiresAt(token, this.now(), this.tokenTtlMs) };
+  }
+
+  async getBalance(): Promise<number> {
+    const answer = await this.authorized('balance', 'GET', 'account/balance');
+    const body = answer.body;
+    const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).balance : undefined;
+    const balance = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    if (typeof balance !== 'number' || !Number.isFinite(balance)) {
+      throw new UnexpectedResponseError(`balance answered ${answer.status} without a numeric balance`, { status: answer.status });
+    }
+    return balance;
+  }
+
+  async createOrder(request: CreateOrderRequest): Promise<Order> {
+    // Checked here because the API's answer to a bad merchant_order_id (400 validation_error naming
+    // the field) would look much like its answer to a duplicate one.
+    if (request.merchantOrderId === '' || request.merchantOrderId.length > MAX_MERCHANT_ORDER_ID_CHARS) {
+      throw new ValidationError(`merchant_order_id must be 1..${MAX_MERCHANT_ORDER_ID_CHARS} characters`);
+    }
+    const json: Record<string, unknown> = { item_id: request.itemId, merchant_order_id: request.merchantOrderId };
+    if (request.quantity !== undefined) json.quantity = request.quantity;
+    if (request.fields !== undefined) json.fields = request.fields;
+    const answer = await this.authorized('create', 'POST', 'orders', json);
+    return orderFromRest(answer.body);
+  }
+
+  async getOrder(id: string): Promise<Order> {
+    if (id === '') throw new ValidationError('order id must not be empty');
+    const answer = await this.authorized('lookup', 'GET', `orders/${encodeURIComponent(id)}`);
+    return orderFromRest(answer.body);
+  }
+
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  /**
+   * A business call with the bearer token. A 401 means the request was not processed, so after
+   * re-exchanging it is retried once, POST included; a second 401 is final.
+   */
+  private async authorized(
+    endpoint: Exclude<ApiEndpoint, 'token'>,
+    method: Method,
+    path: string,
+    json?: Record<string, unknown>,
+  ): Promise<ApiAnswer> {
+    const token = await this.tokens.getToken();
+    let answer = await this.send(endpoint, method, path, { json, token });
+    if (answer.status === 401) {
+      this.logger.debug({ endpoint }, 'access token rejected; exchanging the key again');
+      await this.tokens.invalidate(token);
+      const renewed = await this.tokens.getToken();
+      answer = await this.send(endpoint, method, path, { json, token: renewed });
+    }
+    if (!isSuccess(answer.status)) throw businessCallError(endpoint, answer, this.now());
+    return answer;
+  }
+
+  private async send(endpoint: ApiEndpoint, method: Method, path: string, options: SendOptions): Promise<ApiAnswer> {
+    this.onCall?.(endpoint);
+    const started = performance.now();
+    const elapsed = (): number => Math.round(performance.now() - started);
+    try {
+      const response = await this.http(path, {
+        method,
+        json: options.json,
+        headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+      });
+      this.logger.debug({ endpoint, status: response.statusCode, durationMs: elapsed() }, 'api call');
+      const retryAfter = response.headers['retry-after'];
+      return { status: response.statusCode, body: parseJson(response.body), retryAfter };
+    } catch (err) {
+      if (!(err instanceof RequestError)) throw err;
+      const failure = fromGotFailure(endpoint, err);
+      this.logger.debug({ endpoint, failure: failure.code, reason: failure.message, durationMs: elapsed() }, 'api call failed');
+      throw failure;
+    }
+  }
+}
+
+/** Create a client with its own keep-alive agents; call `close()` when done. */
+export function createVoodooClient(options: VoodooClientOptions): VoodooClient {
+  return new HttpVoodooClient(options);
+}

@@ -1,0 +1,77 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Queue } from 'bullmq';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import type { OrderIntent } from '../lifecycle/intent.js';
+import { enqueueOrders } from '../queue/enqueue-order.js';
+import { INTENTS_QUEUE } from '../queue/queue-names.js';
+import { parseIntent } from '../lifecycle/intent.js';
+import { connectRedis } from '../redis/connect.js';
+import { processLogger } from './process-runner.js';
+
+/** Lines added per round trip. */
+const BATCH = 500;
+
+/** Parse one JSON-lines line into an intent, or say exactly what is wrong with it. */
+export function parseIntentLine(line: string, where: string): OrderIntent {
+  let data: unknown;
+  try {
+    data = JSON.parse(line);
+  } catch {
+    throw new Error(`${where}: not valid JSON`);
+  }
+  const parsed = parseIntent(data);
+  if (parsed.kind === 'garbage') throw new Error(`${where}: ${parsed.reason}`);
+  if (parsed.kind === 'invalid') throw new Error(`${where}: ${parsed.message}`);
+  return data as OrderIntent;
+}
+
+async function* readLines(file: string): AsyncGenerator<string> {
+  const input = file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  for await (const line of lines) yield line;
+}
+
+/** `voodoo-fulfillment enqueue`: add intents to order-intents. */
+export function registerEnqueueCommand(program: Command): void {
+  program
+    .command('enqueue')
+    .description('add order intents to order-intents: one JSON intent as an argument, or JSON lines from --file (- = stdin)')
+    .argument('[intent]', 'one intent as JSON, e.g. \'{"merchant_order_id":"m-1","item_id":4090,"quantity":2}\'')
+    .option('-f, --file <path>', 'JSON lines file of intents, one per line; - reads stdin')
+    .addHelpText(
+      'after',
+      '\nEvery line is checked before anything is added: one bad line adds nothing and names the line.\n' +
+        'Uses REDIS_URL and QUEUE_PREFIX from the environment.',
+    )
+    .action(async (intent: string | undefined, options: { file?: string }) => {
+      if ((intent === undefined) === (options.file === undefined)) {
+        throw new Error('enqueue: give exactly one of an intent argument or --file');
+      }
+      const intents: OrderIntent[] = [];
+      if (intent !== undefined) {
+        intents.push(parseIntentLine(intent, 'intent'));
+      } else {
+        let n = 0;
+        for await (const line of readLines(options.file ?? '-')) {
+          n++;
+          if (line.trim() === '') continue;
+          intents.push(parseIntentLine(line, `line ${n}`));
+        }
+      }
+      const config = loadConfig(process.env);
+      const logger = processLogger(config, 'enqueue');
+      const redis = connectRedis(config.REDIS_URL, logger, 'vf-enqueue');
+      const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+      try {
+        for (let i = 0; i < intents.length; i += BATCH) {
+          await enqueueOrders(queue, intents.slice(i, i + BATCH), { retentionSeconds: config.RETENTION_SECONDS });
+        }
+        process.stdout.write(`enqueued ${intents.length} intent(s) to ${config.QUEUE_PREFIX}:${INTENTS_QUEUE}\n`);
+      } finally {
+        await queue.close();
+        await redis.quit();
+      }
+    });
+}

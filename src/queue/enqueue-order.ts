@@ -1,0 +1,53 @@
+import type { Queue } from 'bullmq';
+import { FulfillmentError } from '../errors/errors.js';
+import { parseIntent, type OrderIntent } from '../lifecycle/intent.js';
+import { intentJobId } from './job-ids.js';
+
+/** Raised by {@link enqueueOrder} for an intent the worker would refuse. */
+export class InvalidIntentError extends FulfillmentError {
+  constructor(message: string) {
+    super('invalid_intent', false, message);
+  }
+}
+
+/** Options of {@link enqueueOrder}. */
+export interface EnqueueOptions {
+  /** How long the intent job is kept once finished, in seconds. Default 7 days. */
+  retentionSeconds?: number;
+}
+
+function check(intent: unknown): OrderIntent {
+  const parsed = parseIntent(intent);
+  if (parsed.kind === 'garbage') throw new InvalidIntentError(parsed.reason);
+  if (parsed.kind === 'invalid') throw new InvalidIntentError(parsed.message);
+  return intent as OrderIntent;
+}
+
+function jobOptions(intent: OrderIntent, options: EnqueueOptions) {
+  const age = options.retentionSeconds ?? 7 * 24 * 60 * 60;
+  return {
+    jobId: intentJobId(intent.merchant_order_id),
+    removeOnComplete: { age },
+    // Failed intents (garbage) are kept for inspection.
+    removeOnFail: false,
+  };
+}
+
+/**
+ * Add one order intent to `order-intents` (pass a BullMQ Queue named `order-intents` with your
+ * prefix). The jobId is derived from merchant_order_id, so enqueueing the same intent twice is a
+ * no-op while its job exists; the worker guarantees one result per id even without it.
+ * Throws {@link InvalidIntentError} for an intent the worker would refuse.
+ */
+export async function enqueueOrder(queue: Queue, intent: OrderIntent): Promise<string> {
+  const valid = check(intent);
+  const job = await queue.add('order', valid, jobOptions(valid, {}));
+  return job.id ?? intentJobId(valid.merchant_order_id);
+}
+
+/** Add many intents in one round trip. Validates all of them first: nothing is added if one is invalid. */
+export async function enqueueOrders(queue: Queue, intents: readonly OrderIntent[], options: EnqueueOptions = {}): Promise<number> {
+  const valid = intents.map(check);
+  await queue.addBulk(valid.map((intent) => ({ name: 'order', data: intent, opts: jobOptions(intent, options) })));
+  return valid.length;
+}

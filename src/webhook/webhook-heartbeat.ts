@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.js';
+import { LuaScript } from '../redis/lua-script.js';
+
+/** Default lifetime of one heartbeat, in ms. */
+export const DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS = 10_000;
+
+// A receiver that stops must not delete the beat of another receiver that wrote after it.
+const DELETE_IF_OURS = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+// Bounds the final DEL on close: with Redis unreachable it would otherwise wait forever, and the
+// key expires by itself within ttlMs anyway.
+const STOP_DEADLINE_MS = 2_000;
+
+/**
+ * Key that exists while at least one webhook receiver is alive. Workers read it to decide how soon to
+ * poll; the receiver writes it. Both sides must use this function.
+ */
+export function webhookAliveKey(prefix: string): string {
+  return `${prefix}:vf:webhook:alive`;
+}
+
+/** Options of {@link startWebhookHeartbeat}. */
+export interface WebhookHeartbeatOptions {
+  /** Connection the beats are written on. Not owned: the caller closes it. */
+  redis: Redis;
+  /** Key prefix (QUEUE_PREFIX). */
+  prefix: string;
+  /** Lifetime of one beat, in ms; a beat is written every ttlMs/3. Default 10 000. */
+  ttlMs?: number;
+  /** Where failed beats are reported (at warn). */
+  logger?: Logger;
+}
+
+/** A running heartbeat. */
+export interface WebhookHeartbeat {
+  /** Stop beating and delete the key (when it still holds this receiver's beat). Never throws. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Keep `webhookAliveKey(prefix)` set (PX ttlMs) while the receiver runs. Resolves after the first
+ * beat was attempted, so a started receiver is visible at once. A failed beat is logged, not thrown:
+ * the heartbeat only lets workers poll less often, and an expired key merely makes them poll sooner.
+ */
+export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): Promise<WebhookHeartbeat> {
+  const ttlMs = options.ttlMs ?? DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS;
+  if (!Number.isInteger(ttlMs) || ttlMs < 3) throw new RangeError('heartbeat ttlMs must be a whole number of ms, at least 3');
+  const key = webhookAliveKey(options.prefix);
+  // Identifies this receiver's beats so that stop() leaves another receiver's beat alone.
+  const token = randomUUID();
+  const deleteIfOurs = new LuaScript(DELETE_IF_OURS);
+  let inFlight: Promise<void> | null = null;
+  let stopped = false;
+
+  const beat = (): Promise<void> => {
+    // A beat still waiting on a slow Redis makes the next one pointless.
+    if (inFlight !== null || stopped) return inFlight ?? Promise.resolve();
+    const current = options.redis
+      .set(key, token, 'PX', ttlMs)
+      .then(
+        () => undefined,
+        (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat not written'),
+      )
+      .finally(() => {
+        inFlight = null;
+      });
+    inFlight = current;
+    return current;
+  };
+
+  await beat();
+  const timer = setInterval(() => void beat(), Math.floor(ttlMs / 3));
+  timer.unref();
+
+  return {
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      if (inFlight !== null) await inFlight;
+      let deadline: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => {
+        deadline = setTimeout(resolve, STOP_DEADLINE_MS);
+        deadline.unref();
+      });
+      const removed = deleteIfOurs.run(options.redis, [key], [token]).then(
+        () => undefined,
+        (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat key not deleted; it expires by itself'),
+      );
+      await Promise.race([removed, gaveUp]);
+      clearTimeout(deadline);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { Queue } from 'bullmq';
+import { requireSetting, type Config } from '../config/config.js';
+import { OrderLedger } from '../ledger/order-ledger.js';
+import type { Logger } from '../logging/logger.js';
+import { createJobWaker } from '../queue/job-waker.js';
+import { INTENTS_QUEUE } from '../queue/queue-names.js';
+import { connectRedis } from '../redis/connect.js';
+import { startWebhookReceiver } from './webhook-receiver.js';
+
+/** A running webhook receiver process. */
+export interface WebhookProcess {
+  /** Base URL; events go to `${url}/webhooks/voodoo`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Composition root of `voodoo-fulfillment webhook`. */
+export async function startWebhookProcess(config: Config, logger: Logger): Promise<WebhookProcess> {
+  const secret = requireSetting(config, 'VOODOO_WEBHOOK_SECRET');
+  const prefix = config.QUEUE_PREFIX;
+  const redis = connectRedis(config.REDIS_URL, logger, 'vf-webhook');
+  const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+  const wake = createJobWaker(queue, { logger });
+  const receiver = await startWebhookReceiver({
+    host: config.WEBHOOK_HOST,
+    port: config.WEBHOOK_PORT,
+    secret,
+    bodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+    ledger: new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS }),
+    wake,
+    logger,
+    heartbeat: { redis, prefix },
+  });
+  logger.info({ url: receiver.url }, 'webhook receiver listening');
+  return {
+    url: receiver.url,
+    async close() {
+      await receiver.close();
+      await wake.close();
+      await queue.close();
+      await redis.quit();
+    },
+  };
+}

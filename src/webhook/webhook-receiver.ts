@@ -1,0 +1,204 @@
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { orderFromWebhook, type Order } from '../api/order.js';
+import type { OrderLedger, RecordEventOutcome } from '../ledger/order-ledger.js';
+import type { Logger } from '../logging/logger.js';
+import { SIGNATURE_HEADER, verifyWebhookSignature } from './signature.js';
+import { startWebhookHeartbeat, type WebhookHeartbeat } from './webhook-heartbeat.js';
+
+/** Path the Voodoo Center API posts events to (configure it on the dashboard). */
+export const WEBHOOK_PATH = '/webhooks/voodoo';
+
+/** Dependencies of {@link startWebhookReceiver}. */
+export interface WebhookReceiverDeps {
+  /** Interface to bind (WEBHOOK_HOST). */
+  host: string;
+  /** Port to bind (WEBHOOK_PORT); 0 picks a free one. */
+  port: number;
+  /** HMAC secret the events are signed with (VOODOO_WEBHOOK_SECRET). Never logged. */
+  secret: string;
+  /** Largest accepted body, in bytes (WEBHOOK_BODY_LIMIT_BYTES); larger ones get 413. */
+  bodyLimitBytes: number;
+  /** Where events are stored. */
+  ledger: OrderLedger;
+  /**
+   * Wakes the intent job that owns an order (see createJobWaker). Its failure never fails the
+   * delivery: the job polls anyway.
+   */
+  wake: (jobId: string) => Promise<void>;
+  logger: Logger;
+  /** Keep the "a receiver is alive" key set while running, so workers poll less often. */
+  heartbeat?: {
+    /** Not owned: the caller closes it after the receiver. */
+    redis: Redis;
+    /** Key prefix (QUEUE_PREFIX). */
+    prefix: string;
+    /** Lifetime of one beat, in ms. Default 10 000. */
+    ttlMs?: number;
+  };
+}
+
+/** A listening receiver. */
+export interface WebhookReceiver {
+  /** Base URL it listens on, e.g. `http://127.0.0.1:8080` (the webhook is at `${url}/webhooks/voodoo`). */
+  url: string;
+  /**
+   * Stop the heartbeat, stop accepting connections and wait for requests in flight. Close the
+   * waker, queue and Redis connections after this.
+   */
+  close(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  // Unspecified addresses are not something to connect to; loopback reaches the same socket.
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function send(reply: FastifyReply, status: number, body: Record<string, unknown>): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').send(body);
+}
+
+/**
+ * Start the webhook receiver: verifies each event's signature over the raw bytes, stores it durably
+ * in the ledger and wakes the owning job. It never changes order state itself; the owning job
+ * applies the event, so finalisation has one path. Answers 200 only once the event is stored, so
+ * the API redelivers anything not recorded. Resolves once it listens.
+ */
+export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<WebhookReceiver> {
+  const logger = deps.logger.child({ component: 'webhook-receiver' });
+  const app = Fastify({
+    loggerInstance: logger,
+    // Per-request lines at ~1000 events/s are noise; each event gets one line of its own below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    // The API gives up on a delivery after 30 s anyway.
+    requestTimeout: 30_000,
+  });
+
+  // The signature covers the bytes exactly as sent, so no parser may touch them first: every
+  // content type (and none) arrives as a Buffer.
+  app.removeAllContentTypeParsers();
+  const keepRaw = (_req: FastifyRequest, body: Buffer, done: (err: null, body: Buffer) => void): void => done(null, body);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, keepRaw);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, keepRaw);
+
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status === 413) {
+      request.log.warn({ limitBytes: deps.bodyLimitBytes }, 'webhook rejected: body too large');
+      return send(reply, 413, { error: 'body too large' });
+    }
+    if (status < 500) {
+      // Fastify's own 4xx messages describe the request framing, never its content.
+      request.log.warn({ status, code: err.code }, 'webhook request rejected');
+      return send(reply, status, { error: err.message });
+    }
+    request.log.error({ err }, 'webhook receiver failed');
+    return send(reply, 500, { error: 'internal error' });
+  });
+  app.setNotFoundHandler(async (_request, reply) => send(reply, 404, { error: 'not found' }));
+
+  app.get('/healthz', async (_request, reply) => send(reply, 200, { ok: true }));
+
+  app.post(WEBHOOK_PATH, async (request, reply) => {
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const signature = request.headers[SIGNATURE_HEADER];
+    if (!verifyWebhookSignature(deps.secret, raw, typeof signature === 'string' ? signature : undefined)) {
+      request.log.warn('webhook rejected: missing or invalid signature');
+      return send(reply, 401, { error: 'invalid signature' });
+    }
+
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      // The parser's message quotes the body, which may hold codes: it is not logged.
+      request.log.warn('webhook rejected: malformed JSON');
+      return send(reply, 400, { error: 'malformed JSON' });
+    }
+    if (!isPlainObject(body)) {
+      request.log.warn('webhook rejected: not a JSON object');
+      return send(reply, 400, { error: 'unusable webhook event: not a JSON object' });
+    }
+    let order: Order;
+    try {
+      order = orderFromWebhook(body);
+    } catch (err) {
+      const problem = err instanceof Error ? err.message : 'unusable webhook event';
+      request.log.warn({ problem }, 'webhook rejected: unusable event');
+      return send(reply, 400, { error: problem });
+    }
+
+    const log = request.log.child({ merchant_order_id: order.merchantOrderId, order_id: order.id, status: order.status });
+    const mid = order.merchantOrderId;
+    if (mid === null) {
+      let outcome: 'stored' | 'duplicate';
+      try {
+        outcome = await deps.ledger.recordEventWithoutMerchantOrderId(order.id, raw.toString('utf8'));
+      } catch (err) {
+        log.error({ err }, 'webhook event not stored; the API will redeliver');
+        return send(reply, 503, { error: 'temporarily unavailable' });
+      }
+      log.info({ outcome }, 'webhook event without merchant_order_id stored');
+      return send(reply, 200, { ok: true });
+    }
+
+    let stored: RecordEventOutcome;
+    try {
+      stored = await deps.ledger.recordEvent(mid, order);
+    } catch (err) {
+      log.error({ err }, 'webhook event not stored; the API will redeliver');
+      return send(reply, 503, { error: 'temporarily unavailable' });
+    }
+    let woke = false;
+    if (stored.outcome === 'stored' && stored.owner !== '') {
+      try {
+        await deps.wake(stored.owner);
+        woke = true;
+      } catch (err) {
+        log.debug({ err, owner: stored.owner }, 'owning job not woken; it polls anyway');
+      }
+    }
+    log.info({ outcome: stored.outcome, known: stored.known, owner: stored.owner, woke }, 'webhook event accepted');
+    return send(reply, 200, { ok: true });
+  });
+
+  await app.listen({ host: deps.host, port: deps.port });
+  let heartbeat: WebhookHeartbeat | null = null;
+  try {
+    if (deps.heartbeat) {
+      heartbeat = await startWebhookHeartbeat({ ...deps.heartbeat, logger });
+    }
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') {
+    await heartbeat?.stop();
+    await app.close();
+    throw new Error('invariant: a listening fastify server has a TCP address');
+  }
+  let closing: Promise<void> | null = null;
+
+  return {
+    url: `http://${urlHost(deps.host)}:${address.port}`,
+    close(): Promise<void> {
+      closing ??= (async () => {
+        try {
+          // Workers go back to polling at their own pace before the last events are drained.
+          await heartbeat?.stop();
+        } finally {
+          await app.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}

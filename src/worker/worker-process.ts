@@ -1,0 +1,118 @@
+import { Queue, Worker } from 'bullmq';
+import { RedisTokenProvider } from '../api/token-provider.js';
+import { createVoodooClient } from '../api/voodoo-client.js';
+import { BalanceGate } from '../balance/balance-gate.js';
+import { readCatalogFile } from '../catalog/catalog-file.js';
+import { requireSetting, type Config } from '../config/config.js';
+import { createOrderJobHandler } from '../handlers/order-job-handler.js';
+import { OrderLedger } from '../ledger/order-ledger.js';
+import type { Logger } from '../logging/logger.js';
+import { createPipelineMetrics, type PipelineMetrics } from '../metrics/pipeline-metrics.js';
+import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
+import { createResultEmitter } from '../queue/result-emitter.js';
+import { connectRedis } from '../redis/connect.js';
+import { webhookAliveKey } from '../webhook/webhook-heartbeat.js';
+
+/** A running worker process's pieces, for shutdown and metrics. */
+export interface WorkerProcess {
+  readonly metrics: PipelineMetrics;
+  /** Stop taking jobs, let active ones finish (or hand them back), then close every connection. */
+  close(): Promise<void>;
+}
+
+/** How long a "is a webhook receiver alive?" answer is reused, in ms. */
+const WEBHOOK_ALIVE_CACHE_MS = 1_000;
+/**
+ * BullMQ only honours a manual (429) pause when a limiter is configured; this one is far above any
+ * real rate, so it exists only to make `queue.rateLimit()` bite.
+ */
+const LIMITER = { max: 1_000_000, duration: 1_000 };
+
+/**
+ * Composition root of `voodoo-fulfillment worker`: builds connections, the API client, ledger,
+ * balance gate and the BullMQ worker from a validated config, then starts consuming.
+ */
+export async function startWorkerProcess(config: Config, logger: Logger): Promise<WorkerProcess> {
+  const apiKey = requireSetting(config, 'VOODOO_API_KEY');
+  const prefix = config.QUEUE_PREFIX;
+  const catalog = config.CATALOG_PATH === undefined ? null : await readCatalogFile(config.CATALOG_PATH);
+  const metrics = createPipelineMetrics();
+
+  const redis = connectRedis(config.REDIS_URL, logger, 'vf-worker-state');
+  const queueConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker-queues');
+  const workerConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker');
+
+  const client = createVoodooClient({
+    baseUrl: config.VOODOO_API_URL,
+    apiKey,
+    timeoutMs: config.HTTP_TIMEOUT_MS,
+    tokenTtlMs: config.TOKEN_TTL_MS,
+    logger,
+    onCall: (endpoint) => metrics.apiCall(endpoint),
+    tokens: (exchange) =>
+      new RedisTokenProvider({ redis, keyPrefix: prefix, exchange, refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS, logger }),
+  });
+  const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
+  const gate = new BalanceGate({ redis, prefix, readBalance: () => client.getBalance(), freshMs: config.BALANCE_CACHE_MS, logger });
+  const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
+  const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
+
+  let aliveUntil = 0;
+  let alive = false;
+  const webhookAlive = async (): Promise<boolean> => {
+    if (Date.now() < aliveUntil) return alive;
+    alive = (await redis.exists(webhookAliveKey(prefix))) === 1;
+    aliveUntil = Date.now() + WEBHOOK_ALIVE_CACHE_MS;
+    return alive;
+  };
+
+  const handler = createOrderJobHandler({
+    ledger,
+    client,
+    gate,
+    catalog,
+    emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
+    policy: { balanceWaitMaxMs: config.BALANCE_WAIT_MAX_MS, resolveTimeoutMs: config.POLL_TIMEOUT_MS },
+    polling: {
+      initialDelayMs: config.POLL_INITIAL_DELAY_MS,
+      webhookDelayMs: config.POLL_WEBHOOK_DELAY_MS,
+      maxDelayMs: config.POLL_MAX_DELAY_MS,
+    },
+    webhookAlive,
+    pauseFleet: (ms) => intents.rateLimit(ms),
+    metrics,
+    logger,
+  });
+
+  const worker = new Worker(INTENTS_QUEUE, handler, {
+    connection: workerConnection,
+    prefix,
+    concurrency: config.WORKER_CONCURRENCY,
+    limiter: LIMITER,
+    // Handlers are idempotent against the ledger, so a job may stall (its worker killed) any
+    // number of times and still end with one result.
+    maxStalledCount: Number.MAX_SAFE_INTEGER,
+    // A garbage intent's failed job stays for inspection.
+    removeOnFail: { count: 100_000 },
+    removeOnComplete: { age: config.RETENTION_SECONDS },
+  });
+  worker.on('failed', (job, err) => {
+    logger.error({ err, job_id: job?.id }, 'intent job failed');
+  });
+  worker.on('error', (err) => {
+    logger.warn({ err }, 'worker error');
+  });
+  await worker.waitUntilReady();
+  logger.info({ concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null }, 'worker started');
+
+  return {
+    metrics,
+    async close() {
+      await worker.close();
+      await Promise.all([intents.close(), results.close()]);
+      client.close();
+      await Promise.all([redis.quit(), queueConnection.quit(), workerConnection.quit()]);
+      logger.info('worker stopped');
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { enqueueOrder } from '../../src/queue/enqueue-order.js';
+import { keyIntents, mismatches, startPipeline, type Pipeline } from '../support/pipeline.js';
+
+let pipeline: Pipeline | undefined;
+afterEach(async () => {
+  await pipeline?.close();
+  pipeline = undefined;
+});
+
+describe('with a webhook receiver and two worker processes', () => {
+  it('gives every intent exactly one result matching the sandbox, learned from the webhook', async () => {
+    pipeline = await startPipeline({ sandbox: { fulfilment: { minMs: 20, maxMs: 100, outcomes: { completed: 6, partial: 2, failed: 2 } } } });
+    await pipeline.startWebhook();
+    await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
+    const intents = keyIntents('basic', 60, 3);
+    for (const intent of intents) await enqueueOrder(pipeline.intents, intent);
+
+    const results = await pipeline.waitForResults(intents.length);
+    expect(results.size).toBe(intents.length);
+    expect(mismatches(results, pipeline.sandbox)).toEqual([]);
+    const statuses = new Set([...results.values()].map((r) => r.status));
+    expect(statuses).toContain('completed');
+    expect([...results.values()].every((r) => r.source === 'webhook')).toBe(true);
+    // Balance first, amortised: the fleet read the balance far less often than once per order.
+    expect(pipeline.sandbox.stats().calls.balance).toBeLessThan(intents.length / 4);
+    expect(pipeline.sandbox.stats().calls.create).toBe(intents.length);
+  });
+});
+
+describe('without a webhook receiver', () => {
+  it('learns every outcome by polling', async () => {
+    pipeline = await startPipeline({ webhook: false });
+    await pipeline.startWorker();
+    const intents = keyIntents('poll', 20);
+    for (const intent of intents) await enqueueOrder(pipeline.intents, intent);
+
+    const results = await pipeline.waitForResults(intents.length);
+    expect(mismatches(results, pipeline.sandbox)).toEqual([]);
+    expect([...results.values()].every((r) => r.source === 'poll')).toBe(true);
+  });
+});
+
+describe('when the same intent is enqueued many times', () => {
+  it('places one order and emits one result', async () => {
+    pipeline = await startPipeline();
+    await pipeline.startWebhook();
+    await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
+    const intent = { merchant_order_id: 'dup-1', item_id: 4090, quantity: 2 };
+    // Without a jobId (as a careless producer would) and with enqueueOrder's, interleaved.
+    for (let i = 0; i < 5; i++) {
+      await pipeline.intents.add('order', intent);
+      await enqueueOrder(pipeline.intents, intent);
+    }
+    const results = await pipeline.waitForResults(1);
+    // Give the duplicates time to run; none may add a result or an order.
+    await expect.poll(async () => pipeline?.intents.getCompletedCount(), { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
+    expect((await pipeline.readResults()).size).toBe(1);
+    expect(pipeline.sandbox.orders().filter((o) => o.merchantOrderId === 'dup-1')).toHaveLength(1);
+    expect(pipeline.sandbox.stats().calls.create).toBe(1);
+    expect(mismatches(results, pipeline.sandbox)).toEqual([]);
+  });
+});
+
+describe('when intents are garbage or invalid', () => {
+  it('fails garbage jobs with a clear reason, rejects invalid ones by field, and keeps the workers alive', async () => {
+    pipeline = await startPipeline();
+    const worker = await pipeline.startWorker();
+    const garbage = [
+      await pipeline.intents.add('order', 'not an object' as unknown as object),
+      await pipeline.intents.add('order', { item_id: 4090 }),
+      await pipeline.intents.add('order', { merchant_order_id: '', item_id: 4090 }),
+    ];
+    await pipeline.intents.add('order', { merchant_order_id: 'bad-qty', item_id: 4090, quantity: -1 });
+    await pipeline.intents.add('order', { merchant_order_id: 'bad-item', item_id: 'x' });
+    await pipeline.intents.add('order', { merchant_order_id: 'unknown-item', item_id: 999999 });
+    await pipeline.intents.add('order', { merchant_order_id: 'ok-after-garbage', item_id: 4090 });
+
+    const results = await pipeline.waitForResults(4);
+    expect(results.get('bad-qty')).toMatchObject({ status: 'rejected', error: 'invalid_intent', source: 'worker' });
+    expect(results.get('bad-qty')?.error_message).toMatch(/^quantity:/);
+    expect(results.get('bad-item')?.error_message).toMatch(/^item_id:/);
+    expect(results.get('unknown-item')).toMatchObject({ status: 'rejected', error: 'validation_error', order_id: null });
+    expect(results.get('ok-after-garbage')?.status).toMatch(/completed|partial|failed/);
+
+    for (const job of garbage) {
+      const failed = await pipeline.intents.getJob(job.id ?? '');
+      expect(await failed?.getState()).toBe('failed');
+      expect(failed?.failedReason).toMatch(/^invalid intent: /);
+    }
+    expect(worker.child.exitCode).toBeNull();
+  });
+});

@@ -1,0 +1,412 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { OrderLedger } from '../../src/ledger/order-ledger.js';
+import { initialState } from '../../src/lifecycle/order-machine.js';
+import { createLogger, type Logger } from '../../src/logging/logger.js';
+import { intentJobId } from '../../src/queue/job-ids.js';
+import { createJobWaker, type JobWaker } from '../../src/queue/job-waker.js';
+import { INTENTS_QUEUE } from '../../src/queue/queue-names.js';
+import { signWebhook } from '../../src/webhook/signature.js';
+import { webhookAliveKey } from '../../src/webhook/webhook-heartbeat.js';
+import { startWebhookReceiver, WEBHOOK_PATH, type WebhookReceiver, type WebhookReceiverDeps } from '../../src/webhook/webhook-receiver.js';
+import { connectRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
+
+const SECRET = 'whsec-test-0123456789abcdef';
+const BODY_LIMIT_BYTES = 4096;
+const CODES = ['KEY-AAAA-1111-ZZZZ', 'KEY-BBBB-2222-YYYY'];
+
+/** A webhook body as the API sends it: keys sorted, compact (JSON.stringify keeps insertion order). */
+function webhookEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const event: Record<string, unknown> = {
+    codes: CODES,
+    completed_at: '2026-06-10T12:00:05Z',
+    created_at: '2026-06-10T12:00:00Z',
+    delivered_quantity: 2,
+    error: '',
+    error_message: '',
+    fields: {},
+    item_id: 101,
+    item_name: 'Gift card 10',
+    merchant_order_id: 'mo-1',
+    order_id: '5b0c7a8e-1f0e-4f43-9d55-2a0a3c1e9b01',
+    quantity: 2,
+    refund_amount: 0,
+    status: 'completed',
+    total_price: 18,
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(event).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+interface Delivery {
+  status: number;
+  body: unknown;
+}
+
+async function deliver(
+  base: string,
+  raw: string | Buffer,
+  options: { signature?: string | null; contentType?: string | null } = {},
+): Promise<Delivery> {
+  const headers: Record<string, string> = {};
+  const signature = options.signature === undefined ? signWebhook(SECRET, raw) : options.signature;
+  if (signature !== null) headers['x-webhook-signature'] = signature;
+  const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
+  if (contentType !== null) headers['content-type'] = contentType;
+  const res = await fetch(`${base}${WEBHOOK_PATH}`, { method: 'POST', headers, body: raw });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+}
+
+function intent(merchantOrderId: string) {
+  return { merchantOrderId, itemId: 101, quantity: 2 };
+}
+
+describe('webhook receiver', () => {
+  let prefix: string;
+  let redis: Redis;
+  let ledger: OrderLedger;
+  let queue: Queue;
+  let waker: JobWaker;
+  let logLines: string[];
+  let logger: Logger;
+  let woken: string[];
+  const receivers: WebhookReceiver[] = [];
+
+  /** Start a receiver over this test's Redis; every one is closed after the test. */
+  async function start(overrides: Partial<WebhookReceiverDeps> = {}): Promise<WebhookReceiver> {
+    const receiver = await startWebhookReceiver({
+      host: '127.0.0.1',
+      port: 0,
+      secret: SECRET,
+      bodyLimitBytes: BODY_LIMIT_BYTES,
+      ledger,
+      wake: async (jobId) => {
+        woken.push(jobId);
+        await waker(jobId);
+      },
+      logger,
+      heartbeat: { redis, prefix },
+      ...overrides,
+    });
+    receivers.push(receiver);
+    return receiver;
+  }
+
+  /** A claimed order whose intent job sits delayed until its next poll, as a worker leaves it. */
+  async function knownOrder(mid: string): Promise<string> {
+    const jobId = intentJobId(mid);
+    await ledger.claim(mid, jobId, initialState(intent(mid), Date.now()));
+    await queue.add('intent', { merchantOrderId: mid }, { jobId, delay: 60_000 });
+    return jobId;
+  }
+
+  beforeEach(() => {
+    prefix = uniquePrefix('wh');
+    redis = connectRedis();
+    ledger = new OrderLedger({ redis, prefix, retentionSeconds: 3600 });
+    queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+    waker = createJobWaker(queue, { retryDelaysMs: [50, 200, 1000] });
+    logLines = [];
+    woken = [];
+    // Deliberately without the `secrets` scrubber: the receiver itself must never log them.
+    logger = createLogger({ level: 'trace', destination: { write: (line: string) => void logLines.push(line) } });
+  });
+
+  afterEach(async () => {
+    await Promise.all(receivers.splice(0).map((r) => r.close()));
+    await waker.close();
+    await queue.close();
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+  });
+
+  it('answers 200 on /healthz', async () => {
+    const receiver = await start();
+    const res = await fetch(`${receiver.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  describe('when the signature is missing or forged', () => {
+    it('answers 401 and leaves the ledger record unchanged', async () => {
+      const receiver = await start();
+      const jobId = await knownOrder('mo-1');
+      const before = await ledger.load('mo-1');
+      const raw = JSON.stringify(webhookEvent());
+
+      const missing = await deliver(receiver.url, raw, { signature: null });
+      const forged = await deliver(receiver.url, raw, { signature: signWebhook('not-the-secret', raw) });
+      const garbage = await deliver(receiver.url, raw, { signature: 'sha256=zz' });
+
+      for (const res of [missing, forged, garbage]) {
+        expect(res).toEqual({ status: 401, body: { error: 'invalid signature' } });
+      }
+      expect(await ledger.load('mo-1')).toEqual(before);
+      expect(before?.event).toBeNull();
+      expect(await queue.getJobState(jobId)).toBe('delayed');
+      expect(woken).toEqual([]);
+    });
+  });
+
+  describe('when the body is larger than the limit', () => {
+    it('answers 413 without storing anything', async () => {
+      const receiver = await start();
+      const raw = JSON.stringify(webhookEvent({ merchant_order_id: 'mo-big', item_name: 'x'.repeat(BODY_LIMIT_BYTES) }));
+
+      const res = await deliver(receiver.url, raw);
+
+      expect(res.status).toBe(413);
+      expect(await redis.exists(`${prefix}:vf:order:mo-big`)).toBe(0);
+    });
+  });
+
+  describe('when a correctly signed body is not usable', () => {
+    it('answers 400 malformed JSON for a body that does not parse', async () => {
+      const receiver = await start();
+      const res = await deliver(receiver.url, '{"order_id": "abc", ');
+      expect(res).toEqual({ status: 400, body: { error: 'malformed JSON' } });
+    });
+
+    it('answers 400 naming the problem for an event without order_id or status', async () => {
+      const receiver = await start();
+      const noOrderId = await deliver(receiver.url, JSON.stringify(webhookEvent({ order_id: undefined })));
+      const badStatus = await deliver(receiver.url, JSON.stringify(webhookEvent({ status: 'teleported' })));
+      const notObject = await deliver(receiver.url, '[1,2,3]');
+
+      for (const res of [noOrderId, badStatus, notObject]) {
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({ error: expect.stringContaining('unusable webhook event') as unknown });
+      }
+      expect(await redis.scard(ledger.unmatchedKey)).toBe(0);
+    });
+  });
+
+  describe('when a valid event arrives for a known order', () => {
+    it('answers 200 after storing the event and promotes the delayed owning job to waiting', async () => {
+      const receiver = await start();
+      const jobId = await knownOrder('mo-1');
+      expect(await queue.getJobState(jobId)).toBe('delayed');
+
+      const res = await deliver(receiver.url, JSON.stringify(webhookEvent()));
+
+      expect(res).toEqual({ status: 200, body: { ok: true } });
+      const record = await ledger.load('mo-1');
+      expect(record?.event).toMatchObject({ id: webhookEvent().order_id, status: 'completed', codes: CODES, merchantOrderId: 'mo-1' });
+      // The receiver stores, it never decides: the state is untouched.
+      expect(record?.state.phase).toBe('received');
+      expect(record?.version).toBe(1);
+      expect(await queue.getJobState(jobId)).toBe('waiting');
+      expect(woken).toEqual([jobId]);
+    });
+
+    it('answers 200 for the same event twice, and the second is a duplicate that wakes nothing', async () => {
+      const receiver = await start();
+      const jobId = await knownOrder('mo-1');
+      const raw = JSON.stringify(webhookEvent());
+
+      const first = await deliver(receiver.url, raw);
+      const afterFirst = await ledger.load('mo-1');
+      const second = await deliver(receiver.url, raw);
+
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(200);
+      expect(await ledger.load('mo-1')).toEqual(afterFirst);
+      expect(woken).toEqual([jobId]);
+      expect(logLines.filter((l) => l.includes('"outcome":"duplicate"'))).toHaveLength(1);
+    });
+
+    it('still answers 200 when waking the job fails', async () => {
+      const receiver = await start({
+        wake: () => Promise.reject(new Error('queue unreachable')),
+      });
+      await knownOrder('mo-1');
+
+      const res = await deliver(receiver.url, JSON.stringify(webhookEvent()));
+
+      expect(res).toEqual({ status: 200, body: { ok: true } });
+      expect((await ledger.load('mo-1'))?.event?.status).toBe('completed');
+    });
+  });
+
+  describe('when the event is for a merchant_order_id nobody claimed yet', () => {
+    it('answers 200, keeps the event as unmatched, and a later claim sees it', async () => {
+      const receiver = await start();
+      const raw = JSON.stringify(webhookEvent({ merchant_order_id: 'mo-early', status: 'failed', codes: [] }));
+
+      const res = await deliver(receiver.url, raw);
+
+      expect(res).toEqual({ status: 200, body: { ok: true } });
+      expect(await redis.sismember(ledger.unmatchedKey, 'mo-early')).toBe(1);
+      expect(await ledger.load('mo-early')).toBeNull();
+      expect(woken).toEqual([]);
+      const claim = await ledger.claim('mo-early', intentJobId('mo-early'), initialState(intent('mo-early'), Date.now()));
+      expect(claim.kind).toBe('claimed');
+      if (claim.kind !== 'claimed') return;
+      expect(claim.record.event).toMatchObject({ id: webhookEvent().order_id, status: 'failed' });
+    });
+  });
+
+  describe('when the event has no merchant_order_id', () => {
+    it('answers 200 and stores the raw event by order_id', async () => {
+      const receiver = await start();
+      const raw = JSON.stringify(webhookEvent({ merchant_order_id: null, order_id: 'order-without-mid' }));
+
+      const res = await deliver(receiver.url, raw);
+
+      expect(res).toEqual({ status: 200, body: { ok: true } });
+      expect(await redis.hget(ledger.eventsWithoutMerchantOrderIdKey, 'order-without-mid')).toBe(raw);
+      expect(await redis.scard(ledger.unmatchedKey)).toBe(0);
+    });
+  });
+
+  describe('when verifying the signature', () => {
+    it('accepts the raw bytes exactly as signed and rejects the same JSON re-serialised', async () => {
+      const receiver = await start();
+      await knownOrder('mo-1');
+      const event = webhookEvent();
+      // Unusual but valid: spaces, newlines, reversed key order, escaped characters.
+      const unusual = `{\n  "status" : "completed",\t"order_id":"${String(event.order_id)}", "merchant_order_id": "mo-\\u0031",` +
+        ` "quantity": 2.0, "codes": ${JSON.stringify(CODES)} }\n`;
+      const signature = signWebhook(SECRET, unusual);
+      const reserialised = JSON.stringify(JSON.parse(unusual));
+
+      const rejected = await deliver(receiver.url, reserialised, { signature });
+      expect(rejected.status).toBe(401);
+      expect((await ledger.load('mo-1'))?.event).toBeNull();
+
+      const accepted = await deliver(receiver.url, unusual, { signature });
+      expect(accepted).toEqual({ status: 200, body: { ok: true } });
+      expect((await ledger.load('mo-1'))?.event).toMatchObject({ merchantOrderId: 'mo-1', status: 'completed' });
+    });
+
+    it('reads the raw body whatever the content type says, or when it says nothing', async () => {
+      const receiver = await start();
+      const plain = JSON.stringify(webhookEvent({ merchant_order_id: 'mo-plain' }));
+      const untyped = JSON.stringify(webhookEvent({ merchant_order_id: 'mo-untyped' }));
+
+      expect((await deliver(receiver.url, plain, { contentType: 'text/plain' })).status).toBe(200);
+      expect((await deliver(receiver.url, untyped, { contentType: null })).status).toBe(200);
+      expect(await redis.smembers(ledger.unmatchedKey)).toEqual(expect.arrayContaining(['mo-plain', 'mo-untyped']));
+    });
+  });
+
+  describe('when Redis cannot store the event', () => {
+    it('answers 503 so the API redelivers later', async () => {
+      const dead = connectRedis();
+      await dead.quit();
+      const receiver = await start({ ledger: new OrderLedger({ redis: dead, prefix, retentionSeconds: 3600 }), heartbeat: undefined });
+
+      const withMid = await deliver(receiver.url, JSON.stringify(webhookEvent()));
+      const withoutMid = await deliver(receiver.url, JSON.stringify(webhookEvent({ merchant_order_id: null })));
+
+      expect(withMid).toEqual({ status: 503, body: { error: 'temporarily unavailable' } });
+      expect(withoutMid.status).toBe(503);
+    });
+  });
+
+  describe('heartbeat', () => {
+    it('keeps the alive key set while running and deletes it on close', async () => {
+      const receiver = await start({ heartbeat: { redis, prefix, ttlMs: 900 } });
+      const key = webhookAliveKey(prefix);
+      expect(await redis.exists(key)).toBe(1);
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(900);
+
+      // Well past one lifetime: only a refreshed key can still exist.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(await redis.exists(key)).toBe(1);
+
+      await receiver.close();
+      expect(await redis.exists(key)).toBe(0);
+    });
+  });
+
+  describe('logging', () => {
+    it('logs accepted events with their ids and status but never the secret, the signature or the codes', async () => {
+      const receiver = await start({ wake: () => Promise.reject(new Error('queue unreachable')) });
+      await knownOrder('mo-1');
+      const raw = JSON.stringify(webhookEvent());
+      const signature = signWebhook(SECRET, raw);
+      const forgedSignature = signWebhook('not-the-secret', raw);
+      const malformed = `{"codes":${JSON.stringify(CODES)},`;
+
+      await deliver(receiver.url, raw, { signature });
+      await deliver(receiver.url, raw, { signature });
+      await deliver(receiver.url, raw, { signature: forgedSignature });
+      await deliver(receiver.url, malformed);
+      await deliver(receiver.url, JSON.stringify(webhookEvent({ status: 'teleported' })));
+      await deliver(receiver.url, JSON.stringify(webhookEvent({ merchant_order_id: null, order_id: 'no-mid' })));
+      await deliver(receiver.url, 'x'.repeat(BODY_LIMIT_BYTES + 1));
+
+      const log = logLines.join('\n');
+      const accepted = logLines.filter((l) => l.includes('webhook event accepted'));
+      expect(accepted.length).toBe(2);
+      expect(accepted[0]).toContain('"merchant_order_id":"mo-1"');
+      expect(accepted[0]).toContain(`"order_id":"${String(webhookEvent().order_id)}"`);
+      expect(accepted[0]).toContain('"status":"completed"');
+      expect(log).toContain('invalid signature');
+      for (const secretValue of [SECRET, signature, forgedSignature, signature.slice(7), ...CODES]) {
+        expect(log).not.toContain(secretValue);
+      }
+    });
+  });
+});
+
+describe('job waker', () => {
+  let prefix: string;
+  let redis: Redis;
+  let workerRedis: Redis;
+  let queue: Queue;
+  let worker: Worker;
+  let waker: JobWaker;
+
+  beforeEach(() => {
+    prefix = uniquePrefix('wk');
+    redis = connectRedis();
+    workerRedis = connectRedis();
+    queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+    // Manual fetching: the test decides when the job is active and when it goes back to delayed.
+    worker = new Worker(INTENTS_QUEUE, null, { connection: workerRedis, prefix, autorun: false });
+    waker = createJobWaker(queue, { retryDelaysMs: [50, 200, 1000] });
+  });
+
+  afterEach(async () => {
+    await waker.close();
+    await worker.close();
+    await queue.close();
+    await deleteKeys(redis, prefix);
+    await workerRedis.quit();
+    await redis.quit();
+  });
+
+  describe('when the job is active while the event arrives', () => {
+    it('promotes it once its worker has moved it back to delayed', async () => {
+      await queue.add('intent', { merchantOrderId: 'mo-1' }, { jobId: 'intent-mo-1' });
+      const job = await worker.getNextJob('token-1');
+      expect(job?.id).toBe('intent-mo-1');
+      expect(await queue.getJobState('intent-mo-1')).toBe('active');
+
+      await waker('intent-mo-1');
+      // The worker, unaware of the event, parks the job until its next poll.
+      await job?.moveToDelayed(Date.now() + 60_000, 'token-1');
+      expect(['delayed', 'waiting']).toContain(await queue.getJobState('intent-mo-1'));
+
+      await vi.waitFor(async () => expect(await queue.getJobState('intent-mo-1')).toBe('waiting'), { timeout: 5_000, interval: 25 });
+    });
+  });
+
+  describe('when the job does not need waking', () => {
+    it('leaves waiting and unknown jobs alone', async () => {
+      await queue.add('intent', {}, { jobId: 'intent-waiting' });
+
+      await waker('intent-waiting');
+      await waker('intent-unknown');
+
+      expect(await queue.getJobState('intent-waiting')).toBe('waiting');
+      expect(await queue.getJobState('intent-unknown')).toBe('unknown');
+    });
+  });
+});

@@ -1,0 +1,229 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { OrderResult } from '../../src/lifecycle/order-state.js';
+import { freePort } from '../../src/dev/private-redis.js';
+import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
+import { startSandbox, defaultSandboxCatalog } from '../../src/sandbox/sandbox-server.js';
+import type { LocalSandbox, SandboxOptions } from '../../src/sandbox/sandbox-types.js';
+import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from './redis.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export const API_KEY = 'ak_test_pipeline_key_0123456789';
+export const WEBHOOK_SECRET = 'whsec_test_pipeline_secret_0123456789';
+
+/** A child process of the pipeline (worker or webhook receiver) with its captured output. */
+export interface PipelineProcess {
+  readonly child: ChildProcess;
+  /** Every line it wrote to stdout or stderr so far. */
+  readonly lines: string[];
+  /** Resolves with the exit code (or signal) once it exited. */
+  readonly exited: Promise<number | string>;
+  /** Send a signal and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Options of {@link startPipeline}. */
+export interface PipelineOptions {
+  /** Sandbox options (apiKey and catalog are filled in). */
+  sandbox?: Partial<SandboxOptions>;
+  /** Start a webhook receiver process and point the sandbox's webhooks at it. Default true. */
+  webhook?: boolean;
+  /** Extra environment for every process (config variables). */
+  env?: Record<string, string>;
+  /** Redis URL; the shared test Redis by default. */
+  redisUrl?: string;
+}
+
+/** A whole pipeline for one test: sandbox in process, workers and receiver as real processes. */
+export interface Pipeline {
+  readonly prefix: string;
+  readonly sandbox: LocalSandbox;
+  readonly redis: Redis;
+  readonly intents: Queue;
+  readonly results: Queue;
+  readonly processes: PipelineProcess[];
+  /** Environment the processes get. */
+  readonly env: Record<string, string>;
+  startWorker(extraEnv?: Record<string, string>): Promise<PipelineProcess>;
+  startWebhook(): Promise<PipelineProcess>;
+  /** Wait until `count` result jobs exist (or throw after `timeoutMs`, listing what is missing). */
+  waitForResults(count: number, timeoutMs?: number): Promise<Map<string, OrderResult>>;
+  /** Every result, by merchant_order_id. */
+  readResults(): Promise<Map<string, OrderResult>>;
+  /** Every log line of every process. */
+  logLines(): string[];
+  close(): Promise<void>;
+}
+
+function spawnCli(command: string, env: Record<string, string>, readyPattern: RegExp): Promise<PipelineProcess> {
+  const child = spawn(process.execPath, [CLI, command], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    const onLine = (line: string): void => {
+      lines.push(line);
+      if (!ready && readyPattern.test(line)) {
+        ready = true;
+        resolve(handle);
+      }
+    };
+    const collect = (stream: NodeJS.ReadableStream): void => {
+      let buffer = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffer += chunk;
+        let nl = buffer.indexOf('\n');
+        while (nl >= 0) {
+          onLine(buffer.slice(0, nl));
+          buffer = buffer.slice(nl + 1);
+          nl = buffer.indexOf('\n');
+        }
+      });
+    };
+    if (child.stdout) collect(child.stdout);
+    if (child.stderr) collect(child.stderr);
+    const handle: PipelineProcess = {
+      child,
+      lines,
+      exited,
+      async stop(signal = 'SIGTERM') {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        return exited;
+      },
+    };
+    void exited.then((code) => {
+      if (!ready) reject(new Error(`${command} exited (${code}) before it was ready:\n${lines.join('\n')}`));
+    });
+  });
+}
+
+/** Start a sandbox, and queues on a fresh prefix; processes are started by the test. */
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const prefix = uniquePrefix('e2e');
+  const url = options.redisUrl ?? redisUrl();
+  const withWebhook = options.webhook ?? true;
+  const webhookPort = await freePort();
+  const sandbox = await startSandbox({
+    apiKey: API_KEY,
+    catalog: defaultSandboxCatalog(),
+    initialBalance: 1_000_000,
+    fulfilment: { minMs: 20, maxMs: 80 },
+    ...options.sandbox,
+    ...(withWebhook
+      ? { webhook: { url: `http://127.0.0.1:${webhookPort}/webhooks/voodoo`, secret: WEBHOOK_SECRET, retryGapMs: 200, ...options.sandbox?.webhook } }
+      : {}),
+  });
+  const redis = connectRedis(url);
+  const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+  const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
+  const env: Record<string, string> = {
+    REDIS_URL: url,
+    QUEUE_PREFIX: prefix,
+    VOODOO_API_URL: sandbox.url,
+    VOODOO_API_KEY: API_KEY,
+    VOODOO_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    WEBHOOK_PORT: String(webhookPort),
+    WEBHOOK_HOST: '127.0.0.1',
+    WORKER_CONCURRENCY: '16',
+    POLL_INITIAL_DELAY_MS: '100',
+    POLL_WEBHOOK_DELAY_MS: '2000',
+    POLL_MAX_DELAY_MS: '1000',
+    POLL_TIMEOUT_MS: '5000',
+    HTTP_TIMEOUT_MS: '2000',
+    BALANCE_CACHE_MS: '200',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  const processes: PipelineProcess[] = [];
+
+  const readResults = async (): Promise<Map<string, OrderResult>> => {
+    const jobs = (await results.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])) as Job<OrderResult>[];
+    return new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
+  };
+
+  const pipeline: Pipeline = {
+    prefix,
+    sandbox,
+    redis,
+    intents,
+    results,
+    processes,
+    env,
+    async startWorker(extraEnv = {}) {
+      const proc = await spawnCli('worker', { ...env, ...extraEnv }, /"worker started"/);
+      processes.push(proc);
+      return proc;
+    },
+    async startWebhook() {
+      const proc = await spawnCli('webhook', env, /"webhook receiver listening"/);
+      processes.push(proc);
+      return proc;
+    },
+    readResults,
+    async waitForResults(count, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const total = (await results.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed'));
+        if (total >= count) return readResults();
+        if (Date.now() > deadline) {
+          throw new Error(`only ${total} of ${count} results after ${timeoutMs} ms; last log lines:\n${pipeline.logLines().slice(-20).join('\n')}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    logLines: () => processes.flatMap((p) => p.lines),
+    async close() {
+      await Promise.all(processes.map((p) => p.stop('SIGTERM')));
+      await intents.close();
+      await results.close();
+      await sandbox.close();
+      await deleteKeys(redis, prefix);
+      await redis.quit();
+    },
+  };
+  return pipeline;
+}
+
+/** `count` valid intents for the sample catalog's key item 4090, ids `${label}-0..`. */
+export function keyIntents(label: string, count: number, quantity = 1): { merchant_order_id: string; item_id: number; quantity: number }[] {
+  return Array.from({ length: count }, (_, i) => ({ merchant_order_id: `${label}-${i}`, item_id: 4090, quantity }));
+}
+
+/** Compare every result with the sandbox's own record; returns a list of mismatches (empty = all good). */
+export function mismatches(results: Map<string, OrderResult>, sandbox: LocalSandbox): string[] {
+  const byMid = new Map(sandbox.orders().filter((o) => o.merchantOrderId !== null).map((o) => [o.merchantOrderId as string, o]));
+  const problems: string[] = [];
+  for (const [mid, result] of results) {
+    const truth = byMid.get(mid);
+    if (result.status === 'rejected') {
+      if (truth && result.error !== 'duplicate_merchant_order_id') problems.push(`${mid}: rejected but the sandbox has order ${truth.id}`);
+      continue;
+    }
+    if (result.status === 'unresolved') continue;
+    if (!truth) {
+      problems.push(`${mid}: ${result.status} but the sandbox has no order`);
+      continue;
+    }
+    const expect: [string, unknown, unknown][] = [
+      ['order_id', result.order_id, truth.id],
+      ['status', result.status, truth.status],
+      ['delivered_quantity', result.delivered_quantity, truth.deliveredQuantity],
+      ['refund_amount', result.refund_amount, truth.refundAmount],
+      ['price', result.price, truth.price],
+      ['codes', JSON.stringify(result.codes), JSON.stringify(truth.codes)],
+    ];
+    for (const [field, got, want] of expect) {
+      if (got !== want) problems.push(`${mid}: ${field} ${String(got)} ≠ sandbox ${String(want)}`);
+    }
+  }
+  return problems;
+}
