@@ -8,7 +8,7 @@ import { FulfillmentError } from '../errors/errors.js';
 import type { OrderLedger, LedgerRecord } from '../ledger/order-ledger.js';
 import { parseIntent } from '../lifecycle/intent.js';
 import { initialState, nextStep, transition } from '../lifecycle/order-machine.js';
-import type { Intent, LifecyclePolicy, OrderEvent, OrderResult, OrderState } from '../lifecycle/order-state.js';
+import type { Intent, LifecyclePolicy, OrderEvent, OrderResult, OrderState, Phase } from '../lifecycle/order-state.js';
 import type { Logger } from '../logging/logger.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
 import type { ResultEmitter } from '../queue/result-emitter.js';
@@ -95,16 +95,18 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
     }
 
     let record = claim.record;
-    const apply = async (event: OrderEvent): Promise<void> => {
+    /** Apply an event, persist the move (compare-and-set), and return the phase it leaves the order in. */
+    const apply = async (event: OrderEvent): Promise<Phase> => {
       const t = transition(record.state, event, policy);
       if (t.kind === 'ignored') {
         log.debug({ event: event.type, phase: record.state.phase, reason: t.reason }, 'event changes nothing');
-        return;
+        return record.state.phase;
       }
       const saved = await ledger.save(mid, record.version, t.state);
       if (saved === null) throw new LedgerConflict();
       log.debug({ event: event.type, from: record.state.phase, to: t.state.phase }, 'transition');
       record = saved;
+      return record.state.phase;
     };
     const park = async (delayMs: number, why: string): Promise<never> => {
       log.debug({ delay_ms: delayMs, why }, 'parking the job');
@@ -125,6 +127,10 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
             await emit(next.result, record.state);
             return { merchant_order_id: mid, status: next.result.status, order_id: next.result.order_id };
           case 'place':
+            if (record.state.phase === 'ambiguous') {
+              // A create that keeps failing ambiguously must still end by the deadline.
+              if ((await apply({ type: 'deadline_check', atMs: now() })) === 'done') break;
+            }
             await place(next.gateFunds);
             break;
           case 'poll':
@@ -211,9 +217,9 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
             log.warn({ code: err.code }, 'an earlier attempt landed but its order id is unknown: waiting for the webhook');
           }
           return;
-        case 'ambiguous':
         // A 2xx we cannot read means the order was created but we cannot see it: as unknown as a timeout.
         case 'unexpected_response':
+        case 'ambiguous':
           log.warn({ err, attempt: record.state.attempts }, 'create outcome unknown: retrying with the same merchant_order_id');
           await apply({ type: 'create_ambiguous', atMs: now() });
           await park(retryDelay(record.state.attempts), 'retrying an ambiguous create');
@@ -298,7 +304,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
 }
 
 /** Apply a stored webhook event once the order was attempted (a webhook can beat the create response). */
-async function absorbWebhookEvent(record: LedgerRecord, apply: (e: OrderEvent) => Promise<void>, atMs: number): Promise<void> {
+async function absorbWebhookEvent(record: LedgerRecord, apply: (e: OrderEvent) => Promise<Phase>, atMs: number): Promise<void> {
   const event = record.event;
   if (event === null || record.state.phase === 'done') return;
   if (record.state.phase === 'received' || record.state.phase === 'waiting_funds') {

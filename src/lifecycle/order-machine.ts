@@ -164,7 +164,10 @@ export function transition(state: OrderState, event: OrderEvent, policy: Lifecyc
 
     case 'create_not_sent':
       if (state.phase !== 'placing') return ignored('no attempt is in flight');
-      return move(state, { phase: state.maybeLanded ? 'ambiguous' : 'received' });
+      // Not processed (429, refused connection): the funds were enough to try, so a later
+      // shortage starts its own wait.
+      if (state.maybeLanded) return move(state, { phase: 'ambiguous' });
+      return move(state, { phase: 'received', fundsWaitSinceMs: null });
 
     case 'order_observed': {
       if (state.orderId !== null && event.order.id !== state.orderId) {

@@ -81,7 +81,7 @@ export interface OrderState {
 export interface LifecyclePolicy {
   /** How long an order may wait for funds before it is rejected. */
   balanceWaitMaxMs: number;
-  /** How long after the first attempt an unknown outcome may stay unknown before `unresolved`. */
+  /** How long after an attempt first may have landed an unknown outcome may stay unknown before `unresolved`. */
   resolveTimeoutMs: number;
 }
 

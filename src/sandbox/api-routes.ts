@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import { checkOrder } from '../catalog/order-rules.js';
 import type { AccessTokens } from './access-tokens.js';
 import { sendApiError, sendRateLimited } from './api-errors.js';
@@ -20,7 +19,6 @@ export interface ApiRouteDeps {
   /** Mutated: one increment per request received. */
   calls: SandboxCallCounts;
   now: () => number;
-  logger?: Logger;
 }
 
 const MAX_MERCHANT_ORDER_ID_LENGTH = 100;

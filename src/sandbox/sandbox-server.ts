@@ -151,7 +151,7 @@ export async function startSandbox(params: StartSandboxParams): Promise<LocalSan
     },
   };
 
-  registerApiRoutes(app, { tokens, ledger, faults, fulfilment, hangs, calls, now, logger });
+  registerApiRoutes(app, { tokens, ledger, faults, fulfilment, hangs, calls, now });
   registerAdminRoutes(app, sandbox);
 
   const host = params.host ?? DEFAULTS.host;

@@ -67,7 +67,7 @@ describe('when intents are garbage or invalid', () => {
     pipeline = await startPipeline();
     const worker = await pipeline.startWorker();
     const garbage = [
-      await pipeline.intents.add('order', 'not an object' as unknown as object),
+      await pipeline.intents.add('order', 'not an object'),
       await pipeline.intents.add('order', { item_id: 4090 }),
       await pipeline.intents.add('order', { merchant_order_id: '', item_id: 4090 }),
     ];

@@ -1089,9 +1089,13 @@ function checkSequence(seed: number, maxLength: number, coverage: Coverage): voi
     if (before.maybeLanded) expect(after.maybeLanded, where).toBe(true);
     if (before.orderId !== null) expect(after.orderId, where).toBe(before.orderId);
     if (before.firstAttemptAtMs !== null) expect(after.firstAttemptAtMs, where).toBe(before.firstAttemptAtMs);
-    // Once set, the maybe-landed time and the funds wait since-time never change.
+    // Once set, the maybe-landed time never changes; the funds wait since-time changes only by being
+    // cleared when an attempt was not processed (the funds were enough to try).
     if (before.maybeLandedAtMs !== null) expect(after.maybeLandedAtMs, where).toBe(before.maybeLandedAtMs);
-    if (before.fundsWaitSinceMs !== null) expect(after.fundsWaitSinceMs, where).toBe(before.fundsWaitSinceMs);
+    if (before.fundsWaitSinceMs !== null) {
+      const cleared = event.type === 'create_not_sent' && before.phase === 'placing' && !before.maybeLanded;
+      expect(after.fundsWaitSinceMs, where).toBe(cleared ? null : before.fundsWaitSinceMs);
+    }
     expect(after.intent, where).toBe(intent);
     expect(after.receivedAtMs, where).toBe(T0);
 
@@ -1267,5 +1271,19 @@ describe('regressions', () => {
     });
     const done = play(ambiguous, [ev.observed(T0 + 2 * MINUTE, completedOrder(), 'webhook')]);
     expect(resultOf(done)).toMatchObject({ status: 'completed', order_id: ORDER_ID, merchant_order_id: MOID, source: 'webhook' });
+  });
+});
+
+describe('when an attempt after a funds wait is not processed (429)', () => {
+  it('clears the funds wait, so a later shortage starts a wait of its own', () => {
+    const policy: LifecyclePolicy = { balanceWaitMaxMs: 10 * MINUTE, resolveTimeoutMs: 30 * MINUTE };
+    let state = initialState(intent, T0);
+    state = moved(transition(state, { type: 'funds_short', atMs: T0 }, policy));
+    state = moved(transition(state, { type: 'attempt_started', atMs: T0 + MINUTE }, policy));
+    state = moved(transition(state, { type: 'create_not_sent', atMs: T0 + MINUTE }, policy));
+    expect(state).toMatchObject({ phase: 'received', fundsWaitSinceMs: null });
+    state = moved(transition(state, { type: 'attempt_started', atMs: T0 + 15 * MINUTE }, policy));
+    const t = transition(state, { type: 'create_rejected', atMs: T0 + 15 * MINUTE, code: 'insufficient_balance', message: 'short' }, policy);
+    expect(moved(t)).toMatchObject({ phase: 'waiting_funds', fundsWaitSinceMs: T0 + 15 * MINUTE });
   });
 });
