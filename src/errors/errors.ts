@@ -37,7 +37,9 @@ export type ErrorCode =
   /** The order would cost more than the intent's max_price. */
   | 'price_exceeds_max'
   /** The catalog snapshot could not be read. */
-  | 'catalog_invalid';
+  | 'catalog_invalid'
+  /** The local dev fleet (demo, bench, chaos) could not start, lost a process, or did not finish in time. */
+  | 'fleet_failed';
 
 /** Extra facts an error may carry. All optional. */
 export interface FulfillmentErrorDetails {
@@ -152,6 +154,12 @@ export class UnexpectedResponseError extends FulfillmentError {
 export class CatalogError extends FulfillmentError {
   constructor(message: string, details: FulfillmentErrorDetails = {}) {
     super('catalog_invalid', false, message, details);
+  }
+}
+
+export class FleetError extends FulfillmentError {
+  constructor(message: string, details: FulfillmentErrorDetails = {}) {
+    super('fleet_failed', false, message, details);
   }
 }
 

@@ -2,17 +2,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { OrderIntent } from '../../src/lifecycle/intent.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { freePort } from '../../src/dev/private-redis.js';
+import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
 import { startSandbox, defaultSandboxCatalog } from '../../src/sandbox/sandbox-server.js';
-import type { LocalSandbox, SandboxOptions } from '../../src/sandbox/sandbox-types.js';
+import type { LocalSandbox, SandboxOptions, SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
 import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from './redis.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 export const API_KEY = 'ak_test_pipeline_key_0123456789';
 export const WEBHOOK_SECRET = 'whsec_test_pipeline_secret_0123456789';
+/** The sample catalog snapshot (same items as the sandbox's default catalog), for CATALOG_PATH. */
+export const SAMPLE_CATALOG_PATH = fileURLToPath(new URL('../../catalog/sample-catalog.lmdb.zst', import.meta.url));
 
 /** A child process of the pipeline (worker or webhook receiver) with its captured output. */
 export interface PipelineProcess {
@@ -53,9 +57,23 @@ export interface Pipeline {
   waitForResults(count: number, timeoutMs?: number): Promise<Map<string, OrderResult>>;
   /** Every result, by merchant_order_id. */
   readResults(): Promise<Map<string, OrderResult>>;
+  /** How many result jobs exist per merchant_order_id (a correct pipeline has exactly one each). */
+  resultCounts(): Promise<Map<string, number>>;
+  /** Add intents in one round trip (via enqueueOrders). */
+  enqueue(intents: readonly OrderIntent[]): Promise<void>;
+  /** The raw ledger hash of one merchant_order_id (empty when none). */
+  ledgerRecord(merchantOrderId: string): Promise<Record<string, string>>;
+  /** URL of the webhook receiver's endpoint (whether or not a receiver runs). */
+  readonly webhookUrl: string;
   /** Every log line of every process. */
   logLines(): string[];
   close(): Promise<void>;
+}
+
+const RESULT_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+
+function webhookUrlOf(port: number): string {
+  return `http://127.0.0.1:${port}/webhooks/voodoo`;
 }
 
 function spawnCli(command: string, env: Record<string, string>, readyPattern: RegExp): Promise<PipelineProcess> {
@@ -119,7 +137,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     fulfilment: { minMs: 20, maxMs: 80 },
     ...options.sandbox,
     ...(withWebhook
-      ? { webhook: { url: `http://127.0.0.1:${webhookPort}/webhooks/voodoo`, secret: WEBHOOK_SECRET, retryGapMs: 200, ...options.sandbox?.webhook } }
+      ? { webhook: { url: webhookUrlOf(webhookPort), secret: WEBHOOK_SECRET, retryGapMs: 200, ...options.sandbox?.webhook } }
       : {}),
   });
   const redis = connectRedis(url);
@@ -146,9 +164,10 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const processes: PipelineProcess[] = [];
 
   const readResults = async (): Promise<Map<string, OrderResult>> => {
-    const jobs = (await results.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])) as Job<OrderResult>[];
+    const jobs = (await results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
     return new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
   };
+  const webhookUrl = webhookUrlOf(webhookPort);
 
   const pipeline: Pipeline = {
     prefix,
@@ -169,10 +188,23 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       return proc;
     },
     readResults,
+    webhookUrl,
+    async resultCounts() {
+      const jobs = (await results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
+      const counts = new Map<string, number>();
+      for (const job of jobs) counts.set(job.data.merchant_order_id, (counts.get(job.data.merchant_order_id) ?? 0) + 1);
+      return counts;
+    },
+    async enqueue(list) {
+      await enqueueOrders(intents, list);
+    },
+    async ledgerRecord(merchantOrderId) {
+      return redis.hgetall(`${prefix}:vf:order:${merchantOrderId}`);
+    },
     async waitForResults(count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const total = (await results.getJobCountByTypes('waiting', 'active', 'completed', 'failed', 'delayed'));
+        const total = await results.getJobCountByTypes(...RESULT_STATES);
         if (total >= count) return readResults();
         if (Date.now() > deadline) {
           throw new Error(`only ${total} of ${count} results after ${timeoutMs} ms; last log lines:\n${pipeline.logLines().slice(-20).join('\n')}`);
@@ -226,4 +258,35 @@ export function mismatches(results: Map<string, OrderResult>, sandbox: LocalSand
     }
   }
   return problems;
+}
+
+/**
+ * Check "exactly one result per merchant_order_id" against both sides: every id in `expected` has
+ * exactly one result job, no result exists for any other id, and the sandbox holds at most one
+ * order (one charge) per id. Returns the problems found (empty = all good).
+ */
+export async function exactlyOnce(pipeline: Pipeline, expected: readonly string[]): Promise<string[]> {
+  const problems: string[] = [];
+  const counts = await pipeline.resultCounts();
+  const wanted = new Set(expected);
+  for (const mid of expected) {
+    const n = counts.get(mid) ?? 0;
+    if (n !== 1) problems.push(`${mid}: ${n} results`);
+  }
+  for (const mid of counts.keys()) {
+    if (!wanted.has(mid)) problems.push(`${mid}: a result for an id nobody enqueued`);
+  }
+  const orders = new Map<string, number>();
+  for (const order of pipeline.sandbox.orders()) {
+    if (order.merchantOrderId !== null) orders.set(order.merchantOrderId, (orders.get(order.merchantOrderId) ?? 0) + 1);
+  }
+  for (const [mid, n] of orders) {
+    if (n > 1) problems.push(`${mid}: ${n} sandbox orders (charged ${n} times)`);
+  }
+  return problems;
+}
+
+/** Sandbox orders per merchant_order_id. */
+export function sandboxOrdersOf(sandbox: LocalSandbox, merchantOrderId: string): SandboxOrderRecord[] {
+  return sandbox.orders().filter((o) => o.merchantOrderId === merchantOrderId);
 }
