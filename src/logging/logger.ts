@@ -17,34 +17,6 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
-/**
- * Paths pino removes before serialising. Delivered `codes` are money; keys and tokens are credentials.
- * Wildcards cover one level of nesting, which is where our own log calls put them.
- */
-const REDACT_PATHS = [
-  'api_key',
-  'apiKey',
-  'access_token',
-  'accessToken',
-  'token',
-  'secret',
-  'webhookSecret',
-  'codes',
-  'authorization',
-  'headers.authorization',
-  'headers["x-webhook-signature"]',
-  '*.api_key',
-  '*.apiKey',
-  '*.access_token',
-  '*.accessToken',
-  '*.token',
-  '*.secret',
-  '*.webhookSecret',
-  '*.codes',
-  '*.authorization',
-  '*.headers.authorization',
-  '*.headers["x-webhook-signature"]',
-];
 
 // Last line of defence for values that could slip past path redaction (e.g. inside an error message
 // or a free-text detail): JWT-shaped strings and ak_ keys never leave the process.
@@ -68,6 +40,15 @@ const SENSITIVE_KEYS: ReadonlySet<string> = new Set([
   'x-webhook-signature',
 ]);
 const MAX_CENSOR_DEPTH = 8;
+
+/**
+ * The same keys as pino redaction paths (top level and one level down). `censorDeep` already covers
+ * log objects at any depth; these also cover child-logger bindings, which the log formatter never sees.
+ */
+const REDACT_PATHS = [...SENSITIVE_KEYS].flatMap((key) => {
+  const step = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`;
+  return [step.startsWith('.') ? key : step, `*${step}`];
+});
 
 function isPlainObject(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
