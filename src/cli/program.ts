@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCatalogCommand } from './catalog-command.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerWebhookCommand } from './webhook-command.js';
 import { registerWorkerCommand } from './worker-command.js';
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
   registerEnqueueCommand(program);
   registerSandboxCommand(program);
   registerCatalogCommand(program);
+  registerDemoCommand(program);
   return program;
 }

@@ -39,7 +39,7 @@ export interface SpawnFleetProcessOptions {
   readyPattern: RegExp;
   /** How long to wait for the ready line before killing the process and failing, in ms. */
   readyTimeoutMs: number;
-  /** How many recent lines to keep. */
+  /** How many recent lines to keep (at least 1). */
   keepLines: number;
   /** Called with every line as it arrives. */
   onLine?: (process: FleetProcess, line: string) => void;
@@ -54,6 +54,7 @@ const MAX_LINE_CHARS = 8_192;
  */
 export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<FleetProcess> {
   const child = spawn(process.execPath, [options.cliPath, options.role], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keepLines = Math.max(1, options.keepLines);
   // Lines are kept in a buffer trimmed in chunks, so appending stays O(1) amortised.
   let kept: string[] = [];
   let lineCount = 0;
@@ -83,7 +84,7 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
     get lineCount() {
       return lineCount;
     },
-    lines: () => kept.slice(-options.keepLines),
+    lines: () => kept.slice(-keepLines),
     exited,
     async stop(signal = 'SIGTERM', killAfterMs) {
       if (!running) return exited;
@@ -134,7 +135,7 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
       const line = raw.length > MAX_LINE_CHARS ? `${raw.slice(0, MAX_LINE_CHARS)}…` : raw;
       lineCount += 1;
       kept.push(line);
-      if (kept.length > 2 * options.keepLines) kept = kept.slice(-options.keepLines);
+      if (kept.length > 2 * keepLines) kept = kept.slice(-keepLines);
       options.onLine?.(handle, line);
       if (!ready && options.readyPattern.test(line)) {
         ready = true;

@@ -83,7 +83,8 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const stop = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (!proc || proc.exitCode !== null) return;
+    // exitCode stays null for a process ended by a signal: check both, or we would wait forever.
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill('SIGTERM');
