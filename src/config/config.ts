@@ -51,7 +51,12 @@ const schema = z.object({
   POLL_MAX_DELAY_MS: int(10).default(60_000),
   /** How long after placement an order may take to reach a terminal status before it ends `unresolved`, in ms. */
   POLL_TIMEOUT_MS: int(1_000).default(2 * 60 * 60 * 1000),
-  /** Hard timeout of one API request, in ms. Kept well under BullMQ's 30 s job lock. */
+  /**
+   * BullMQ job lock of a worker, in ms (renewed while the job runs). A killed worker's jobs are
+   * taken over about this long after it died; stalled jobs are looked for at the same interval.
+   */
+  WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
+  /** Hard timeout of one API request, in ms. Kept under WORKER_LOCK_MS. */
   HTTP_TIMEOUT_MS: int(100, 25_000).default(10_000),
   /** How long a fleet-wide balance reading stays fresh, in ms. */
   BALANCE_CACHE_MS: int(0).default(2_000),
@@ -95,6 +100,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   }
   if (parsed.data.POLL_INITIAL_DELAY_MS > parsed.data.POLL_MAX_DELAY_MS) {
     throw new ConfigError('POLL_INITIAL_DELAY_MS', 'expected at most POLL_MAX_DELAY_MS');
+  }
+  if (parsed.data.HTTP_TIMEOUT_MS >= parsed.data.WORKER_LOCK_MS) {
+    throw new ConfigError('HTTP_TIMEOUT_MS', 'expected less than WORKER_LOCK_MS');
   }
   return Object.freeze(parsed.data);
 }

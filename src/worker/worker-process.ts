@@ -89,6 +89,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     prefix,
     concurrency: config.WORKER_CONCURRENCY,
     limiter: LIMITER,
+    lockDuration: config.WORKER_LOCK_MS,
+    stalledInterval: config.WORKER_LOCK_MS,
     // Handlers are idempotent against the ledger, so a job may stall (its worker killed) any
     // number of times and still end with one result.
     maxStalledCount: Number.MAX_SAFE_INTEGER,

@@ -43,6 +43,10 @@ describe('loadConfig', () => {
     }
   });
 
+  it('rejects an HTTP timeout that is not under the job lock', () => {
+    expect(() => loadConfig({ WORKER_LOCK_MS: '5000', HTTP_TIMEOUT_MS: '5000' })).toThrow('HTTP_TIMEOUT_MS: expected less than WORKER_LOCK_MS');
+  });
+
   it('rejects an initial poll delay above the maximum', () => {
     expect(() => loadConfig({ POLL_INITIAL_DELAY_MS: '5000', POLL_MAX_DELAY_MS: '1000' })).toThrow(/POLL_INITIAL_DELAY_MS/);
   });
