@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Order } from '../api/order.js';
 import type { VoodooClient } from '../api/voodoo-client.js';
 import type { BalanceGate } from '../balance/balance-gate.js';
@@ -50,6 +50,8 @@ export type OrderJobOutcome =
 /** A fatal-auth pause, in ms: long enough not to hammer the exchange, short enough to notice a fixed key. */
 const FATAL_AUTH_PAUSE_MS = 30_000;
 const MAX_RETRY_DELAY_MS = 30_000;
+/** Backoff step used after an unexpected error (about 4 s with jitter). */
+const UNEXPECTED_RETRY_ATTEMPT = 4;
 /** Bound on decisions per job run; each run normally takes two or three. */
 const MAX_STEPS = 12;
 
@@ -71,8 +73,11 @@ function retryDelay(attempt: number): number {
 export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, token?: string) => Promise<OrderJobOutcome> {
   const now = deps.now ?? Date.now;
   const { ledger, policy } = deps;
+  // A refused key fails every job that tries the API at once: say so loudly once per process, not
+  // once per job, until a call succeeds again.
+  let keyRefusalReported = false;
 
-  return async function handleOrderJob(job, token) {
+  const handleOrderJob = async (job: Job, token?: string): Promise<OrderJobOutcome> => {
     const parsed = parseIntent(job.data);
     if (parsed.kind === 'garbage') {
       // No usable merchant_order_id: no result can be addressed, so the job itself fails, kept for inspection.
@@ -194,6 +199,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
         await onCreateFailure(err);
         return;
       }
+      keyRefusalReported = false;
       await apply({ type: 'create_succeeded', atMs: now(), order });
       if (record.state.phase === 'placed') {
         log.info({ order_id: order.id }, 'order placed');
@@ -243,7 +249,12 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
         case 'invalid_credentials':
         case 'auth_forbidden':
           deps.metrics.fatalAuth();
-          log.error({ err }, 'the API key was refused: the fleet stops placing until it is fixed (intents wait, nothing is lost)');
+          if (keyRefusalReported) {
+            log.debug({ code: err.code }, 'the API key is still refused');
+          } else {
+            keyRefusalReported = true;
+            log.error({ err }, 'the API key was refused: the fleet stops placing until it is fixed (intents wait, nothing is lost)');
+          }
           await deps.pauseFleet(FATAL_AUTH_PAUSE_MS);
           throw Worker.RateLimitError();
         default:
@@ -274,6 +285,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
         }
         return handleNotProcessed(err, 1);
       }
+      keyRefusalReported = false;
       await apply({ type: 'order_observed', atMs: now(), order, source: 'poll' });
       if (record.state.phase === 'placed') {
         const placedFor = now() - (record.state.firstAttemptAtMs ?? now());
@@ -285,6 +297,25 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
     async function firstPollDelay(): Promise<number> {
       const alive = await deps.webhookAlive();
       return Math.min(deps.polling.maxDelayMs, alive ? deps.polling.webhookDelayMs : deps.polling.initialDelayMs);
+    }
+  };
+
+  // Anything unexpected (a Redis hiccup, a bug) must not fail the job for good: a failed intent job
+  // would leave its order without a result. Park it and try again; the ledger makes that safe.
+  return async function handleOrderJobSafely(job, token) {
+    try {
+      return await handleOrderJob(job, token);
+    } catch (err) {
+      if (err instanceof DelayedError || err instanceof UnrecoverableError || err instanceof RateLimitError) throw err;
+      deps.logger.error({ err, job_id: job.id }, 'unexpected error: the job will run again');
+      try {
+        await job.moveToDelayed(now() + retryDelay(UNEXPECTED_RETRY_ATTEMPT), token);
+      } catch {
+        // Lost the lock (another worker owns the job now) or Redis is away: BullMQ's stall
+        // recovery hands the job back, so the original error is what to report.
+        throw err;
+      }
+      throw new DelayedError();
     }
   };
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Queue, type Job } from 'bullmq';
+import { Queue, type Job, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OrderIntent } from '../../src/lifecycle/intent.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
@@ -70,7 +71,8 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-const RESULT_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+/** Every state a result job can be in while a consumer may or may not have taken it. */
+const RESULT_STATES: JobType[] = ['waiting', 'active', 'completed', 'failed', 'delayed'];
 
 function webhookUrlOf(port: number): string {
   return `http://127.0.0.1:${port}/webhooks/voodoo`;
@@ -143,6 +145,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const redis = connectRedis(url);
   const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
+  // A test may restart Redis on purpose: the test's own connection reconnects, quietly.
+  const ignore = (): void => {};
+  redis.on('error', ignore);
+  intents.on('error', ignore);
+  results.on('error', ignore);
   const env: Record<string, string> = {
     REDIS_URL: url,
     QUEUE_PREFIX: prefix,
@@ -289,4 +296,27 @@ export async function exactlyOnce(pipeline: Pipeline, expected: readonly string[
 /** Sandbox orders per merchant_order_id. */
 export function sandboxOrdersOf(sandbox: LocalSandbox, merchantOrderId: string): SandboxOrderRecord[] {
   return sandbox.orders().filter((o) => o.merchantOrderId === merchantOrderId);
+}
+
+/**
+ * POST raw bytes to a webhook URL as the API would, on a fresh connection that is closed after the
+ * answer (nothing left open for the leak check). `signature` null sends no signature header.
+ * Resolves with the HTTP status.
+ */
+export function postWebhook(url: string, body: string, signature: string | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    };
+    if (signature !== null) headers['x-webhook-signature'] = signature;
+    const req = request(url, { method: 'POST', agent: false, headers }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
 }

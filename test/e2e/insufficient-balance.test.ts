@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { exactlyOnce, keyIntents, mismatches, SAMPLE_CATALOG_PATH, sandboxOrdersOf, startPipeline, type Pipeline } from '../support/pipeline.js';
+
+/** Price of one unit of the sample key item 4090, major units. */
+const UNIT_PRICE = 9;
+/** Enough for this many of the intents below. */
+const AFFORDABLE = 5;
+
+let pipeline: Pipeline | undefined;
+afterEach(async () => {
+  await pipeline?.close();
+  pipeline = undefined;
+});
+
+async function startShortOfFunds(env: Record<string, string> = {}): Promise<Pipeline> {
+  const started = await startPipeline({
+    sandbox: { initialBalance: AFFORDABLE * UNIT_PRICE, fulfilment: { minMs: 20, maxMs: 80, outcomes: { completed: 1, partial: 0, failed: 0 } } },
+    // With the catalog the fleet knows each order's cost, so it can tell "short" before sending.
+    env: { CATALOG_PATH: SAMPLE_CATALOG_PATH, ...env },
+  });
+  pipeline = started;
+  await started.startWebhook();
+  await Promise.all([started.startWorker(), started.startWorker()]);
+  return started;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('when the balance cannot cover every intent', () => {
+  it('waits without rejecting or placing more, then completes everything by itself after a top-up', async () => {
+    const p = await startShortOfFunds();
+    const intents = keyIntents('funds', 12, 1);
+    const mids = intents.map((i) => i.merchant_order_id);
+    await p.enqueue(intents);
+
+    await p.waitForResults(AFFORDABLE);
+    // The rest wait: across several of their wake-ups no result appears and no create is sent.
+    const createsWhenShort = p.sandbox.stats().calls.create;
+    await sleep(2_500);
+    const waiting = await p.readResults();
+    expect(waiting.size).toBe(AFFORDABLE);
+    expect([...waiting.values()].every((r) => r.status === 'completed')).toBe(true);
+    expect(p.sandbox.stats().calls.create).toBe(createsWhenShort);
+    expect(p.sandbox.orders()).toHaveLength(AFFORDABLE);
+    expect(await p.intents.getFailedCount()).toBe(0);
+    expect(p.logLines().some((line) => line.includes('waiting for funds'))).toBe(true);
+
+    p.sandbox.topUp((intents.length - AFFORDABLE) * UNIT_PRICE);
+    const results = await p.waitForResults(intents.length);
+    expect(await exactlyOnce(p, mids)).toEqual([]);
+    expect(mismatches(results, p.sandbox)).toEqual([]);
+    expect([...results.values()].every((r) => r.status === 'completed')).toBe(true);
+    expect(p.sandbox.balance()).toBe(0);
+  });
+
+  it('rejects the intents still waiting after BALANCE_WAIT_MAX_MS as insufficient_balance', async () => {
+    const p = await startShortOfFunds({ BALANCE_WAIT_MAX_MS: '1500' });
+    const intents = keyIntents('broke', 12, 1);
+    const mids = intents.map((i) => i.merchant_order_id);
+    await p.enqueue(intents);
+
+    const results = await p.waitForResults(intents.length, 20_000);
+    expect(await exactlyOnce(p, mids)).toEqual([]);
+    expect(mismatches(results, p.sandbox)).toEqual([]);
+    const rejected = [...results.values()].filter((r) => r.status === 'rejected');
+    expect(rejected).toHaveLength(intents.length - AFFORDABLE);
+    for (const result of rejected) {
+      expect(result).toMatchObject({ error: 'insufficient_balance', source: 'worker', order_id: null, price: null });
+      expect(sandboxOrdersOf(p.sandbox, result.merchant_order_id)).toEqual([]);
+    }
+    expect([...results.values()].filter((r) => r.status === 'completed')).toHaveLength(AFFORDABLE);
+  });
+});

@@ -1,0 +1,46 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { exactlyOnce, keyIntents, mismatches, startPipeline, type Pipeline } from '../support/pipeline.js';
+
+/** Longest the fleet may take to notice a fixed key (its fatal-auth pause is 30 s), plus slack, in ms. */
+const RESUME_MS = 50_000;
+
+let pipeline: Pipeline | undefined;
+afterEach(async () => {
+  await pipeline?.close();
+  pipeline = undefined;
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('when the account refuses the API key', () => {
+  it('places nothing, keeps intents waiting with live workers and one loud error, and resumes once fixed', async () => {
+    pipeline = await startPipeline({ sandbox: { apiKeyAuthDisabled: true } });
+    await pipeline.startWebhook();
+    const workers = await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
+    const intents = keyIntents('nokey', 20);
+    const mids = intents.map((i) => i.merchant_order_id);
+    await pipeline.enqueue(intents);
+    const { sandbox } = pipeline;
+
+    await expect.poll(() => sandbox.stats().calls.token, { timeout: 10_000 }).toBeGreaterThan(0);
+    await sleep(2_000);
+    expect(sandbox.stats().calls.create).toBe(0);
+    expect(sandbox.orders()).toEqual([]);
+    expect((await pipeline.readResults()).size).toBe(0);
+    expect(await pipeline.intents.getFailedCount()).toBe(0);
+    expect(await pipeline.intents.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized')).toBe(intents.length);
+    expect(workers.every((w) => w.child.exitCode === null && w.child.signalCode === null)).toBe(true);
+    // One loud error per worker process for the whole outage, not one per job (20 jobs met it).
+    const errors = pipeline.logLines().filter((line) => /"level":(50|60)/.test(line));
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors.length).toBeLessThanOrEqual(workers.length);
+    for (const line of errors) expect(line).toContain('the API key was refused');
+
+    // Fixed on the dashboard: the fleet notices by itself when its pause (30 s) runs out.
+    sandbox.setApiKeyAuthDisabled(false);
+    const results = await pipeline.waitForResults(intents.length, RESUME_MS);
+    expect(await exactlyOnce(pipeline, mids)).toEqual([]);
+    expect(mismatches(results, sandbox)).toEqual([]);
+    expect(workers.every((w) => w.child.exitCode === null && w.child.signalCode === null)).toBe(true);
+  }, RESUME_MS + 30_000);
+});
