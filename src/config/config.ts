@@ -58,6 +58,8 @@ const schema = z.object({
   WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
   /** Hard timeout of one API request, in ms. Kept under WORKER_LOCK_MS. */
   HTTP_TIMEOUT_MS: int(100, 25_000).default(10_000),
+  /** How long the fleet pauses after the API key was refused (401/403 on the exchange) before trying again, in ms. */
+  AUTH_FAILURE_PAUSE_MS: int(100).default(30_000),
   /** How long a fleet-wide balance reading stays fresh, in ms. */
   BALANCE_CACHE_MS: int(0).default(2_000),
   /** How long an intent may wait for funds before it ends `rejected` (insufficient_balance), in ms. */

@@ -37,6 +37,8 @@ export interface OrderJobHandlerDeps {
   webhookAlive: () => Promise<boolean>;
   /** Pause the whole queue for every worker of the fleet, in ms (BullMQ's global limiter). */
   pauseFleet: (ms: number) => Promise<void>;
+  /** How long the fleet pauses after the API key was refused, in ms. */
+  authFailurePauseMs: number;
   metrics: PipelineMetrics;
   logger: Logger;
   now?: () => number;
@@ -47,8 +49,6 @@ export type OrderJobOutcome =
   | { merchant_order_id: string; status: OrderResult['status']; order_id: string | null }
   | { merchant_order_id: string; duplicate_of: string };
 
-/** A fatal-auth pause, in ms: long enough not to hammer the exchange, short enough to notice a fixed key. */
-const FATAL_AUTH_PAUSE_MS = 30_000;
 const MAX_RETRY_DELAY_MS = 30_000;
 /** Backoff step used after an unexpected error (about 4 s with jitter). */
 const UNEXPECTED_RETRY_ATTEMPT = 4;
@@ -255,7 +255,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
             keyRefusalReported = true;
             log.error({ err }, 'the API key was refused: the fleet stops placing until it is fixed (intents wait, nothing is lost)');
           }
-          await deps.pauseFleet(FATAL_AUTH_PAUSE_MS);
+          await deps.pauseFleet(deps.authFailurePauseMs);
           throw Worker.RateLimitError();
         default:
           log.warn({ err, attempt }, 'API call failed: retrying later');

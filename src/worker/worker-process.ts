@@ -80,6 +80,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     },
     webhookAlive,
     pauseFleet: (ms) => intents.rateLimit(ms),
+    authFailurePauseMs: config.AUTH_FAILURE_PAUSE_MS,
     metrics,
     logger,
   });

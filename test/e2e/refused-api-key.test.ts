@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { exactlyOnce, keyIntents, mismatches, startPipeline, type Pipeline } from '../support/pipeline.js';
 
-/** Longest the fleet may take to notice a fixed key (its fatal-auth pause is 30 s), plus slack, in ms. */
-const RESUME_MS = 50_000;
+/** The fleet's pause after a refused key, in ms (AUTH_FAILURE_PAUSE_MS). */
+const PAUSE_MS = 3_000;
+/** Longest the fleet may take to notice a fixed key (one pause), plus slack, in ms. */
+const RESUME_MS = PAUSE_MS + 20_000;
 
 let pipeline: Pipeline | undefined;
 afterEach(async () => {
@@ -14,7 +16,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('when the account refuses the API key', () => {
   it('places nothing, keeps intents waiting with live workers and one loud error, and resumes once fixed', async () => {
-    pipeline = await startPipeline({ sandbox: { apiKeyAuthDisabled: true } });
+    pipeline = await startPipeline({ sandbox: { apiKeyAuthDisabled: true }, env: { AUTH_FAILURE_PAUSE_MS: String(PAUSE_MS) } });
     await pipeline.startWebhook();
     const workers = await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
     const intents = keyIntents('nokey', 20);
@@ -23,7 +25,8 @@ describe('when the account refuses the API key', () => {
     const { sandbox } = pipeline;
 
     await expect.poll(() => sandbox.stats().calls.token, { timeout: 10_000 }).toBeGreaterThan(0);
-    await sleep(2_000);
+    // Long enough for several pauses to run out: each round meets the refusal again.
+    await sleep(3 * PAUSE_MS);
     expect(sandbox.stats().calls.create).toBe(0);
     expect(sandbox.orders()).toEqual([]);
     expect((await pipeline.readResults()).size).toBe(0);
@@ -36,7 +39,7 @@ describe('when the account refuses the API key', () => {
     expect(errors.length).toBeLessThanOrEqual(workers.length);
     for (const line of errors) expect(line).toContain('the API key was refused');
 
-    // Fixed on the dashboard: the fleet notices by itself when its pause (30 s) runs out.
+    // Fixed on the dashboard: the fleet notices by itself when its pause runs out.
     sandbox.setApiKeyAuthDisabled(false);
     const results = await pipeline.waitForResults(intents.length, RESUME_MS);
     expect(await exactlyOnce(pipeline, mids)).toEqual([]);
