@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBenchCommand } from './bench-command.js';
 import { registerCatalogCommand } from './catalog-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
@@ -18,5 +19,6 @@ export function buildProgram(): Command {
   registerSandboxCommand(program);
   registerCatalogCommand(program);
   registerDemoCommand(program);
+  registerBenchCommand(program);
   return program;
 }

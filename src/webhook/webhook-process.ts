@@ -31,7 +31,8 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     logger,
     heartbeat: { redis, prefix },
   });
-  logger.info({ url: receiver.url }, 'webhook receiver listening');
+  // Logged at info whatever LOG_LEVEL says: supervisors and the fleet tooling wait for this line.
+  logger.child({}, { level: 'info' }).info({ url: receiver.url }, 'webhook receiver listening');
   return {
     url: receiver.url,
     async close() {

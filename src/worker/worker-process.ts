@@ -106,7 +106,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     logger.warn({ err }, 'worker error');
   });
   await worker.waitUntilReady();
-  logger.info({ concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null }, 'worker started');
+  // Logged at info whatever LOG_LEVEL says: supervisors and the fleet tooling wait for this line.
+  logger.child({}, { level: 'info' }).info({ concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null }, 'worker started');
 
   return {
     metrics,

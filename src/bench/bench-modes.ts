@@ -1,0 +1,97 @@
+import { ConfigError } from '../errors/errors.js';
+import type { FleetSandboxOptions } from '../dev/fleet.js';
+
+/**
+ * What the bench runs:
+ * - `webhook`: receiver running, instant fulfilment: the pipeline's own cost on the fast path.
+ * - `polling`: no receiver and no webhooks, instant fulfilment: the safety net as the only path.
+ * - `realistic`: receiver running, fulfilment 200–2000 ms: orders overlap as they would in production.
+ */
+export type BenchMode = 'webhook' | 'polling' | 'realistic';
+
+/** Every mode, in the order a default run measures them. */
+export const BENCH_MODES: readonly BenchMode[] = ['webhook', 'polling', 'realistic'];
+
+/** How one mode sets up the fleet. */
+export interface BenchModeSetup {
+  mode: BenchMode;
+  /** Start a webhook receiver (and have the sandbox send webhooks to it). */
+  receiver: boolean;
+  /** Sandbox fulfilment time range, in ms. */
+  fulfilment: { minMs: number; maxMs: number };
+  /** Worker configuration set by the bench; everything else keeps its production default. */
+  env: Record<string, string>;
+  /** Why the settings are what they are, for the report. */
+  notes: string[];
+}
+
+/**
+ * Log level of the fleet's processes: per-order info lines would measure the log pipe, not the
+ * pipeline. Ready lines are logged whatever the level, so the fleet still sees processes start.
+ */
+export const BENCH_LOG_LEVEL = 'warn';
+const LOG_LEVEL_NOTE = 'LOG_LEVEL=warn: no per-order log lines';
+
+/** First status poll in polling mode, in ms: instant fulfilment makes the production 1 s pure waiting. */
+export const POLLING_INITIAL_DELAY_MS = 200;
+
+/** Parse `webhook,polling,…`: known names only, each once, in the order given. */
+export function parseBenchModes(text: string): BenchMode[] {
+  const names = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (names.length === 0) throw new ConfigError('modes', `expected one or more of ${BENCH_MODES.join(', ')}`);
+  const modes: BenchMode[] = [];
+  for (const name of names) {
+    const mode = BENCH_MODES.find((m) => m === name);
+    if (mode === undefined) throw new ConfigError('modes', `unknown mode "${name}" (expected ${BENCH_MODES.join(', ')})`);
+    if (modes.includes(mode)) throw new ConfigError('modes', `mode "${name}" given twice`);
+    modes.push(mode);
+  }
+  return modes;
+}
+
+/** The fleet settings of `mode` with `concurrency` jobs per worker process. */
+export function benchModeSetup(mode: BenchMode, concurrency: number): BenchModeSetup {
+  const env: Record<string, string> = { WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: BENCH_LOG_LEVEL };
+  const common = [
+    `WORKER_CONCURRENCY=${concurrency} (production default 32): the sandbox answers at once, so more jobs in flight per process keep the event loop busy`,
+    LOG_LEVEL_NOTE,
+  ];
+  switch (mode) {
+    case 'webhook':
+      return {
+        mode,
+        receiver: true,
+        fulfilment: { minMs: 0, maxMs: 0 },
+        env,
+        notes: [...common, 'every other variable at its production default (POLL_WEBHOOK_DELAY_MS 30000: no poll is due while the webhook works)'],
+      };
+    case 'polling':
+      return {
+        mode,
+        receiver: false,
+        fulfilment: { minMs: 0, maxMs: 0 },
+        env: { ...env, POLL_INITIAL_DELAY_MS: String(POLLING_INITIAL_DELAY_MS) },
+        notes: [
+          ...common,
+          `POLL_INITIAL_DELAY_MS=${POLLING_INITIAL_DELAY_MS} (production default 1000): fulfilment is instant, so the first poll finds the order settled; settle → result is dominated by this delay`,
+          'no receiver, and the sandbox sends no webhooks',
+        ],
+      };
+    case 'realistic':
+      return {
+        mode,
+        receiver: true,
+        fulfilment: { minMs: 200, maxMs: 2_000 },
+        env,
+        notes: [...common, 'fulfilment uniform in 200–2000 ms; every other variable at its production default'],
+      };
+  }
+}
+
+/** Sandbox options of a mode's fleet: no latency, no faults, a balance no bench run can exhaust. */
+export function benchSandboxOptions(setup: BenchModeSetup, seed: number): FleetSandboxOptions {
+  return { seed, initialBalance: 1_000_000_000, fulfilment: { ...setup.fulfilment } };
+}

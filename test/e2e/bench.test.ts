@@ -1,0 +1,99 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BenchReport } from '../../src/bench/bench-report.js';
+import { registerBenchCommand } from '../../src/cli/bench-command.js';
+import { hasRedisServer } from '../../src/dev/private-redis.js';
+
+/** A stream that keeps what was written. */
+function capture(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+const ORDERS = 60;
+
+let outDir: string | undefined;
+afterEach(() => {
+  if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
+  outDir = undefined;
+});
+
+// The bench always starts a redis-server of its own, so its command counters are its alone.
+describe.runIf(hasRedisServer())('voodoo-fulfillment bench', () => {
+  it('runs every mode and the ceiling on a private Redis and reports every figure, with correct results', async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
+    const out = capture();
+    const err = capture();
+    const exitCodes: number[] = [];
+    const program = new Command('voodoo-fulfillment').exitOverride();
+    registerBenchCommand(program, { out: out.stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });
+
+    await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', '--orders', String(ORDERS), '--concurrency', '16', '--out-dir', outDir]);
+
+    expect(exitCodes, err.text()).toEqual([0]);
+    expect(err.text()).toContain(`wrote ${join(outDir, 'latest.md')}`);
+    const report = JSON.parse(readFileSync(join(outDir, 'latest.json'), 'utf8')) as BenchReport;
+    const markdown = readFileSync(join(outDir, 'latest.md'), 'utf8');
+    expect(out.text()).toBe(markdown);
+
+    expect(report.ok).toBe(true);
+    expect(report.settings).toMatchObject({ orders: ORDERS, concurrency: 16, workers: 2, modes: ['webhook', 'polling', 'realistic'] });
+    expect(report.machine.node).toBe(process.version);
+    expect(report.machine.redis).toMatch(/^\d+\.\d+/);
+    expect(report.machine.cores).toBeGreaterThanOrEqual(1);
+
+    const { ceiling } = report;
+    expect(ceiling).toMatchObject({ jobs: ORDERS, workers: 2, concurrency: 16 });
+    for (const rate of [ceiling.addPerSecond, ceiling.processPerSecond, ceiling.endToEndPerSecond]) expect(rate).toBeGreaterThan(0);
+
+    expect(report.modes.map((m) => m.mode)).toEqual(['webhook', 'polling', 'realistic']);
+    for (const mode of report.modes) {
+      expect(mode.correctness).toEqual({ ok: true, problemCount: 0, problems: [] });
+      expect(mode.results).toBe(ORDERS);
+      expect(mode.placedOrders).toBe(ORDERS);
+      expect(mode.ordersPerSecond).toBeGreaterThan(0);
+      expect(mode.ratioToCeiling).toBeCloseTo(mode.ordersPerSecond / ceiling.endToEndPerSecond, 2);
+      const calls = mode.callsPerPlacedOrder;
+      if (calls === null) throw new Error(`${mode.mode}: no calls per order`);
+      expect(calls.create).toBeGreaterThanOrEqual(1);
+      expect(calls.total).toBeCloseTo(calls.token + calls.balance + calls.create + calls.lookup, 3);
+      // Every order costs Redis something; the top list is the eight most called, most first.
+      expect(mode.redis.commandsPerOrder).toBeGreaterThan(1);
+      expect(mode.redis.top).toHaveLength(8);
+      const topCalls = mode.redis.top.map((c) => c.calls);
+      expect(topCalls).toEqual([...topCalls].sort((a, b) => b - a));
+      const settle = mode.settleToResultMs;
+      if (settle === null) throw new Error(`${mode.mode}: no settle → result figures`);
+      expect(settle.samples).toBe(ORDERS);
+      expect(settle.p50).toBeGreaterThanOrEqual(0);
+      expect(settle.p50).toBeLessThanOrEqual(settle.p95);
+      expect(settle.p95).toBeLessThanOrEqual(settle.p99);
+      expect(settle.p99).toBeLessThanOrEqual(settle.max);
+      const processes = mode.setup.receiver ? ['webhook-1', 'worker-1', 'worker-2'] : ['worker-1', 'worker-2'];
+      expect(mode.peakRss.map((p) => p.process).sort()).toEqual(processes);
+      for (const { bytes } of mode.peakRss) expect(bytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(markdown).toContain(`## ${mode.mode}\n`);
+    }
+
+    const [webhook, polling, realistic] = report.modes;
+    // Webhook modes learn outcomes from webhooks; polling mode from lookups, with no webhook sent.
+    expect(webhook?.webhooks.acknowledged).toBe(ORDERS);
+    expect(polling?.webhooks.sent).toBe(0);
+    expect(polling?.callsPerPlacedOrder?.lookup).toBeGreaterThanOrEqual(1);
+    expect(realistic?.setup.fulfilmentMs).toEqual({ min: 200, max: 2_000 });
+
+    for (const text of ['## BullMQ ceiling', '## Machine', 'orders/s', 'API calls / placed order', 'Redis commands / order', 'settle → result', 'peak RSS']) {
+      expect(markdown).toContain(text);
+    }
+  });
+});
