@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerBenchCommand } from './bench-command.js';
 import { registerCatalogCommand } from './catalog-command.js';
+import { registerChaosCommand } from './chaos-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerWebhookCommand } from './webhook-command.js';
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
   registerCatalogCommand(program);
   registerDemoCommand(program);
   registerBenchCommand(program);
+  registerChaosCommand(program);
   return program;
 }

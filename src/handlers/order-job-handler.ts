@@ -132,10 +132,6 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
             await emit(next.result, record.state);
             return { merchant_order_id: mid, status: next.result.status, order_id: next.result.order_id };
           case 'place':
-            if (record.state.phase === 'ambiguous') {
-              // A create that keeps failing ambiguously must still end by the deadline.
-              if ((await apply({ type: 'deadline_check', atMs: now() })) === 'done') break;
-            }
             await place(next.gateFunds);
             break;
           case 'poll':
@@ -228,6 +224,9 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
         case 'ambiguous':
           log.warn({ err, attempt: record.state.attempts }, 'create outcome unknown: retrying with the same merchant_order_id');
           await apply({ type: 'create_ambiguous', atMs: now() });
+          // The deadline is checked only after a retry was sent and failed again, so a retry that
+          // waited behind a backlog still gets its chance to learn the truth ("duplicate" or 201).
+          if ((await apply({ type: 'deadline_check', atMs: now() })) === 'done') return;
           await park(retryDelay(record.state.attempts), 'retrying an ambiguous create');
           return;
         default:

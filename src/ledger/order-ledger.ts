@@ -131,7 +131,8 @@ export class OrderLedger {
 
   /**
    * Durably store a webhook event under its merchant_order_id (whether or not an intent exists).
-   * Never touches `state`: the owning job applies the event, so finalisation has one path.
+   * Never touches `state`: applying the event is a separate compare-and-set (the webhook finalizer,
+   * or the owning job), so a stored event is never lost to a crash in between.
    */
   async recordEvent(merchantOrderId: string, order: Order): Promise<RecordEventOutcome> {
     const reply = (await this.recordEventScript.run(this.options.redis, [this.key(merchantOrderId), this.unmatchedKey], [

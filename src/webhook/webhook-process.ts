@@ -1,9 +1,11 @@
 import { Queue } from 'bullmq';
 import { requireSetting, type Config } from '../config/config.js';
+import { createWebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
 import type { Logger } from '../logging/logger.js';
 import { createJobWaker } from '../queue/job-waker.js';
-import { INTENTS_QUEUE } from '../queue/queue-names.js';
+import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
+import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
 import { startWebhookReceiver } from './webhook-receiver.js';
 
@@ -20,14 +22,27 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
   const prefix = config.QUEUE_PREFIX;
   const redis = connectRedis(config.REDIS_URL, logger, 'vf-webhook');
   const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+  const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
+  for (const q of [queue, results]) {
+    // Without a listener an 'error' event would be printed raw to stderr, past the logger.
+    q.on('error', (err) => logger.warn({ err, queue: q.name }, 'queue error'));
+  }
   const wake = createJobWaker(queue, { logger });
+  const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
+  const finalize = createWebhookFinalizer({
+    ledger,
+    emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
+    policy: { balanceWaitMaxMs: config.BALANCE_WAIT_MAX_MS, resolveTimeoutMs: config.POLL_TIMEOUT_MS },
+    logger,
+  });
   const receiver = await startWebhookReceiver({
     host: config.WEBHOOK_HOST,
     port: config.WEBHOOK_PORT,
     secret,
     bodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
-    ledger: new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS }),
+    ledger,
     wake,
+    finalize,
     logger,
     heartbeat: { redis, prefix },
   });
@@ -38,7 +53,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     async close() {
       await receiver.close();
       await wake.close();
-      await queue.close();
+      await Promise.all([queue.close(), results.close()]);
       await redis.quit();
     },
   };

@@ -26,6 +26,12 @@ export interface WebhookReceiverDeps {
    * delivery: the job polls anyway.
    */
   wake: (jobId: string) => Promise<void>;
+  /**
+   * The fast path: decide the order's result from the stored event right away (see
+   * createWebhookFinalizer). Resolves true when it did; the owning job is then left to finish at its
+   * next scheduled poll. When false (or absent) the owning job is woken instead.
+   */
+  finalize?: (merchantOrderId: string, order: Order) => Promise<boolean>;
   logger: Logger;
   /** Keep the "a receiver is alive" key set while running, so workers poll less often. */
   heartbeat?: {
@@ -66,9 +72,9 @@ function send(reply: FastifyReply, status: number, body: Record<string, unknown>
 
 /**
  * Start the webhook receiver: verifies each event's signature over the raw bytes, stores it durably
- * in the ledger and wakes the owning job. It never changes order state itself; the owning job
- * applies the event, so finalisation has one path. Answers 200 only once the event is stored, so
- * the API redelivers anything not recorded. Resolves once it listens.
+ * in the ledger, then either decides the result at once (`finalize`, the same state machine and
+ * compare-and-set the jobs use) or wakes the owning job to do it. Answers 200 only once the event is
+ * stored, so the API redelivers anything not recorded. Resolves once it listens.
  */
 export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<WebhookReceiver> {
   const logger = deps.logger.child({ component: 'webhook-receiver' });
@@ -157,7 +163,16 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
       return send(reply, 503, { error: 'temporarily unavailable' });
     }
     let woke = false;
-    if (stored.outcome === 'stored' && stored.owner !== '') {
+    let finalized = false;
+    if (stored.outcome === 'stored' && stored.known && deps.finalize) {
+      try {
+        finalized = await deps.finalize(mid, order);
+      } catch (err) {
+        // The event is stored: the owning job applies it when woken (below) or at its next poll.
+        log.warn({ err }, 'webhook event stored but not applied; the owning job will apply it');
+      }
+    }
+    if (!finalized && stored.outcome === 'stored' && stored.owner !== '') {
       try {
         await deps.wake(stored.owner);
         woke = true;
@@ -165,7 +180,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
         log.debug({ err, owner: stored.owner }, 'owning job not woken; it polls anyway');
       }
     }
-    log.info({ outcome: stored.outcome, known: stored.known, owner: stored.owner, woke }, 'webhook event accepted');
+    log.info({ outcome: stored.outcome, known: stored.known, owner: stored.owner, finalized, woke }, 'webhook event accepted');
     return send(reply, 200, { ok: true });
   });
 

@@ -56,6 +56,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const gate = new BalanceGate({ redis, prefix, readBalance: () => client.getBalance(), freshMs: config.BALANCE_CACHE_MS, logger });
   const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
+  for (const queue of [intents, results]) {
+    // Without a listener an 'error' event would be printed raw to stderr, past the logger.
+    queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'));
+  }
 
   let aliveUntil = 0;
   let alive = false;

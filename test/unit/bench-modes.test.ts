@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { benchIntents } from '../../src/bench/bench-intents.js';
-import { BENCH_LOG_LEVEL, BENCH_MODES, benchModeSetup, benchSandboxOptions, parseBenchModes } from '../../src/bench/bench-modes.js';
+import { BENCH_LOG_LEVEL, BENCH_MODES, WEBHOOK_SAFETY_POLL_MS, benchModeSetup, benchSandboxOptions, parseBenchModes } from '../../src/bench/bench-modes.js';
 import { parseIntent } from '../../src/lifecycle/intent.js';
 
 describe('parseBenchModes', () => {
@@ -19,11 +19,11 @@ describe('parseBenchModes', () => {
 });
 
 describe('benchModeSetup', () => {
-  it('runs webhook mode with a receiver, instant fulfilment and only concurrency and log level changed', () => {
+  it('runs webhook mode with a receiver, instant fulfilment, and only concurrency, log level and the safety-net poll changed', () => {
     const setup = benchModeSetup('webhook', 64);
     expect(setup.receiver).toBe(true);
     expect(setup.fulfilment).toEqual({ minMs: 0, maxMs: 0 });
-    expect(setup.env).toEqual({ WORKER_CONCURRENCY: '64', LOG_LEVEL: BENCH_LOG_LEVEL });
+    expect(setup.env).toEqual({ WORKER_CONCURRENCY: '64', LOG_LEVEL: BENCH_LOG_LEVEL, POLL_WEBHOOK_DELAY_MS: String(WEBHOOK_SAFETY_POLL_MS) });
   });
 
   it('runs polling mode without a receiver and with a short first poll', () => {

@@ -1,0 +1,74 @@
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerChaosCommand } from '../../src/cli/chaos-command.js';
+import type { ChaosSummary } from '../../src/chaos/chaos-summary.js';
+
+/** A stream that keeps what was written. */
+function capture(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('voodoo-fulfillment chaos, short version', () => {
+  it('loses no order and charges none twice through API faults, 429 bursts, a worker SIGKILL and a Redis restart', async () => {
+    const out = capture();
+    const err = capture();
+    const exitCodes: number[] = [];
+    let summary: ChaosSummary | undefined;
+    const program = new Command('voodoo-fulfillment').exitOverride();
+    registerChaosCommand(program, {
+      out: out.stream,
+      err: err.stream,
+      setExitCode: (code) => exitCodes.push(code),
+      onSummary: (s) => {
+        summary = s;
+      },
+    });
+
+    await program.parseAsync([
+      'node',
+      'voodoo-fulfillment',
+      'chaos',
+      ...['--orders', '300', '--workers', '3', '--seed', '7', '--max-kills', '1', '--kill-every-ms', '1500'],
+      // A shorter wait for the webhook of an ambiguous create keeps the test short; unresolved stays allowed.
+      ...['--enqueue-per-second', '150', '--resolve-timeout-ms', '12000', '--timeout-ms', '90000'],
+    ]);
+
+    if (summary === undefined) throw new Error(`no summary; stderr: ${err.text()}`);
+    expect(summary.problems).toEqual([]);
+    expect(summary.ok).toBe(true);
+    expect(exitCodes).toEqual([0]);
+    expect(err.text()).toBe('');
+    // 300 intents, three of them duplicates: one result per merchant_order_id.
+    expect(summary.intents).toBe(300);
+    expect(summary.results).toBe(summary.expected);
+    expect(summary.byStatus.rejected).toBeGreaterThanOrEqual(5);
+    expect(summary.maxOrdersPerMerchantOrderId).toBe(1);
+
+    // The chaos did happen.
+    expect(summary.actions.kills).toBe(1);
+    expect(summary.actions.workerRestarts).toBe(1);
+    expect(summary.actions.redisRestarts).toBe(1);
+    const injected = Object.values(summary.faults).reduce((sum, n) => sum + n, 0);
+    expect(injected).toBeGreaterThan(10);
+    const afterCommit = ['create.badGatewayAfterCommit', 'create.resetAfterCommit', 'create.hangAfterCommit'].reduce((sum, name) => sum + (summary?.faults[name] ?? 0), 0);
+    expect(afterCommit).toBeGreaterThan(0);
+    expect(summary.ambiguousCreates).toBeGreaterThan(0);
+    expect(summary.logLines).toBeGreaterThan(300);
+    expect(summary.leaks).toBe(0);
+
+    const printed = out.text();
+    expect(printed).toContain('redis: back after');
+    expect(printed).toMatch(/kill: SIGKILL worker-\d/);
+    expect(printed).toMatch(/worker kills \(SIGKILL\)\s+1 \(1 replacements started\)/);
+    expect(printed).toContain('problems: 0');
+    expect(printed).toContain('verdict: PASS');
+  }, 120_000);
+});

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { renderChaosReport } from '../../src/chaos/chaos-report.js';
+import { summarizeChaos, type ChaosObservations } from '../../src/chaos/chaos-summary.js';
+import type { OrderResult } from '../../src/lifecycle/order-state.js';
+import type { SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
+
+const RESOLVED_AT = '2026-06-10T12:00:30.000Z';
+
+function order(mid: string, price: number, over: Partial<SandboxOrderRecord> = {}): SandboxOrderRecord {
+  return {
+    id: `order-${mid}`,
+    merchantOrderId: mid,
+    itemId: 4090,
+    productType: 'key',
+    quantity: 1,
+    status: 'completed',
+    deliveredQuantity: 1,
+    price,
+    refundAmount: 0,
+    codes: [`VOODOO-AAAA-BBBB-CC${mid.length}C`],
+    error: '',
+    errorMessage: '',
+    createdAt: '2026-06-10T12:00:00.000Z',
+    completedAt: '2026-06-10T12:00:01.000Z',
+    settledAtMs: 0,
+    webhookAttempts: 1,
+    ...over,
+  };
+}
+
+function resultOf(o: SandboxOrderRecord): OrderResult {
+  return {
+    merchant_order_id: o.merchantOrderId ?? '',
+    order_id: o.id,
+    status: o.status === 'partial' ? 'partial' : o.status === 'failed' ? 'failed' : 'completed',
+    item_id: o.itemId,
+    quantity: o.quantity,
+    price: o.price,
+    delivered_quantity: o.deliveredQuantity,
+    refund_amount: o.refundAmount,
+    codes: [...o.codes],
+    fields: {},
+    error: o.error,
+    error_message: o.errorMessage,
+    created_at: o.createdAt,
+    completed_at: o.completedAt,
+    resolved_at: RESOLVED_AT,
+    source: 'webhook',
+  };
+}
+
+function unresolved(mid: string): OrderResult {
+  return { ...resultOf(order(mid, 0)), order_id: null, status: 'unresolved', price: null, codes: [], error: 'unresolved', source: 'worker' };
+}
+
+/** A small clean run: two orders (one partial), one dropped webhook behind an unresolved result. */
+function cleanRun(): ChaosObservations {
+  const orders = [order('a', 18), order('b', 20, { status: 'partial', refundAmount: 5, deliveredQuantity: 1 }), order('c', 9, { webhookAttempts: 0 })];
+  const [a, b] = orders;
+  if (a === undefined || b === undefined) throw new Error('unreachable');
+  const results = new Map<string, OrderResult>([
+    ['a', resultOf(a)],
+    ['b', resultOf(b)],
+    ['c', unresolved('c')],
+  ]);
+  return {
+    seed: 7,
+    workers: 3,
+    intents: 3,
+    expected: ['a', 'b', 'c'],
+    mustReject: new Set(),
+    results,
+    resultJobs: 3,
+    failedIntentJobs: [],
+    recoveredIntentJobs: 4,
+    sandboxOrders: orders,
+    stats: {
+      calls: { token: 3, balance: 2, create: 5, lookup: 1 },
+      faults: { 'create.resetAfterCommit': 2, 'webhook.drop': 1, 'lookup.serverError': 0 },
+      webhooks: { sent: 2, acknowledged: 2, failed: 0, dropped: 1, abandoned: 0 },
+      charged: 47,
+      refunded: 5,
+    },
+    balance: { initial: 1000, final: 958 },
+    actions: { kills: 5, workerRestarts: 5, bursts: 2, redisRestarts: 1, failures: [] },
+    facts: {
+      webhookAcceptedAtMs: new Map([
+        ['a', 1],
+        ['b', 2],
+      ]),
+      emitted: new Map([
+        ['a', [{ process: 'worker-1', status: 'completed', orderId: 'order-a' }]],
+        ['c', [{ process: 'worker-2', status: 'unresolved', orderId: null }]],
+      ]),
+      ambiguousCreates: new Set(['c']),
+      unparsedLines: 2,
+    },
+    leaks: [],
+    droppedLeaks: 0,
+    linesScanned: new Map([
+      ['worker-1', 10],
+      ['webhook-1', 5],
+    ]),
+    linesWritten: new Map([
+      ['worker-1', 10],
+      ['webhook-1', 5],
+    ]),
+    crashed: [],
+    waitFailure: null,
+    durationMs: 12_345,
+    plan: { killEveryMs: 2000, burstEveryMs: 4000, burstMs: 1000, redisDownMs: 1000, lockMs: 5000, resolveTimeoutMs: 20000 },
+  };
+}
+
+describe('summarizeChaos', () => {
+  it('passes a clean run and gathers its figures', () => {
+    const s = summarizeChaos(cleanRun());
+    expect(s.problems).toEqual([]);
+    expect(s.ok).toBe(true);
+    expect(s.byStatus).toEqual({ completed: 1, partial: 1, failed: 0, rejected: 0, unresolved: 1 });
+    expect(s.unresolved).toEqual({ no_order: 0, webhook_dropped: 1, webhook_never_stored: 0, webhook_late: 0 });
+    expect(s.maxOrdersPerMerchantOrderId).toBe(1);
+    expect(s.money).toEqual({ initial: 1000, charged: 47, refunded: 5, final: 958 });
+    expect(s.logLines).toBe(15);
+    expect(s.ambiguousCreates).toBe(1);
+    expect(s.nonJsonLogLines).toBe(2);
+  });
+
+  it('fails on any problem from any check, the wait and the chaos actions included', () => {
+    const run = cleanRun();
+    const s = summarizeChaos({
+      ...run,
+      balance: { initial: 1000, final: 900 },
+      waitFailure: 'only 2 of 3 results after 1000 ms; last lines:\n[worker-1] ...',
+      crashed: ['webhook-1'],
+      actions: { ...run.actions, failures: ['replacing worker-3 failed: worker-9 exited (1) before it was ready; last lines:\nSyntaxError'] },
+    });
+    expect(s.ok).toBe(false);
+    expect(s.problems).toEqual([
+      'only 2 of 3 results after 1000 ms; last lines:',
+      'webhook-1 exited without being stopped',
+      'replacing worker-3 failed: worker-9 exited (1) before it was ready; last lines:\nSyntaxError',
+      'balance does not reconcile: initial 1000.00 − charged 47.00 + refunded 5.00 = 958.00, but the final balance is 900.00',
+    ]);
+  });
+});
+
+describe('renderChaosReport', () => {
+  it('prints the figures, the faults injected (none of the zero ones), the chaos actions and a PASS', () => {
+    const text = renderChaosReport(summarizeChaos(cleanRun()));
+    expect(text).toMatch(/3 intents, 3 distinct merchant_order_ids, 3 workers, seed 7, 12\.3 s/);
+    expect(text).toMatch(/completed\s+1\n/);
+    expect(text).toMatch(/unresolved\s+1\n/);
+    expect(text).toContain('c (order order-c): the sandbox dropped its webhook');
+    expect(text).toMatch(/faults injected by the sandbox: 3/);
+    expect(text).toMatch(/create\.resetAfterCommit\s+2/);
+    expect(text).not.toContain('lookup.serverError');
+    expect(text).toMatch(/worker kills \(SIGKILL\)\s+5 \(5 replacements started\)/);
+    expect(text).toMatch(/redis restarts \(AOF\)\s+1/);
+    expect(text).toContain('initial 1000.00 − charged 47.00 + refunded 5.00 = final 958.00');
+    expect(text).toMatch(/log lines scanned\s+15 \(2 not JSON; secrets or codes found: 0\)/);
+    expect(text).toContain('problems: 0');
+    expect(text).toContain('verdict: PASS');
+    expect(text).not.toContain('VOODOO-');
+  });
+
+  it('lists every problem, indenting the log lines a problem carries, and ends FAIL', () => {
+    const run = cleanRun();
+    const text = renderChaosReport(
+      summarizeChaos({ ...run, actions: { ...run.actions, failures: ['replacing worker-3 failed: last lines:\n[worker-9] SyntaxError'] } }),
+    );
+    expect(text).toContain('problems: 1\n    - replacing worker-3 failed: last lines:\n        [worker-9] SyntaxError');
+    expect(text).toContain('verdict: FAIL');
+  });
+});
