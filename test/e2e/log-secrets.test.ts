@@ -8,6 +8,9 @@ afterEach(async () => {
   pipeline = undefined;
 });
 
+/** Sandbox token lifetime, in ms. */
+const TOKEN_TTL_MS = 3_000;
+
 /** Anything shaped like a JWT (every access token's header starts `eyJ`). */
 const JWT_SHAPE = /eyJ[A-Za-z0-9_-]+/;
 /** Anything shaped like a sandbox key code, delivered or not. */
@@ -17,7 +20,7 @@ describe('across a run full of faults, at debug level', () => {
   it('never writes the API key, an access token, the webhook secret or a delivered code to any log line', async () => {
     pipeline = await startPipeline({
       sandbox: {
-        tokenTtlMs: 3_000,
+        tokenTtlMs: TOKEN_TTL_MS,
         fulfilment: { minMs: 20, maxMs: 150, outcomes: { completed: 6, partial: 3, failed: 1 } },
         faults: {
           token: { unavailable: 0.3 },
@@ -34,7 +37,11 @@ describe('across a run full of faults, at debug level', () => {
     await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
     const intents = keyIntents('secrets', 60, 3);
     const mids = intents.map((i) => i.merchant_order_id);
-    await pipeline.enqueue(intents);
+    // Two batches, a token lifetime apart, so the run certainly spans a token re-exchange.
+    await pipeline.enqueue(intents.slice(0, 30));
+    await pipeline.waitForResults(30, 30_000);
+    await new Promise((r) => setTimeout(r, TOKEN_TTL_MS + 500));
+    await pipeline.enqueue(intents.slice(30));
     // A few invalid and forged deliveries, whose bodies carry codes of their own.
     const forged = JSON.stringify({ order_id: 'x', merchant_order_id: 'secrets-0', status: 'completed', codes: ['FORGED-LEAK-CHECK'] });
     expect(await postWebhook(pipeline.webhookUrl, forged, signWebhook('whsec_wrong_secret_0000', forged))).toBe(401);
