@@ -9,6 +9,7 @@ import { benchIntents } from './bench-intents.js';
 import { benchModeSetup, benchSandboxOptions, type BenchMode } from './bench-modes.js';
 import { durationPercentiles } from './percentiles.js';
 import { readPeakRssBytes } from './process-stats.js';
+import { readRedisMemory, readUsedMemory } from './redis-memory.js';
 import { readRedisSnapshot, redisUsage } from './redis-stats.js';
 
 /** Options of {@link runBenchMode}. */
@@ -112,6 +113,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
   try {
     const intents = benchIntents(options.orders, `bench-${options.mode}`);
     const before = await readRedisSnapshot(fleet.redis);
+    const usedMemoryBefore = await readUsedMemory(fleet.redis);
     const firstEnqueueAtMs = Date.now();
     for (let start = 0; start < intents.length; start += options.batchSize) {
       await enqueueOrders(fleet.intents, intents.slice(start, start + options.batchSize));
@@ -120,6 +122,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     const waitFailure = await waitForResultCount(fleet, intents.length, options);
     if (waitFailure === null) await waitForIntentsDrained(fleet, options);
     const after = await readRedisSnapshot(fleet.redis);
+    const memory = await readRedisMemory(fleet.redis, fleet.prefix, intents[0]?.merchant_order_id ?? '', usedMemoryBefore, intents.length);
 
     const jobs = (await fleet.results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
     const results = new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
@@ -185,6 +188,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
               total: per(calls.token + calls.balance + calls.create + calls.lookup),
             },
       redis: redisUsage(before, after, intents.length),
+      memory,
       settleToResultMs: durationPercentiles(settleToResult),
       peakRss,
       webhooks: stats.webhooks,

@@ -1,4 +1,5 @@
 import type { CallsPerOrder } from '../dev/demo-summary.js';
+import type { RedisMemory } from './redis-memory.js';
 import type { ResultStatus } from '../lifecycle/order-state.js';
 import type { SandboxStats } from '../sandbox/sandbox-types.js';
 import type { BenchMode } from './bench-modes.js';
@@ -14,6 +15,11 @@ export interface Correctness {
   problemCount: number;
   /** The first problems found (at most 20). */
   problems: string[];
+}
+
+/** Bytes as KB with one decimal, or n/a. */
+function kb(bytes: number | null): string {
+  return bytes === null ? 'n/a' : `${(bytes / 1024).toFixed(1)} KB`;
 }
 
 /** Everything measured in one mode. */
@@ -50,6 +56,8 @@ export interface ModeReport {
   callsPerPlacedOrder: CallsPerOrder | null;
   /** Redis over the run (enqueue → every intent job finished), per order enqueued. */
   redis: RedisUsage;
+  /** Redis memory left per finished order, and what one order's keys weigh. */
+  memory: RedisMemory;
   /** Sandbox settlement (`settledAtMs`) → the result job's `timestamp`, in ms. */
   settleToResultMs: DurationPercentiles | null;
   /** Peak RSS (VmHWM) of each child process, read just before it was stopped, in bytes. */
@@ -165,6 +173,11 @@ function modeSection(m: ModeReport): string[] {
       'settle → result (sandbox settledAtMs → result job timestamp)',
       settleText(m.settleToResultMs),
       webhookTargets === null ? '' : target(`p99 ≤ ${webhookTargets.settleToResultP99Ms} ms`, p99 !== null && p99 <= webhookTargets.settleToResultP99Ms),
+    ],
+    [
+      'Redis memory retained / finished order',
+      `${kb(m.memory.retainedPerOrder)} (intent job ${kb(m.memory.intentJob)}, result job ${kb(m.memory.resultJob)}, ledger record ${kb(m.memory.ledgerRecord)}, tombstone ${kb(m.memory.tombstone)})`,
+      '',
     ],
     ['peak RSS (VmHWM)', m.peakRss.map((p) => `${p.process} ${mb(p.bytes)}`).join(', ') || 'n/a', ''],
     ['results', statusText(m), ''],

@@ -40,6 +40,7 @@ function modeReport(mode: BenchMode, overrides: Partial<ModeReport> = {}): ModeR
       ],
     },
     settleToResultMs: { p50: 4, p95: 12, p99: 30, max: 80, samples: 5000 },
+    memory: { retainedPerOrder: 3072, intentJob: 1024, resultJob: 1536, ledgerRecord: 2048, tombstone: null },
     peakRss: [
       { process: 'webhook-1', bytes: 80 * 1024 * 1024 },
       { process: 'worker-1', bytes: 150 * 1024 * 1024 },
@@ -104,6 +105,7 @@ describe('renderBenchMarkdown', () => {
     expect(webhook).toContain('240.0 µs');
     expect(webhook).toContain('p50 4 ms, p95 12 ms, p99 30 ms (max 80 ms, 5000 orders)');
     expect(webhook).toContain('webhook-1 80 MB, worker-1 150 MB, worker-2 n/a');
+    expect(webhook).toContain('3.0 KB (intent job 1.0 KB, result job 1.5 KB, ledger record 2.0 KB, tombstone n/a)');
     expect(webhook).toContain('5000 of 5000: completed 4000, partial 500, failed 500');
     expect(webhook).toContain('every merchant_order_id has exactly one result; all match the sandbox');
     expect(webhook).toContain(`WORKER_CONCURRENCY=64 LOG_LEVEL=${BENCH_LOG_LEVEL}`);
