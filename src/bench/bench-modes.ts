@@ -1,4 +1,6 @@
 import { ConfigError } from '../errors/errors.js';
+import { Catalog } from '../catalog/catalog.js';
+import { sampleCatalogItems } from '../catalog/sample-items.js';
 import type { FleetSandboxOptions } from '../dev/fleet.js';
 
 /**
@@ -99,7 +101,12 @@ export function benchModeSetup(mode: BenchMode, concurrency: number): BenchModeS
   }
 }
 
-/** Sandbox options of a mode's fleet: no latency, no faults, a balance no bench run can exhaust. */
+/**
+ * Sandbox options of a mode's fleet: no latency, no faults, a balance no bench run can exhaust, and
+ * the sample items with unlimited stock (a long run would otherwise sell the sample stock out and
+ * measure rejections).
+ */
 export function benchSandboxOptions(setup: BenchModeSetup, seed: number): FleetSandboxOptions {
-  return { seed, initialBalance: 1_000_000_000, fulfilment: { ...setup.fulfilment } };
+  const items = sampleCatalogItems().map((item) => (item.stock === 0 ? item : { ...item, stock: null }));
+  return { seed, initialBalance: 1_000_000_000, fulfilment: { ...setup.fulfilment }, catalog: Catalog.fromItems(items) };
 }

@@ -1,5 +1,5 @@
 import type { Order } from '../api/order.js';
-import type { OrderLedger } from '../ledger/order-ledger.js';
+import type { LedgerRecord, OrderLedger } from '../ledger/order-ledger.js';
 import { transition } from '../lifecycle/order-machine.js';
 import type { LifecyclePolicy } from '../lifecycle/order-state.js';
 import type { Logger } from '../logging/logger.js';
@@ -14,6 +14,12 @@ export interface WebhookFinalizerDeps {
   now?: () => number;
 }
 
+/**
+ * Apply a terminal webhook event to its order. `known` is the record as recordEvent returned it
+ * (saves a round trip); it is reloaded when omitted or after a conflict.
+ */
+export type WebhookFinalizer = (merchantOrderId: string, order: Order, known?: LedgerRecord | null) => Promise<boolean>;
+
 /** Compare-and-set retries before the finalizer leaves the event to the order's job. */
 const MAX_TRIES = 3;
 
@@ -24,11 +30,12 @@ const MAX_TRIES = 3;
  * already done, not terminal) or a concurrent writer kept winning — the job then absorbs the stored
  * event itself. Emitting twice is harmless (the result's jobId is derived from merchant_order_id).
  */
-export function createWebhookFinalizer(deps: WebhookFinalizerDeps): (merchantOrderId: string, order: Order) => Promise<boolean> {
+export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinalizer {
   const now = deps.now ?? Date.now;
-  return async (merchantOrderId, order) => {
+  return async (merchantOrderId, order, known) => {
     for (let i = 0; i < MAX_TRIES; i++) {
-      const record = await deps.ledger.load(merchantOrderId);
+      // The record recordEvent returned saves the first load; a conflict reloads.
+      const record = i === 0 && known !== undefined ? known : await deps.ledger.load(merchantOrderId);
       if (record === null) return false;
       const t = transition(record.state, { type: 'order_observed', atMs: now(), order, source: 'webhook' }, deps.policy);
       if (t.kind === 'ignored' || t.state.result === null) return false;

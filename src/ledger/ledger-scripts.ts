@@ -13,29 +13,27 @@
 
 /** KEYS: record, done-hash. ARGV: mid, jobId, initial state JSON. */
 export const CLAIM = `
-local done = redis.call('HGET', KEYS[2], ARGV[1])
-local state = redis.call('HGET', KEYS[1], 'state')
-if (not state) and done then
-  return {'finished', done}
-end
+local r = redis.call('HMGET', KEYS[1], 'state', 'version', 'owner', 'event')
+local state = r[1]
 if not state then
+  local done = redis.call('HGET', KEYS[2], ARGV[1])
+  if done then return {'finished', done} end
   redis.call('HSET', KEYS[1], 'state', ARGV[3], 'version', 1, 'owner', ARGV[2])
   -- A record that held only an early webhook event had a TTL; a claimed order must not expire.
-  redis.call('PERSIST', KEYS[1])
-  return {'claimed', ARGV[3], '1', redis.call('HGET', KEYS[1], 'event') or ''}
+  if r[4] then redis.call('PERSIST', KEYS[1]) end
+  return {'claimed', ARGV[3], '1', r[4] or ''}
 end
-local owner = redis.call('HGET', KEYS[1], 'owner')
-if owner == ARGV[2] then
-  return {'owner', state, redis.call('HGET', KEYS[1], 'version'), redis.call('HGET', KEYS[1], 'event') or ''}
+if r[3] == ARGV[2] then
+  return {'owner', state, r[2], r[4] or ''}
 end
-return {'duplicate', owner or ''}
+return {'duplicate', r[3] or ''}
 `;
 
 /** KEYS: record. Returns {state, version, event, owner} or nil. */
 export const LOAD = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return nil end
-return {state, redis.call('HGET', KEYS[1], 'version'), redis.call('HGET', KEYS[1], 'event') or '', redis.call('HGET', KEYS[1], 'owner') or ''}
+local r = redis.call('HMGET', KEYS[1], 'state', 'version', 'event', 'owner')
+if not r[1] then return nil end
+return {r[1], r[2], r[3] or '', r[4] or ''}
 `;
 
 /**
@@ -44,7 +42,8 @@ return {state, redis.call('HGET', KEYS[1], 'version'), redis.call('HGET', KEYS[1
  * The event comes back so a worker learns of a webhook that arrived while it was mid-request.
  */
 export const SAVE = `
-local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local r = redis.call('HMGET', KEYS[1], 'version', 'event')
+local version = tonumber(r[1] or '0')
 if version ~= tonumber(ARGV[1]) then return {0} end
 version = version + 1
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', version)
@@ -52,23 +51,25 @@ if ARGV[3] == 'done' then
   redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 end
-return {version, redis.call('HGET', KEYS[1], 'event') or ''}
+return {version, r[2] or ''}
 `;
 
 /**
  * KEYS: record, unmatched-set. ARGV: event JSON, terminal flag ('1'/'0'), mid, retention seconds.
- * Returns {outcome, owner, hasState}: outcome 'duplicate' when a terminal event is already stored.
+ * Returns {outcome, owner, hasState, state, version}: outcome 'duplicate' when a terminal event is
+ * already stored. The state comes back so the webhook fast path needs no second round trip.
  */
 export const RECORD_EVENT = `
-local previous = redis.call('HGET', KEYS[1], 'event')
-if previous and redis.call('HGET', KEYS[1], 'eventTerminal') == '1' then
-  return {'duplicate', redis.call('HGET', KEYS[1], 'owner') or '', redis.call('HEXISTS', KEYS[1], 'state')}
+local r = redis.call('HMGET', KEYS[1], 'eventTerminal', 'owner', 'state', 'version')
+local hasState = 0
+if r[3] then hasState = 1 end
+if r[1] == '1' then
+  return {'duplicate', r[2] or '', hasState, r[3] or '', r[4] or '0'}
 end
 redis.call('HSET', KEYS[1], 'event', ARGV[1], 'eventTerminal', ARGV[2])
-local hasState = redis.call('HEXISTS', KEYS[1], 'state')
 if hasState == 0 then
   redis.call('SADD', KEYS[2], ARGV[3])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 end
-return {'stored', redis.call('HGET', KEYS[1], 'owner') or '', hasState}
+return {'stored', r[2] or '', hasState, r[3] or '', r[4] or '0'}
 `;

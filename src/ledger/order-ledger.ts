@@ -32,6 +32,8 @@ export interface RecordEventOutcome {
   owner: string;
   /** Whether an intent for this merchant_order_id was ever claimed. */
   known: boolean;
+  /** The record as it stands after storing the event (null when unknown), for the webhook fast path. */
+  record: LedgerRecord | null;
 }
 
 /** Options of {@link OrderLedger}. */
@@ -140,8 +142,14 @@ export class OrderLedger {
       isTerminalStatus(order.status) ? '1' : '0',
       merchantOrderId,
       this.options.retentionSeconds,
-    ])) as [string, string, number];
-    return { outcome: reply[0] === 'duplicate' ? 'duplicate' : 'stored', owner: reply[1], known: reply[2] === 1 };
+    ])) as [string, string, number, string, string];
+    const [outcome, owner, hasState, state, version] = reply;
+    return {
+      outcome: outcome === 'duplicate' ? 'duplicate' : 'stored',
+      owner,
+      known: hasState === 1,
+      record: hasState === 1 ? { state: JSON.parse(state) as OrderState, version: Number(version), event: order } : null,
+    };
   }
 }
 

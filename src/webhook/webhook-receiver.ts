@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { orderFromWebhook, type Order } from '../api/order.js';
+import type { WebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import type { OrderLedger, RecordEventOutcome } from '../ledger/order-ledger.js';
 import type { Logger } from '../logging/logger.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from './signature.js';
@@ -31,7 +32,7 @@ export interface WebhookReceiverDeps {
    * createWebhookFinalizer). Resolves true when it did; the owning job is then left to finish at its
    * next scheduled poll. When false (or absent) the owning job is woken instead.
    */
-  finalize?: (merchantOrderId: string, order: Order) => Promise<boolean>;
+  finalize?: WebhookFinalizer;
   logger: Logger;
   /** Keep the "a receiver is alive" key set while running, so workers poll less often. */
   heartbeat?: {
@@ -166,7 +167,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
     let finalized = false;
     if (stored.outcome === 'stored' && stored.known && deps.finalize) {
       try {
-        finalized = await deps.finalize(mid, order);
+        finalized = await deps.finalize(mid, order, stored.record);
       } catch (err) {
         // The event is stored: the owning job applies it when woken (below) or at its next poll.
         log.warn({ err }, 'webhook event stored but not applied; the owning job will apply it');

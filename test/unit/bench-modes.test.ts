@@ -49,6 +49,12 @@ describe('benchModeSetup', () => {
     expect(options.seed).toBe(5);
     expect(options.initialBalance).toBeGreaterThanOrEqual(1_000_000_000);
   });
+
+  it('sells the sample items with unlimited stock, so a long run never sells out', () => {
+    const catalog = benchSandboxOptions(benchModeSetup('webhook', 64), 5).catalog;
+    expect(catalog?.get(4090)?.stock).toBeNull();
+    expect(catalog?.get(5100)?.productType).toBe('topup');
+  });
 });
 
 describe('benchIntents', () => {
