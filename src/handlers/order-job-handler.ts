@@ -115,6 +115,9 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
     };
     const park = async (delayMs: number, why: string): Promise<never> => {
       log.debug({ delay_ms: delayMs, why }, 'parking the job');
+      // Come back ahead of fresh intents (enqueueOrder gives them priority 1; BullMQ serves
+      // priority 0 first), so a due poll or retry never waits behind a backlog. Once per job.
+      if (job.priority > 0) await job.changePriority({ priority: 0 });
       await job.moveToDelayed(now() + Math.max(1, Math.round(delayMs)), token);
       throw new DelayedError();
     };

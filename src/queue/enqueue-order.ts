@@ -16,6 +16,9 @@ export interface EnqueueOptions {
   retentionSeconds?: number;
 }
 
+/** BullMQ priority of a fresh intent (parked jobs drop to 0, served first). */
+export const FRESH_INTENT_PRIORITY = 1;
+
 function check(intent: unknown): OrderIntent {
   const parsed = parseIntent(intent);
   if (parsed.kind === 'garbage') throw new InvalidIntentError(parsed.reason);
@@ -27,6 +30,10 @@ function jobOptions(intent: OrderIntent, options: EnqueueOptions) {
   const age = options.retentionSeconds ?? 7 * 24 * 60 * 60;
   return {
     jobId: intentJobId(intent.merchant_order_id),
+    // Fresh intents wait in BullMQ's prioritized set; a job that parked itself (for a poll, a retry,
+    // funds) comes back at priority 0, which BullMQ serves first, so a due poll never queues behind
+    // a backlog of new intents.
+    priority: FRESH_INTENT_PRIORITY,
     removeOnComplete: { age },
     // Failed intents (garbage) are kept for inspection.
     removeOnFail: false,

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { enqueueOrder } from '../../src/queue/enqueue-order.js';
+import { intentJobId } from '../../src/queue/job-ids.js';
 import { keyIntents, mismatches, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 let pipeline: Pipeline | undefined;
@@ -35,9 +36,17 @@ describe('without a webhook receiver', () => {
     const intents = keyIntents('poll', 20);
     for (const intent of intents) await enqueueOrder(pipeline.intents, intent);
 
+    // enqueueOrder adds fresh intents at priority 1 ...
+    const fresh = await pipeline.intents.getJob(intentJobId('poll-0'));
+    expect(fresh?.opts.priority).toBe(1);
+
     const results = await pipeline.waitForResults(intents.length);
     expect(mismatches(results, pipeline.sandbox)).toEqual([]);
     expect([...results.values()].every((r) => r.source === 'poll')).toBe(true);
+    // ... and a job that parked itself for its poll came back at priority 0, ahead of fresh intents.
+    await expect.poll(async () => pipeline?.intents.getCompletedCount(), { timeout: 10_000 }).toBe(intents.length);
+    const finished = await pipeline.intents.getJob(intentJobId('poll-0'));
+    expect(finished?.priority).toBe(0);
   });
 });
 
