@@ -100,3 +100,16 @@ describe('when intents are garbage or invalid', () => {
     expect(worker.child.exitCode).toBeNull();
   });
 });
+
+describe('when a process is told to stop', () => {
+  it('shuts down gracefully on SIGTERM and SIGINT with exit code 0', async () => {
+    pipeline = await startPipeline();
+    const webhook = await pipeline.startWebhook();
+    const worker = await pipeline.startWorker();
+    await enqueueOrder(pipeline.intents, { merchant_order_id: 'stop-1', item_id: 4090 });
+    await pipeline.waitForResults(1);
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    expect(await webhook.stop('SIGINT')).toBe(0);
+    expect(worker.lines.some((line) => line.includes('worker stopped'))).toBe(true);
+  });
+});
