@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { spawnFleetProcess, type FleetProcess } from '../dev/fleet-process.js';
 import { deletePrefixKeys } from '../dev/fleet-redis.js';
 import { FleetError } from '../errors/errors.js';
-import { spawnBenchChild, type BenchChild } from './bench-child.js';
 import { NOOP_QUEUE } from './noop-worker.js';
 
 /** What raw BullMQ does on this machine and Redis with jobs that do nothing. */
@@ -47,6 +47,8 @@ export interface CeilingOptions {
 const STOP_KILL_AFTER_MS = 10_000;
 const READY_TIMEOUT_MS = 20_000;
 const POLL_MS = 20;
+/** Recent output lines kept per no-op worker, for error messages. */
+const KEEP_LINES = 50;
 
 function defaultCliPath(): string {
   // Two levels below the package root both as src/bench/ (vitest) and dist/bench/ (built).
@@ -70,7 +72,7 @@ export async function measureBullmqCeiling(options: CeilingOptions): Promise<Cei
   redis.on('error', () => undefined);
   const queue = new Queue(NOOP_QUEUE, { connection: redis, prefix });
   queue.on('error', () => undefined);
-  const children: BenchChild[] = [];
+  const children: FleetProcess[] = [];
   try {
     const env = {
       PATH: process.env.PATH ?? '',
@@ -81,12 +83,15 @@ export async function measureBullmqCeiling(options: CeilingOptions): Promise<Cei
     };
     const started = await Promise.allSettled(
       Array.from({ length: options.workers }, (_, i) =>
-        spawnBenchChild({
+        spawnFleetProcess({
           name: `noop-worker-${i + 1}`,
-          args: [cliPath, 'bench-noop-worker'],
+          role: 'worker',
+          cliPath,
+          command: 'bench-noop-worker',
           env,
           readyPattern: /"noop worker started"/,
           readyTimeoutMs: READY_TIMEOUT_MS,
+          keepLines: KEEP_LINES,
         }),
       ),
     );
@@ -152,7 +157,7 @@ export async function measureBullmqCeiling(options: CeilingOptions): Promise<Cei
       endToEndMs,
     };
   } finally {
-    await Promise.all(children.map((c) => c.stop(STOP_KILL_AFTER_MS)));
+    await Promise.all(children.map((c) => c.stop('SIGTERM', STOP_KILL_AFTER_MS)));
     await queue.close().catch(() => undefined);
     if (redis.status === 'ready') await deletePrefixKeys(redis, prefix).catch(() => undefined);
     await redis.quit().catch(() => undefined);

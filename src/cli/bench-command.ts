@@ -4,6 +4,7 @@ import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
 import { runBench, type BenchRun } from '../bench/bench-run.js';
 import { startNoopWorker } from '../bench/noop-worker.js';
 import { FulfillmentError } from '../errors/errors.js';
+import { processDevCommandIo, runDevCommand, wholeNumber, type RunInterrupts } from './dev-command-runner.js';
 import { runUntilSignal } from './process-runner.js';
 
 /** What the command talks to; tests replace it, the bin uses the process. */
@@ -19,11 +20,8 @@ export interface BenchCommandIo {
   /** The built CLI the bench starts its processes from; default dist/cli.js of this package. */
   cliPath?: string;
   /** Called when the bench starts: a signal that aborts it (SIGINT/SIGTERM for the bin) and a dispose. */
-  interrupts?: () => { signal: AbortSignal; dispose(): void };
+  interrupts?: () => RunInterrupts;
 }
-
-/** Exit code of an interrupted run (128 + SIGINT), as shells expect. */
-const INTERRUPTED_EXIT_CODE = 130;
 
 interface BenchCliOptions {
   orders: number;
@@ -36,16 +34,6 @@ interface BenchCliOptions {
   outDir: string;
 }
 
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a whole number in ${min}..${max}`);
-    }
-    return n;
-  };
-}
-
 function modeList(value: string): BenchMode[] {
   try {
     return parseBenchModes(value);
@@ -54,41 +42,12 @@ function modeList(value: string): BenchMode[] {
   }
 }
 
-function processInterrupts(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (): void => {
-    // A second signal means "now": the children share our process group and got it too.
-    if (controller.signal.aborted) process.exit(INTERRUPTED_EXIT_CODE);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
-function processIo(): BenchCommandIo {
-  return {
-    out: process.stdout,
-    err: process.stderr,
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-    interrupts: processInterrupts,
-  };
-}
-
 /**
  * `voodoo-fulfillment bench`: measure the whole pipeline per mode against the BullMQ ceiling and
  * write bench/results/latest.{json,md}. Also registers the hidden `bench-noop-worker` the ceiling
  * measurement starts as child processes.
  */
-export function registerBenchCommand(program: Command, io: BenchCommandIo = processIo()): void {
+export function registerBenchCommand(program: Command, io: BenchCommandIo = processDevCommandIo(false)): void {
   program
     .command('bench')
     .description(
@@ -96,17 +55,16 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
         'commands per order, settle → result latency, peak RSS, correctness, per mode, against raw BullMQ no-op jobs; ' +
         'writes <out-dir>/latest.json and latest.md and prints the markdown (exit 1 if any result is wrong)',
     )
-    .option('--orders <n>', 'orders per mode (and no-op jobs per ceiling phase)', integer(1, 1_000_000), 5_000)
+    .option('--orders <n>', 'orders per mode (and no-op jobs per ceiling phase)', wholeNumber(1, 1_000_000), 5_000)
     .option('--modes <list>', 'comma-separated: webhook, polling, realistic', modeList, parseBenchModes('webhook,polling,realistic'))
-    .option('--concurrency <n>', 'WORKER_CONCURRENCY of each worker process', integer(1, 1_000), 64)
-    .option('--workers <n>', 'worker processes', integer(1, 32), 2)
-    .option('--batch-size <n>', 'intents per addBulk', integer(1, 100_000), 1_000)
-    .option('--timeout-ms <ms>', 'longest one mode may take to produce every result', integer(1_000, 3_600_000), 300_000)
-    .option('--seed <n>', "seed of the sandbox's outcomes", integer(0, 2 ** 31 - 1), 1)
+    .option('--concurrency <n>', 'WORKER_CONCURRENCY of each worker process', wholeNumber(1, 1_000), 64)
+    .option('--workers <n>', 'worker processes', wholeNumber(1, 32), 2)
+    .option('--batch-size <n>', 'intents per addBulk', wholeNumber(1, 100_000), 1_000)
+    .option('--timeout-ms <ms>', 'longest one mode may take to produce every result', wholeNumber(1_000, 3_600_000), 300_000)
+    .option('--seed <n>', "seed of the sandbox's outcomes", wholeNumber(0, 2 ** 31 - 1), 1)
     .option('--out-dir <dir>', 'where latest.json and latest.md are written', 'bench/results')
-    .action(async (opts: BenchCliOptions) => {
-      const interrupts = io.interrupts?.();
-      try {
+    .action((opts: BenchCliOptions) =>
+      runDevCommand(io, { name: 'bench', isReportedFailure: (err) => err instanceof FulfillmentError }, async (signal) => {
         const run = await runBench({
           orders: opts.orders,
           modes: opts.modes,
@@ -118,26 +76,15 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
           outDir: resolve(opts.outDir),
           ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
           onProgress: (line) => io.err.write(`${line}\n`),
-          ...(interrupts === undefined ? {} : { signal: interrupts.signal }),
+          ...(signal === undefined ? {} : { signal }),
         });
         io.out.write(run.markdown);
         io.err.write(`bench: wrote ${run.paths.markdown} and ${run.paths.json}\n`);
         io.onRun?.(run);
         if (!run.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
-        io.setExitCode(run.report.ok ? 0 : 1);
-      } catch (err) {
-        if (interrupts?.signal.aborted === true) {
-          io.err.write('bench interrupted: stopped everything it started\n');
-          io.setExitCode(INTERRUPTED_EXIT_CODE);
-          return;
-        }
-        if (!(err instanceof FulfillmentError)) throw err;
-        io.err.write(`bench failed: ${err.message}\n`);
-        io.setExitCode(1);
-      } finally {
-        interrupts?.dispose();
-      }
-    });
+        return run.report.ok;
+      }),
+    );
 
   program
     .command('bench-noop-worker', { hidden: true })

@@ -1,6 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { runDemo, type DemoStream } from '../dev/demo.js';
 import type { DemoSummary } from '../dev/demo-summary.js';
+import { processDevCommandIo, runDevCommand, wholeNumber, type RunInterrupts } from './dev-command-runner.js';
 
 /** What the command talks to; tests replace it, the bin uses the process. */
 export interface DemoCommandIo {
@@ -16,11 +17,8 @@ export interface DemoCommandIo {
    * Called when the demo starts: returns a signal that aborts the run (SIGINT/SIGTERM for the bin)
    * and a dispose to call when it ended.
    */
-  interrupts?: () => { signal: AbortSignal; dispose(): void };
+  interrupts?: () => RunInterrupts;
 }
-
-/** Exit code of an interrupted run (128 + SIGINT), as shells expect. */
-const INTERRUPTED_EXIT_CODE = 130;
 
 interface DemoCliOptions {
   orders: number;
@@ -29,48 +27,8 @@ interface DemoCliOptions {
   timeoutMs: number;
 }
 
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a whole number in ${min}..${max}`);
-    }
-    return n;
-  };
-}
-
-function processInterrupts(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (): void => {
-    // A second signal means "now": the children share our process group and got it too.
-    if (controller.signal.aborted) process.exit(INTERRUPTED_EXIT_CODE);
-    controller.abort();
-  };
-  // A closed pipe (`demo | head`) must not crash the demo before it stopped its child processes.
-  const onOutputError = (): void => controller.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.stdout.on('error', onOutputError);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      process.stdout.off('error', onOutputError);
-    },
-  };
-}
-
 function processIo(): DemoCommandIo {
-  return {
-    out: process.stdout,
-    err: process.stderr,
-    redisUrl: process.env.REDIS_URL,
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-    interrupts: processInterrupts,
-  };
+  return { ...processDevCommandIo(true), redisUrl: process.env.REDIS_URL };
 }
 
 /**
@@ -84,13 +42,12 @@ export function registerDemoCommand(program: Command, io: DemoCommandIo = proces
       'run Redis (REDIS_URL if it answers, else a private redis-server), a faulty local sandbox, a webhook receiver and workers; ' +
         'enqueue sample orders and print a summary (exit 1 if any result is missing or disagrees with the sandbox)',
     )
-    .option('--orders <n>', 'intents to enqueue, a few invalid ones and duplicates included', integer(1, 100_000), 300)
-    .option('--workers <n>', 'worker processes', integer(1, 64), 2)
-    .option('--seed <n>', 'seed of the intents, outcomes and faults, for repeatable runs (random by default)', integer(0, 2 ** 31 - 1))
-    .option('--timeout-ms <ms>', 'give up waiting for results after this long', integer(1_000, 3_600_000), 120_000)
-    .action(async (opts: DemoCliOptions) => {
-      const interrupts = io.interrupts?.();
-      try {
+    .option('--orders <n>', 'intents to enqueue, a few invalid ones and duplicates included', wholeNumber(1, 100_000), 300)
+    .option('--workers <n>', 'worker processes', wholeNumber(1, 64), 2)
+    .option('--seed <n>', 'seed of the intents, outcomes and faults, for repeatable runs (random by default)', wholeNumber(0, 2 ** 31 - 1))
+    .option('--timeout-ms <ms>', 'give up waiting for results after this long', wholeNumber(1_000, 3_600_000), 120_000)
+    .action((opts: DemoCliOptions) =>
+      runDevCommand(io, { name: 'demo' }, async (signal) => {
         const summary = await runDemo({
           orders: opts.orders,
           workers: opts.workers,
@@ -99,16 +56,10 @@ export function registerDemoCommand(program: Command, io: DemoCommandIo = proces
           redis: io.redisUrl === undefined ? {} : { url: io.redisUrl },
           out: io.out,
           err: io.err,
-          ...(interrupts === undefined ? {} : { signal: interrupts.signal }),
+          ...(signal === undefined ? {} : { signal }),
         });
         io.onSummary?.(summary);
-        io.setExitCode(summary.ok ? 0 : 1);
-      } catch (err) {
-        if (interrupts?.signal.aborted !== true) throw err;
-        io.err.write('demo interrupted: stopped everything it started\n');
-        io.setExitCode(INTERRUPTED_EXIT_CODE);
-      } finally {
-        interrupts?.dispose();
-      }
-    });
+        return summary.ok;
+      }),
+    );
 }

@@ -4,7 +4,7 @@ import { FleetError } from '../errors/errors.js';
 /** What a fleet child process does. */
 export type FleetRole = 'worker' | 'webhook';
 
-/** A child process of the fleet (`node dist/cli.js worker|webhook`) with its captured output. */
+/** A child process of the fleet (`node dist/cli.js worker|webhook`, or another CLI command) with its captured output. */
 export interface FleetProcess {
   /** `worker-1`, `worker-2`, `webhook-1`…: unique within one fleet, never reused after a restart. */
   readonly name: string;
@@ -33,6 +33,8 @@ export interface SpawnFleetProcessOptions {
   role: FleetRole;
   /** Path of the built CLI entry (dist/cli.js). */
   cliPath: string;
+  /** The CLI command to run (e.g. `bench-noop-worker`); default the role. */
+  command?: string;
   /** The child's whole environment: nothing is inherited from the parent. */
   env: Record<string, string>;
   /** A line matching this means the process is ready. */
@@ -53,7 +55,7 @@ const MAX_LINE_CHARS = 8_192;
  * process is gone) when it exits first or stays silent past the timeout, with its last lines.
  */
 export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<FleetProcess> {
-  const child = spawn(process.execPath, [options.cliPath, options.role], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [options.cliPath, options.command ?? options.role], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const keepLines = Math.max(1, options.keepLines);
   // Lines are kept in a buffer trimmed in chunks, so appending stays O(1) amortised.
   let kept: string[] = [];

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { OrderIntent } from '../../src/lifecycle/intent.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { freePort } from '../../src/dev/private-redis.js';
+import { resultProblems } from '../../src/dev/result-check.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
 import { startSandbox, defaultSandboxCatalog } from '../../src/sandbox/sandbox-server.js';
@@ -237,34 +238,14 @@ export function keyIntents(label: string, count: number, quantity = 1): { mercha
   return Array.from({ length: count }, (_, i) => ({ merchant_order_id: `${label}-${i}`, item_id: 4090, quantity }));
 }
 
-/** Compare every result with the sandbox's own record; returns a list of mismatches (empty = all good). */
+/**
+ * Compare every result with the sandbox's own record; returns a list of mismatches (empty = all good).
+ * Sandbox orders of merchant_order_ids without a result are not looked at (exactlyOnce covers them);
+ * more than one sandbox order behind a result is a mismatch.
+ */
 export function mismatches(results: Map<string, OrderResult>, sandbox: LocalSandbox): string[] {
-  const byMid = new Map(sandbox.orders().filter((o) => o.merchantOrderId !== null).map((o) => [o.merchantOrderId as string, o]));
-  const problems: string[] = [];
-  for (const [mid, result] of results) {
-    const truth = byMid.get(mid);
-    if (result.status === 'rejected') {
-      if (truth && result.error !== 'duplicate_merchant_order_id') problems.push(`${mid}: rejected but the sandbox has order ${truth.id}`);
-      continue;
-    }
-    if (result.status === 'unresolved') continue;
-    if (!truth) {
-      problems.push(`${mid}: ${result.status} but the sandbox has no order`);
-      continue;
-    }
-    const expect: [string, unknown, unknown][] = [
-      ['order_id', result.order_id, truth.id],
-      ['status', result.status, truth.status],
-      ['delivered_quantity', result.delivered_quantity, truth.deliveredQuantity],
-      ['refund_amount', result.refund_amount, truth.refundAmount],
-      ['price', result.price, truth.price],
-      ['codes', JSON.stringify(result.codes), JSON.stringify(truth.codes)],
-    ];
-    for (const [field, got, want] of expect) {
-      if (got !== want) problems.push(`${mid}: ${field} ${String(got)} ≠ sandbox ${String(want)}`);
-    }
-  }
-  return problems;
+  const behindResults = sandbox.orders().filter((o) => o.merchantOrderId !== null && results.has(o.merchantOrderId));
+  return resultProblems([...results.keys()], results, behindResults);
 }
 
 /**
