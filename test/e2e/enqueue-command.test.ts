@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { intentJobId } from '../../src/queue/job-ids.js';
+import { INTENTS_QUEUE } from '../../src/queue/queue-names.js';
+import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runEnqueue(prefix: string, args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'enqueue', ...args], {
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(stdin ?? '');
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('voodoo-fulfillment enqueue', () => {
+  const redis = connectRedis();
+  const prefix = uniquePrefix('enq');
+  const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+  const dir = mkdtempSync(join(tmpdir(), 'enqueue-'));
+
+  beforeAll(async () => {
+    await queue.waitUntilReady();
+  });
+  afterAll(async () => {
+    await queue.close();
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('adds one intent given as an argument, with the safe jobId and fresh-intent priority', async () => {
+    const run = await runEnqueue(prefix, ['{"merchant_order_id":"cli:1","item_id":4090,"quantity":2}']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('enqueued 1 intent(s)');
+    const job = await queue.getJob(intentJobId('cli:1'));
+    expect(job?.data).toEqual({ merchant_order_id: 'cli:1', item_id: 4090, quantity: 2 });
+    expect(job?.opts.priority).toBe(1);
+  });
+
+  it('adds JSON lines from a file and from stdin, skipping blank lines', async () => {
+    const file = join(dir, 'intents.jsonl');
+    writeFileSync(file, '{"merchant_order_id":"cli-f1","item_id":4090}\n\n{"merchant_order_id":"cli-f2","item_id":4091}\n');
+    expect((await runEnqueue(prefix, ['--file', file])).stdout).toContain('enqueued 2 intent(s)');
+    const fromStdin = await runEnqueue(prefix, ['--file', '-'], '{"merchant_order_id":"cli-s1","item_id":4090}\n');
+    expect(fromStdin.code).toBe(0);
+    for (const mid of ['cli-f1', 'cli-f2', 'cli-s1']) expect(await queue.getJob(intentJobId(mid))).toBeDefined();
+  });
+
+  it('refuses a file with one bad line, names the line and the field, and adds nothing', async () => {
+    const file = join(dir, 'bad.jsonl');
+    writeFileSync(file, '{"merchant_order_id":"cli-b1","item_id":4090}\n{"merchant_order_id":"cli-b2","item_id":4090,"quantity":-3}\n');
+    const run = await runEnqueue(prefix, ['--file', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('line 2: quantity:');
+    expect(await queue.getJob(intentJobId('cli-b1'))).toBeUndefined();
+  });
+
+  it('says which line is not JSON, and that it needs exactly one source', async () => {
+    const notJson = await runEnqueue(prefix, ['--file', '-'], 'merchant_order_id=x\n');
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toContain('line 1: not valid JSON');
+    const neither = await runEnqueue(prefix, []);
+    expect(neither.code).toBe(1);
+    expect(neither.stderr).toContain('give exactly one of an intent argument or --file');
+  });
+});
