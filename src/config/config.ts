@@ -41,6 +41,8 @@ const schema = z.object({
   WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
   /** Largest accepted webhook body, in bytes. */
   WEBHOOK_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+  /** Port of the worker's Prometheus endpoint (GET /metrics on WEBHOOK_HOST); none when unset. */
+  METRICS_PORT: int(0, 65535).optional(),
   /** Jobs one worker process runs at once. */
   WORKER_CONCURRENCY: int(1, 1000).default(32),
   /** Delay before the first status poll, in ms (when no webhook receiver is alive). */

@@ -7,6 +7,7 @@ import { requireSetting, type Config } from '../config/config.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
 import type { Logger } from '../logging/logger.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../metrics/pipeline-metrics.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
@@ -110,13 +111,18 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     logger.warn({ err }, 'worker error');
   });
   await worker.waitUntilReady();
+  const metricsServer: MetricsServer | null =
+    config.METRICS_PORT === undefined ? null : await startMetricsServer(metrics.registry, config.WEBHOOK_HOST, config.METRICS_PORT);
   // Logged at info whatever LOG_LEVEL says: supervisors and the fleet tooling wait for this line.
-  logger.child({}, { level: 'info' }).info({ concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null }, 'worker started');
+  logger
+    .child({}, { level: 'info' })
+    .info({ concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, metrics: metricsServer?.url ?? null }, 'worker started');
 
   return {
     metrics,
     async close() {
       await worker.close();
+      await metricsServer?.close();
       await Promise.all([intents.close(), results.close()]);
       client.close();
       await Promise.all([redis.quit(), queueConnection.quit(), workerConnection.quit()]);

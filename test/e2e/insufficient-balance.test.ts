@@ -1,4 +1,6 @@
+import { get } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/dev/private-redis.js';
 import { exactlyOnce, keyIntents, mismatches, SAMPLE_CATALOG_PATH, sandboxOrdersOf, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 /** Price of one unit of the sample key item 4090, major units. */
@@ -20,8 +22,33 @@ async function startShortOfFunds(env: Record<string, string> = {}): Promise<Pipe
   });
   pipeline = started;
   await started.startWebhook();
-  await Promise.all([started.startWorker(), started.startWorker()]);
+  metricsPorts = [await freePort(), await freePort()];
+  await Promise.all(metricsPorts.map((port) => started.startWorker({ METRICS_PORT: String(port) })));
   return started;
+}
+
+/** METRICS_PORT of each worker of the current pipeline. */
+let metricsPorts: number[] = [];
+
+/** Sum of a counter (all label sets matching `labels`) over every worker's GET /metrics. */
+async function counter(name: string, labels = ''): Promise<number> {
+  let total = 0;
+  for (const port of metricsPorts) {
+    const text = await new Promise<string>((resolve, reject) => {
+      // agent: false, so the socket closes with the response (the leak check counts sockets).
+      get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    for (const line of text.split('\n')) {
+      if (line.startsWith(`${name}${labels === '' ? '' : `{${labels}}`} `) || (labels === '' && line.startsWith(`${name}{`))) {
+        total += Number(line.split(' ').pop());
+      }
+    }
+  }
+  return total;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -44,6 +71,9 @@ describe('when the balance cannot cover every intent', () => {
     expect(p.sandbox.orders()).toHaveLength(AFFORDABLE);
     expect(await p.intents.getFailedCount()).toBe(0);
     expect(p.logLines().some((line) => line.includes('waiting for funds'))).toBe(true);
+    // ... and counts it, on each worker's metrics endpoint.
+    expect(await counter('voodoo_funds_short_total')).toBeGreaterThan(0);
+    expect(await counter('voodoo_api_calls_total', 'endpoint="create"')).toBe(createsWhenShort);
 
     p.sandbox.topUp((intents.length - AFFORDABLE) * UNIT_PRICE);
     const results = await p.waitForResults(intents.length);
