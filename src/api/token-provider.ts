@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { TransientError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -78,9 +79,6 @@ function readHeldToken(value: unknown, refreshMarginMs: number): HeldToken | und
   return { token, expiresAtMs, refreshAtMs: finite(refreshAtMs) ? refreshAtMs : expiresAtMs - refreshMarginMs };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * A token provider shared by every process on one Redis: one in-process cache, one in-flight

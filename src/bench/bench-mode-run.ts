@@ -1,4 +1,5 @@
 import type { Job, JobType } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { resultProblems } from '../dev/result-check.js';
 import { startFleet, type Fleet } from '../dev/fleet.js';
 import { FleetError } from '../errors/errors.js';
@@ -52,9 +53,6 @@ function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * Wait until `expected` results exist. Returns why it gave up (timeout, a crashed process), or

@@ -1,4 +1,5 @@
 import { createWriteStream, existsSync, openSync, type WriteStream } from 'node:fs';
+import { abortableSleep } from '../dev/abortable-sleep.js';
 import { finished } from 'node:stream/promises';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Job } from 'bullmq';
@@ -75,17 +76,6 @@ function requireWhole(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new FleetError(`${name} must be a whole number >= ${min} (got ${value})`);
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * `voodoo-fulfillment chaos`: run a fleet (private Redis with AOF, sandbox, webhook receiver,
@@ -183,7 +173,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       const roundStartMs = Date.now();
       enqueued += (await enqueueSamples(fleet.intents, slice)).jobs;
       if (redisRestart === undefined && enqueued >= restartAfter) redisRestart = monkey.restartRedis();
-      await sleep(Math.max(0, (slice.length * 1000) / perSecond - (Date.now() - roundStartMs)), signal);
+      await abortableSleep(Math.max(0, (slice.length * 1000) / perSecond - (Date.now() - roundStartMs)), signal);
     }
     checkAborted();
     out.write(`  enqueued ${enqueued} intents for ${expected.length} merchant_order_ids\n`);
@@ -278,6 +268,6 @@ async function settledOrders(fleet: Fleet, signal: AbortSignal | undefined): Pro
     const orders = fleet.sandbox.orders();
     const pending = orders.some((o) => o.status === 'pending' || o.status === 'processing');
     if (!pending || Date.now() >= deadline || signal?.aborted === true) return orders;
-    await sleep(100, signal);
+    await abortableSleep(100, signal);
   }
 }

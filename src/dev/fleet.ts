@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { abortableSleep } from './abortable-sleep.js';
 import { fileURLToPath } from 'node:url';
 import { Queue, type Job, type JobType } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -345,7 +346,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
         if (elapsedMs >= timeoutMs) {
           throw new FleetError(`only ${done} of ${count} results after ${timeoutMs} ms; last lines:\n${tail(all, 20).join('\n')}`);
         }
-        await sleep(Math.min(intervalMs, Math.max(1, timeoutMs - elapsedMs)), signal);
+        await abortableSleep(Math.min(intervalMs, Math.max(1, timeoutMs - elapsedMs)), signal);
       }
     },
     logLines: () => tail(all, Number.POSITIVE_INFINITY),
@@ -384,18 +385,6 @@ async function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined
   }
 }
 
-/** Resolve after `ms`, or as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** The last `count` lines of each process, prefixed with its name. */
 function tail(processes: readonly FleetProcess[], count: number): string[] {
