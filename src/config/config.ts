@@ -60,6 +60,10 @@ const schema = z.object({
   WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
   /** Hard timeout of one API request, in ms. Kept under WORKER_LOCK_MS. */
   HTTP_TIMEOUT_MS: int(100, 25_000).default(10_000),
+  /** First delay before retrying a failed or ambiguous API call, in ms; it doubles per attempt of the same order. */
+  RETRY_BASE_DELAY_MS: int(10).default(500),
+  /** Longest delay between two retries of the same order, in ms. */
+  RETRY_MAX_DELAY_MS: int(10).default(30_000),
   /** How long the fleet pauses after the API key was refused (401/403 on the exchange) before trying again, in ms. */
   AUTH_FAILURE_PAUSE_MS: int(100).default(30_000),
   /** How long a fleet-wide balance reading stays fresh, in ms. */
@@ -104,6 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   }
   if (parsed.data.POLL_INITIAL_DELAY_MS > parsed.data.POLL_MAX_DELAY_MS) {
     throw new ConfigError('POLL_INITIAL_DELAY_MS', 'expected at most POLL_MAX_DELAY_MS');
+  }
+  if (parsed.data.RETRY_BASE_DELAY_MS > parsed.data.RETRY_MAX_DELAY_MS) {
+    throw new ConfigError('RETRY_BASE_DELAY_MS', 'expected at most RETRY_MAX_DELAY_MS');
   }
   if (parsed.data.HTTP_TIMEOUT_MS >= parsed.data.WORKER_LOCK_MS) {
     throw new ConfigError('HTTP_TIMEOUT_MS', 'expected less than WORKER_LOCK_MS');

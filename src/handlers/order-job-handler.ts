@@ -23,6 +23,14 @@ export interface PollTiming {
   maxDelayMs: number;
 }
 
+/** Exponential backoff of one order's retries: `baseDelayMs * 2^(attempt-1)`, capped, with ±25 % jitter. */
+export interface RetryTiming {
+  /** Delay before the first retry, in ms. */
+  baseDelayMs: number;
+  /** Longest delay, in ms. */
+  maxDelayMs: number;
+}
+
 /** Dependencies of the order job handler: everything it does I/O with. */
 export interface OrderJobHandlerDeps {
   ledger: OrderLedger;
@@ -39,6 +47,8 @@ export interface OrderJobHandlerDeps {
   pauseFleet: (ms: number) => Promise<void>;
   /** How long the fleet pauses after the API key was refused, in ms. */
   authFailurePauseMs: number;
+  /** Backoff of retries after a failed or ambiguous API call. */
+  retry: RetryTiming;
   metrics: PipelineMetrics;
   logger: Logger;
   now?: () => number;
@@ -49,8 +59,9 @@ export type OrderJobOutcome =
   | { merchant_order_id: string; status: OrderResult['status']; order_id: string | null }
   | { merchant_order_id: string; duplicate_of: string };
 
-const MAX_RETRY_DELAY_MS = 30_000;
-/** Backoff step used after an unexpected error (about 4 s with jitter). */
+/** Longest gap between two balance checks of an order waiting for funds, in ms. */
+const FUNDS_RECHECK_MAX_MS = 30_000;
+/** Backoff step used after an unexpected error (about 4 s with jitter at the default timing). */
 const UNEXPECTED_RETRY_ATTEMPT = 4;
 /** Bound on decisions per job run; each run normally takes two or three. */
 const MAX_STEPS = 12;
@@ -58,8 +69,9 @@ const MAX_STEPS = 12;
 /** A concurrent writer moved the record: reload it and decide again. */
 class LedgerConflict extends Error {}
 
-function retryDelay(attempt: number): number {
-  const base = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** Math.max(0, attempt - 1));
+/** The delay before retry number `attempt` (1-based), in ms. */
+export function retryDelay(timing: RetryTiming, attempt: number): number {
+  const base = Math.min(timing.maxDelayMs, timing.baseDelayMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
   // Jitter spreads a fleet's retries so they do not arrive as one burst.
   return Math.round(base * (0.75 + Math.random() * 0.5));
 }
@@ -186,7 +198,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           await apply({ type: 'funds_short', atMs: now() });
           if (record.state.phase === 'done') return;
           const waited = now() - (record.state.fundsWaitSinceMs ?? now());
-          await park(Math.min(MAX_RETRY_DELAY_MS, Math.max(1_000, waited)), 'waiting for funds');
+          await park(Math.min(FUNDS_RECHECK_MAX_MS, Math.max(1_000, waited)), 'waiting for funds');
         }
       }
       await apply({ type: 'attempt_started', atMs: now() });
@@ -230,7 +242,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           // The deadline is checked only after a retry was sent and failed again, so a retry that
           // waited behind a backlog still gets its chance to learn the truth ("duplicate" or 201).
           if ((await apply({ type: 'deadline_check', atMs: now() })) === 'done') return;
-          await park(retryDelay(record.state.attempts), 'retrying an ambiguous create');
+          await park(retryDelay(deps.retry, record.state.attempts), 'retrying an ambiguous create');
           return;
         default:
           await apply({ type: 'create_not_sent', atMs: now() });
@@ -261,7 +273,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           throw Worker.RateLimitError();
         default:
           log.warn({ err, attempt }, 'API call failed: retrying later');
-          return park(retryDelay(Math.max(1, attempt)), `retrying after ${err.code}`);
+          return park(retryDelay(deps.retry, Math.max(1, attempt)), `retrying after ${err.code}`);
       }
     }
 
@@ -311,7 +323,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
       if (err instanceof DelayedError || err instanceof UnrecoverableError || err instanceof RateLimitError) throw err;
       deps.logger.error({ err, job_id: job.id }, 'unexpected error: the job will run again');
       try {
-        await job.moveToDelayed(now() + retryDelay(UNEXPECTED_RETRY_ATTEMPT), token);
+        await job.moveToDelayed(now() + retryDelay(deps.retry, UNEXPECTED_RETRY_ATTEMPT), token);
       } catch {
         // Lost the lock (another worker owns the job now) or Redis is away: BullMQ's stall
         // recovery hands the job back, so the original error is what to report.

@@ -86,6 +86,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     webhookAlive,
     pauseFleet: (ms) => intents.rateLimit(ms),
     authFailurePauseMs: config.AUTH_FAILURE_PAUSE_MS,
+    retry: { baseDelayMs: config.RETRY_BASE_DELAY_MS, maxDelayMs: config.RETRY_MAX_DELAY_MS },
     metrics,
     logger,
   });

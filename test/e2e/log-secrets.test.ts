@@ -39,7 +39,7 @@ describe('across a run full of faults, at debug level', () => {
     const mids = intents.map((i) => i.merchant_order_id);
     // Two batches, a token lifetime apart, so the run certainly spans a token re-exchange.
     await pipeline.enqueue(intents.slice(0, 30));
-    await pipeline.waitForResults(30, 30_000);
+    await pipeline.waitForResults(30, 45_000);
     await new Promise((r) => setTimeout(r, TOKEN_TTL_MS + 500));
     await pipeline.enqueue(intents.slice(30));
     // A few invalid and forged deliveries, whose bodies carry codes of their own.
@@ -47,7 +47,7 @@ describe('across a run full of faults, at debug level', () => {
     expect(await postWebhook(pipeline.webhookUrl, forged, signWebhook('whsec_wrong_secret_0000', forged))).toBe(401);
     expect(await postWebhook(pipeline.webhookUrl, '{"codes":["MALFORMED-LEAK-CHECK"', signWebhook(WEBHOOK_SECRET, '{"codes":["MALFORMED-LEAK-CHECK"'))).toBe(400);
 
-    await pipeline.waitForResults(intents.length, 30_000);
+    await pipeline.waitForResults(intents.length, 45_000);
     expect(await exactlyOnce(pipeline, mids)).toEqual([]);
     const { sandbox } = pipeline;
     // The run did go through the faulty paths.
@@ -69,5 +69,5 @@ describe('across a run full of faults, at debug level', () => {
       if (code !== undefined) leaks.push(`code ${code}: ${line}`);
     }
     expect(leaks).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -166,6 +166,10 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     POLL_TIMEOUT_MS: '5000',
     HTTP_TIMEOUT_MS: '2000',
     BALANCE_CACHE_MS: '200',
+    // Test timescale: at the production cap (30 s) one order that draws several faults in a row
+    // can outlast a test's deadline; the backoff's shape is unit-tested on its own.
+    RETRY_BASE_DELAY_MS: '200',
+    RETRY_MAX_DELAY_MS: '3000',
     LOG_LEVEL: 'info',
     ...options.env,
   };

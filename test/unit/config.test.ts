@@ -51,6 +51,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ POLL_INITIAL_DELAY_MS: '5000', POLL_MAX_DELAY_MS: '1000' })).toThrow(/POLL_INITIAL_DELAY_MS/);
   });
 
+  it('rejects a first retry delay above the maximum', () => {
+    expect(() => loadConfig({ RETRY_BASE_DELAY_MS: '5000', RETRY_MAX_DELAY_MS: '1000' })).toThrow('RETRY_BASE_DELAY_MS: expected at most RETRY_MAX_DELAY_MS');
+  });
+
   describe('requireSetting', () => {
     it('names the variable a process needs but does not have', () => {
       expect(() => requireSetting(loadConfig({}), 'VOODOO_API_KEY')).toThrow('VOODOO_API_KEY: is required by this process');
