@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logging/logger.js';
+import { throttledWarning } from '../../src/logging/repeat-throttle.js';
+
+function setup(windowMs = 10_000) {
+  const raw: string[] = [];
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void raw.push(line) } });
+  let clock = 1_000_000;
+  const warn = throttledWarning(logger, 'worker error', { windowMs, now: () => clock });
+  return {
+    warn,
+    advance: (ms: number) => void (clock += ms),
+    lines: () => raw.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+describe('a warning that repeats in a burst', () => {
+  it('is written once at the start of the burst', () => {
+    const { warn, advance, lines } = setup();
+    for (let i = 0; i < 50; i += 1) {
+      warn({ attempt: i });
+      advance(60);
+    }
+    expect(lines()).toHaveLength(1);
+    expect(lines()[0]).toMatchObject({ level: 40, msg: 'worker error', attempt: 0 });
+    expect(lines()[0]).not.toHaveProperty('repeated');
+  });
+
+  it('says how many were left out on the first line after the window', () => {
+    const { warn, advance, lines } = setup(1_000);
+    warn({ n: 1 });
+    warn({ n: 2 });
+    warn({ n: 3 });
+    advance(1_000);
+    warn({ n: 4 });
+    expect(lines().map((l) => [l.n, l.repeated])).toEqual([
+      [1, undefined],
+      [4, 2],
+    ]);
+  });
+
+  it('writes every occurrence when they are further apart than the window', () => {
+    const { warn, advance, lines } = setup(1_000);
+    for (let i = 0; i < 4; i += 1) {
+      warn({ n: i });
+      advance(1_001);
+    }
+    expect(lines()).toHaveLength(4);
+    expect(lines().some((l) => 'repeated' in l)).toBe(false);
+  });
+
+  it('keeps the error serialized under err', () => {
+    const { warn, lines } = setup();
+    warn({ err: new Error('Connection is closed.') });
+    expect(lines()[0]).toMatchObject({ err: { type: 'Error', message: 'Connection is closed.' } });
+  });
+});
