@@ -45,9 +45,11 @@ export interface SpawnFleetProcessOptions {
   keepLines: number;
   /** Called with every line as it arrives. */
   onLine?: (process: FleetProcess, line: string) => void;
+  /** Longer lines are cut to this many characters (default 8192); a log scan that must see whole lines passes Infinity. */
+  maxLineChars?: number;
 }
 
-/** Longest line kept, in characters; a runaway line must not hold the memory bound hostage. */
+/** Longest line kept by default, in characters; a runaway line must not hold the memory bound hostage. */
 const MAX_LINE_CHARS = 8_192;
 
 /**
@@ -57,6 +59,7 @@ const MAX_LINE_CHARS = 8_192;
 export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<FleetProcess> {
   const child = spawn(process.execPath, [options.cliPath, options.command ?? options.role], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const keepLines = Math.max(1, options.keepLines);
+  const maxLineChars = options.maxLineChars ?? MAX_LINE_CHARS;
   // Lines are kept in a buffer trimmed in chunks, so appending stays O(1) amortised.
   let kept: string[] = [];
   let lineCount = 0;
@@ -117,7 +120,7 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
         buffer = buffer.slice(nl + 1);
         nl = buffer.indexOf('\n');
       }
-      if (buffer.length > MAX_LINE_CHARS) {
+      if (buffer.length > maxLineChars) {
         onLine(buffer);
         buffer = '';
       }
@@ -134,7 +137,7 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
       reject(new FleetError(`${options.name} ${why}; last lines:\n${handle.lines().slice(-20).join('\n')}`));
     };
     const onLine = (raw: string): void => {
-      const line = raw.length > MAX_LINE_CHARS ? `${raw.slice(0, MAX_LINE_CHARS)}…` : raw;
+      const line = raw.length > maxLineChars ? `${raw.slice(0, maxLineChars)}…` : raw;
       lineCount += 1;
       kept.push(line);
       if (kept.length > 2 * keepLines) kept = kept.slice(-keepLines);

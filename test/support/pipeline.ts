@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Queue, type Job, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OrderIntent } from '../../src/lifecycle/intent.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
+import { spawnFleetProcess, type FleetRole } from '../../src/dev/fleet-process.js';
 import { freePort } from '../../src/dev/private-redis.js';
 import { resultProblems } from '../../src/dev/result-check.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
@@ -79,52 +80,27 @@ function webhookUrlOf(port: number): string {
   return `http://127.0.0.1:${port}/webhooks/voodoo`;
 }
 
-function spawnCli(command: string, env: Record<string, string>, readyPattern: RegExp): Promise<PipelineProcess> {
-  const child = spawn(process.execPath, [CLI, command], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** How long a worker or receiver may take to print its ready line, in ms. */
+const READY_TIMEOUT_MS = 30_000;
+
+let processCount = 0;
+
+async function spawnCli(role: FleetRole, env: Record<string, string>, readyPattern: RegExp): Promise<PipelineProcess> {
+  // Every line is kept, whole: the tests scan all of them (for secrets, among others).
   const lines: string[] = [];
-  const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  processCount += 1;
+  const proc = await spawnFleetProcess({
+    name: `${role}-${processCount}`,
+    role,
+    cliPath: CLI,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    readyPattern,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    keepLines: 1,
+    maxLineChars: Number.POSITIVE_INFINITY,
+    onLine: (_proc, line) => lines.push(line),
   });
-  return new Promise((resolve, reject) => {
-    let ready = false;
-    const onLine = (line: string): void => {
-      lines.push(line);
-      if (!ready && readyPattern.test(line)) {
-        ready = true;
-        resolve(handle);
-      }
-    };
-    const collect = (stream: NodeJS.ReadableStream): void => {
-      let buffer = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        buffer += chunk;
-        let nl = buffer.indexOf('\n');
-        while (nl >= 0) {
-          onLine(buffer.slice(0, nl));
-          buffer = buffer.slice(nl + 1);
-          nl = buffer.indexOf('\n');
-        }
-      });
-    };
-    if (child.stdout) collect(child.stdout);
-    if (child.stderr) collect(child.stderr);
-    const handle: PipelineProcess = {
-      child,
-      lines,
-      exited,
-      async stop(signal = 'SIGTERM') {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        return exited;
-      },
-    };
-    void exited.then((code) => {
-      if (!ready) reject(new Error(`${command} exited (${code}) before it was ready:\n${lines.join('\n')}`));
-    });
-  });
+  return { child: proc.child, lines, exited: proc.exited, stop: (signal = 'SIGTERM') => proc.stop(signal) };
 }
 
 /** Start a sandbox, and queues on a fresh prefix; processes are started by the test. */
