@@ -1,24 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/bench/bench-report.js';
 import { registerBenchCommand } from '../../src/cli/bench-command.js';
 import { hasRedisServer } from '../../src/dev/private-redis.js';
-
-/** A stream that keeps what was written. */
-function capture(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
+import { captureStream } from '../support/capture-stream.js';
 
 const ORDERS = 60;
 
@@ -32,8 +20,8 @@ afterEach(() => {
 describe.runIf(hasRedisServer())('voodoo-fulfillment bench', () => {
   it('runs every mode and the ceiling on a private Redis and reports every figure, with correct results', async () => {
     outDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
-    const out = capture();
-    const err = capture();
+    const out = captureStream();
+    const err = captureStream();
     const exitCodes: number[] = [];
     const program = new Command('voodoo-fulfillment').exitOverride();
     registerBenchCommand(program, { out: out.stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });

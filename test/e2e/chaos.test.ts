@@ -1,25 +1,13 @@
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerChaosCommand } from '../../src/cli/chaos-command.js';
 import type { ChaosSummary } from '../../src/chaos/chaos-summary.js';
-
-/** A stream that keeps what was written. */
-function capture(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
+import { captureStream } from '../support/capture-stream.js';
 
 describe('voodoo-fulfillment chaos, short version', () => {
   it('loses no order and charges none twice through API faults, 429 bursts, a worker SIGKILL and a Redis restart', async () => {
-    const out = capture();
-    const err = capture();
+    const out = captureStream();
+    const err = captureStream();
     const exitCodes: number[] = [];
     let summary: ChaosSummary | undefined;
     const program = new Command('voodoo-fulfillment').exitOverride();

@@ -1,26 +1,14 @@
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerDemoCommand } from '../../src/cli/demo-command.js';
 import type { DemoSummary } from '../../src/dev/demo-summary.js';
 import { redisUrl } from '../support/redis.js';
-
-/** A non-TTY stream that keeps what was written. */
-function capture(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
+import { captureStream } from '../support/capture-stream.js';
 
 describe('voodoo-fulfillment demo', () => {
   it('gives every merchant_order_id one result matching the faulty sandbox, prints the summary and exits 0', async () => {
-    const out = capture();
-    const err = capture();
+    const out = captureStream();
+    const err = captureStream();
     const exitCodes: number[] = [];
     let summary: DemoSummary | undefined;
     const program = new Command('voodoo-fulfillment').exitOverride();
