@@ -7,6 +7,7 @@ import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerWebhookCommand } from './webhook-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 import { registerSandboxCommand } from './sandbox-command.js';
+import { registerStatusCommand } from './status-command.js';
 
 /** Build the `voodoo-fulfillment` command tree. Each command lives in its own file under src/cli/. */
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerWebhookCommand(program);
   registerEnqueueCommand(program);
+  registerStatusCommand(program);
   registerSandboxCommand(program);
   registerCatalogCommand(program);
   registerDemoCommand(program);

@@ -36,6 +36,18 @@ export interface RecordEventOutcome {
   record: LedgerRecord | null;
 }
 
+/** Everything the ledger holds about one merchant_order_id, read without changing it (for operators). */
+export interface LedgerView {
+  /** The record's state, or null when no intent was claimed (or its record expired). */
+  state: OrderState | null;
+  /** The intent job that drives the order ('' when none). */
+  owner: string;
+  /** The last webhook event stored for this merchant_order_id, if any. */
+  event: Order | null;
+  /** Final status from the tombstone, kept for good once the order is done (null while it is not). */
+  finishedStatus: string | null;
+}
+
 /** Options of {@link OrderLedger}. */
 export interface OrderLedgerOptions {
   redis: Redis;
@@ -111,6 +123,26 @@ export class OrderLedger {
     if (reply === null) return null;
     const [state = '', version = '0', event = ''] = reply;
     return decode(state, version, event);
+  }
+
+  /** Read-only view of one merchant_order_id: record and tombstone, read in one round trip. */
+  async view(merchantOrderId: string): Promise<LedgerView> {
+    const replies = await this.options.redis
+      .multi()
+      .hmget(this.key(merchantOrderId), 'state', 'owner', 'event')
+      .hget(this.doneKey, merchantOrderId)
+      .exec();
+    if (replies === null) throw new Error('ledger view: the transaction was aborted');
+    const [[recordErr, record], [doneErr, done]] = replies as [[Error | null, (string | null)[]], [Error | null, string | null]];
+    if (recordErr) throw recordErr;
+    if (doneErr) throw doneErr;
+    const [state = null, owner = null, event = null] = record;
+    return {
+      state: state === null ? null : (JSON.parse(state) as OrderState),
+      owner: owner ?? '',
+      event: event === null ? null : (JSON.parse(event) as Order),
+      finishedStatus: done,
+    };
   }
 
   /**

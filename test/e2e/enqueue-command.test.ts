@@ -1,35 +1,15 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { intentJobId } from '../../src/queue/job-ids.js';
 import { INTENTS_QUEUE } from '../../src/queue/queue-names.js';
 import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
+import { runCli, type CliRun } from '../support/run-cli.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runEnqueue(prefix: string, args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'enqueue', ...args], {
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(stdin ?? '');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runEnqueue(prefix: string, args: string[], stdin?: string): Promise<CliRun> {
+  return runCli(['enqueue', ...args], { REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' }, stdin);
 }
 
 describe('voodoo-fulfillment enqueue', () => {

@@ -1,0 +1,48 @@
+import { Queue } from 'bullmq';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { OrderLedger } from '../ledger/order-ledger.js';
+import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
+import { connectRedis } from '../redis/connect.js';
+import { formatOrderStatus, orderStatus, type OrderStatusReport } from '../status/order-status.js';
+import { processLogger } from './process-runner.js';
+
+/** Nothing anywhere: no record, no tombstone, no intent job, no result. */
+function unheardOf(report: OrderStatusReport): boolean {
+  return report.phase === 'unknown' && report.intent_job === null && report.result === null;
+}
+
+/** `voodoo-fulfillment status`: where given merchant_order_ids stand. */
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('show where merchant_order_ids stand: lifecycle phase, order id, attempts, intent and result jobs (never the codes)')
+    .argument('<merchant_order_id...>', 'one or more merchant_order_ids')
+    .option('--json', 'one JSON object per line instead of text')
+    .addHelpText(
+      'after',
+      '\nReads only; exits 1 when any id is unknown to this system (never enqueued, or removed).\n' +
+        'Uses REDIS_URL and QUEUE_PREFIX from the environment.',
+    )
+    .action(async (ids: string[], options: { json?: boolean }) => {
+      const config = loadConfig(process.env);
+      const logger = processLogger(config, 'status');
+      const redis = connectRedis(config.REDIS_URL, logger, 'vf-status');
+      const prefix = config.QUEUE_PREFIX;
+      const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+      const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
+      const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
+      try {
+        let unknown = 0;
+        for (const id of ids) {
+          const report = await orderStatus({ view: (mid) => ledger.view(mid), intents, results }, id);
+          if (unheardOf(report)) unknown += 1;
+          process.stdout.write(`${options.json === true ? JSON.stringify(report) : formatOrderStatus(report)}\n`);
+        }
+        if (unknown > 0) process.exitCode = 1;
+      } finally {
+        await Promise.all([intents.close(), results.close()]);
+        await redis.quit();
+      }
+    });
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { formatOrderStatus, type OrderStatusReport } from '../../src/status/order-status.js';
+
+const base: OrderStatusReport = {
+  merchant_order_id: 'm-1',
+  phase: 'unknown',
+  order_id: null,
+  attempts: null,
+  intent_job: null,
+  webhook_status: null,
+  final_status: null,
+  result: null,
+};
+
+describe('the status line of one merchant_order_id', () => {
+  it('says an id nothing knows was never enqueued', () => {
+    expect(formatOrderStatus(base)).toBe('m-1: unknown — never enqueued (or removed)');
+  });
+
+  it('says a finished order past retention finished, and how', () => {
+    expect(formatOrderStatus({ ...base, phase: 'expired', final_status: 'partial' })).toBe(
+      'm-1: expired — finished as partial; record and result are past RETENTION_SECONDS',
+    );
+  });
+
+  it('gives a failed result its error and no code count', () => {
+    const line = formatOrderStatus({
+      ...base,
+      phase: 'done',
+      order_id: 'o-9',
+      attempts: 2,
+      intent_job: 'completed',
+      result: { status: 'failed', job_state: 'completed', delivered_quantity: 0, refund_amount: 18, codes_count: 0, error: 'OUT_OF_STOCK', resolved_at: '2026-11-26T00:00:00.000Z' },
+    });
+    expect(line).toBe('m-1: done — order o-9, 2 attempt(s), intent job completed, result failed (job completed, error OUT_OF_STOCK)');
+  });
+
+  it('shows an order in flight with what the webhook said', () => {
+    expect(formatOrderStatus({ ...base, phase: 'placed', order_id: 'o-1', attempts: 1, intent_job: 'delayed', webhook_status: 'pending' })).toBe(
+      'm-1: placed — order o-1, 1 attempt(s), intent job delayed, webhook said pending',
+    );
+  });
+});
