@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerBenchCommand } from './bench-command.js';
 import { registerCatalogCommand } from './catalog-command.js';
 import { registerChaosCommand } from './chaos-command.js';
+import { registerDashboardCommand } from './dashboard-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerWebhookCommand } from './webhook-command.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerWebhookCommand(program);
   registerEnqueueCommand(program);
   registerStatusCommand(program);
+  registerDashboardCommand(program);
   registerSandboxCommand(program);
   registerCatalogCommand(program);
   registerDemoCommand(program);

@@ -41,6 +41,10 @@ const schema = z.object({
   WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
   /** Largest accepted webhook body, in bytes. */
   WEBHOOK_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+  /** Port of the read-only queue dashboard (`voodoo-fulfillment dashboard`). */
+  DASHBOARD_PORT: int(0, 65535).default(3000),
+  /** Interface the dashboard binds to. It has no login of its own: loopback unless a proxy guards it. */
+  DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port of the worker's Prometheus endpoint (GET /metrics on WEBHOOK_HOST); none when unset. */
   METRICS_PORT: int(0, 65535).optional(),
   /** Jobs one worker process runs at once. */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { listenUrl } from '../http/listen-url.js';
 
 /** A listening metrics endpoint. */
 export interface MetricsServer {
@@ -30,7 +31,7 @@ export async function startMetricsServer(registry: Registry, host: string, port:
   const address = server.address();
   const boundPort = typeof address === 'object' && address !== null ? address.port : port;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${boundPort}`,
+    url: listenUrl(host, boundPort),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

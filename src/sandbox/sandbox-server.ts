@@ -17,6 +17,7 @@ import { SandboxLedger } from './sandbox-ledger.js';
 import type { FaultConfig, LocalSandbox, SandboxCallCounts, SandboxOptions, SandboxStats } from './sandbox-types.js';
 import { seededRandom, streamSeed } from './seeded-random.js';
 import { WebhookSender } from './webhook-sender.js';
+import { listenUrl } from '../http/listen-url.js';
 
 /** Parameters of {@link startSandbox}: the options plus what is injected. */
 export interface StartSandboxParams extends SandboxOptions {
@@ -43,12 +44,6 @@ export function defaultSandboxCatalog(): Catalog {
   return Catalog.fromItems(sampleCatalogItems());
 }
 
-function urlHost(host: string): string {
-  // Unspecified addresses are not something to connect to; loopback reaches the same socket.
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
 
 function errorCodeFor(status: number): Parameters<typeof sendApiError>[2] {
   if (status === 413) return 'payload_too_large';
@@ -158,7 +153,7 @@ export async function startSandbox(params: StartSandboxParams): Promise<LocalSan
   await app.listen({ host, port: params.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (params.port ?? 0);
-  url = `http://${urlHost(host)}:${port}`;
+  url = listenUrl(host, port);
   logger?.info({ url, seed, webhook: params.webhook ? new URL(params.webhook.url).origin : null }, 'sandbox listening');
   return sandbox;
 }

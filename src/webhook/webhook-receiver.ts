@@ -6,6 +6,7 @@ import type { OrderLedger, RecordEventOutcome } from '../ledger/order-ledger.js'
 import type { Logger } from '../logging/logger.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from './signature.js';
 import { startWebhookHeartbeat, type WebhookHeartbeat } from './webhook-heartbeat.js';
+import { listenUrl } from '../http/listen-url.js';
 
 /** Path the Voodoo Center API posts events to (configure it on the dashboard). */
 export const WEBHOOK_PATH = '/webhooks/voodoo';
@@ -56,12 +57,6 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-function urlHost(host: string): string {
-  // Unspecified addresses are not something to connect to; loopback reaches the same socket.
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -207,7 +202,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
   let closing: Promise<void> | null = null;
 
   return {
-    url: `http://${urlHost(deps.host)}:${address.port}`,
+    url: listenUrl(deps.host, address.port),
     close(): Promise<void> {
       closing ??= (async () => {
         try {

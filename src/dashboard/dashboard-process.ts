@@ -1,0 +1,46 @@
+import { Queue } from 'bullmq';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import { throttledWarning } from '../logging/repeat-throttle.js';
+import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
+import { connectRedis } from '../redis/connect.js';
+import { startDashboard, type Dashboard } from './dashboard-server.js';
+
+/** At most one "bullmq error" line per this many ms; the rest are counted. */
+const BULLMQ_ERROR_WINDOW_MS = 10_000;
+
+/** Composition root of `voodoo-fulfillment dashboard`. */
+export async function startDashboardProcess(config: Config, logger: Logger): Promise<Dashboard> {
+  const redis = connectRedis(config.REDIS_URL, logger, 'vf-dashboard');
+  const prefix = config.QUEUE_PREFIX;
+  const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+  const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
+  const bullmqError = throttledWarning(logger, 'bullmq error', { windowMs: BULLMQ_ERROR_WINDOW_MS });
+  for (const q of [intents, results]) q.on('error', (err) => bullmqError({ err, source: `queue ${q.name}` }));
+  let dashboard: Dashboard;
+  try {
+    dashboard = await startDashboard({
+      host: config.DASHBOARD_HOST,
+      port: config.DASHBOARD_PORT,
+      queues: [
+        { queue: intents, description: 'order intents: one job drives one order (parked as delayed while it waits)' },
+        { queue: results, description: 'one result per merchant_order_id (codes hidden here)' },
+      ],
+      logger,
+    });
+  } catch (err) {
+    await Promise.all([intents.close(), results.close()]);
+    await redis.quit();
+    throw err;
+  }
+  // Logged at info whatever LOG_LEVEL says: it is the line that says where to point a browser.
+  logger.child({}, { level: 'info' }).info({ url: dashboard.url, prefix }, 'dashboard listening');
+  return {
+    url: dashboard.url,
+    async close() {
+      await dashboard.close();
+      await Promise.all([intents.close(), results.close()]);
+      await redis.quit();
+    },
+  };
+}
