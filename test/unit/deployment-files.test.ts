@@ -43,8 +43,8 @@ describe('the docker compose file', () => {
   };
 
   it('runs the fleet roles with commands the CLI has', () => {
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['redis', 'sandbox', 'worker', 'webhook']));
-    for (const name of ['sandbox', 'worker', 'webhook']) {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['redis', 'sandbox', 'worker', 'webhook', 'dashboard']));
+    for (const name of ['sandbox', 'worker', 'webhook', 'dashboard']) {
       const command = compose.services[name]?.command?.[0];
       expect(commandNames()).toContain(command);
       expect(compose.services[name]?.build).toBe('.');
@@ -53,7 +53,7 @@ describe('the docker compose file', () => {
   });
 
   it('passes only configuration variables the processes know', () => {
-    for (const name of ['worker', 'webhook']) {
+    for (const name of ['worker', 'webhook', 'dashboard']) {
       for (const variable of Object.keys(compose.services[name]?.environment ?? {})) {
         expect(CONFIG_VARIABLES).toContain(variable);
       }
