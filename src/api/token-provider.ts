@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { TransientError } from '../errors/errors.js';
+import { FulfillmentError, TransientError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
 
 /** An access token and when it stops working. */
@@ -43,6 +43,12 @@ export interface RedisTokenProviderOptions {
   lockTtlMs?: number;
   /** How often a process waiting for another's exchange looks for the result, in ms. Default 50. */
   pollIntervalMs?: number;
+  /**
+   * After the API refused the key (a non-retryable exchange error: invalid key, 403), callers get
+   * that same error for this long, in ms, without another exchange. Default 1000. Keep it under the
+   * fleet's pause after a refusal (AUTH_FAILURE_PAUSE_MS), so each pause round tries the key once.
+   */
+  refusalMemoMs?: number;
 }
 
 /** Compare-and-delete of the shared token: only when the stored JSON still holds ARGV[1]. */
@@ -101,6 +107,9 @@ export class RedisTokenProvider implements TokenProvider {
   private generation = 0;
   private inFlight: { generation: number; promise: Promise<HeldToken> } | undefined;
   private readonly rejected: string[] = [];
+  private readonly refusalMemoMs: number;
+  /** The last refusal of the key and until when it is answered from memory (epoch ms). */
+  private refusal: { error: FulfillmentError; untilMs: number } | undefined;
 
   constructor(options: RedisTokenProviderOptions) {
     this.redis = options.redis;
@@ -112,11 +121,15 @@ export class RedisTokenProvider implements TokenProvider {
     this.logger = options.logger;
     this.lockTtlMs = options.lockTtlMs ?? 15_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    this.refusalMemoMs = options.refusalMemoMs ?? 1_000;
   }
 
   async getToken(): Promise<string> {
     const cached = this.cached;
     if (cached !== undefined && this.isFresh(cached)) return cached.token;
+    // Jobs resuming after a refusal arrive one by one, each too late to share the failed exchange:
+    // without this each would send the refused key again.
+    if (this.refusal !== undefined && this.now() < this.refusal.untilMs) throw this.refusal.error;
     let flight = this.inFlight;
     if (flight === undefined || flight.generation !== this.generation) {
       const generation = this.generation;
@@ -185,7 +198,7 @@ export class RedisTokenProvider implements TokenProvider {
           // Another process may have stored a token between our read and our lock.
           const again = await this.readShared();
           if (again !== undefined) return this.keep(again, generation);
-          const fresh = this.hold(await this.exchange());
+          const fresh = this.hold(await this.exchangeNoting());
           await this.writeShared(fresh);
           this.logger.debug({ expiresInMs: fresh.expiresAtMs - this.now() }, 'access token exchanged');
           return this.keep(fresh, generation);
@@ -198,6 +211,20 @@ export class RedisTokenProvider implements TokenProvider {
       }
       waited = true;
       await sleep(this.pollIntervalMs);
+    }
+  }
+
+  /** Exchange, remembering a refusal of the key (see refusalMemoMs). */
+  private async exchangeNoting(): Promise<AccessToken> {
+    try {
+      const token = await this.exchange();
+      this.refusal = undefined;
+      return token;
+    } catch (err) {
+      if (err instanceof FulfillmentError && !err.retryable) {
+        this.refusal = { error: err, untilMs: this.now() + this.refusalMemoMs };
+      }
+      throw err;
     }
   }
 

@@ -55,7 +55,15 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     logger,
     onCall: (endpoint) => metrics.apiCall(endpoint),
     tokens: (exchange) =>
-      new RedisTokenProvider({ redis, keyPrefix: prefix, exchange, refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS, logger }),
+      new RedisTokenProvider({
+        redis,
+        keyPrefix: prefix,
+        exchange,
+        refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS,
+        // Half the fleet's pause: the jobs of one pause round share one refused exchange per process.
+        refusalMemoMs: Math.floor(config.AUTH_FAILURE_PAUSE_MS / 2),
+        logger,
+      }),
   });
   const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
   const gate = new BalanceGate({ redis, prefix, readBalance: () => client.getBalance(), freshMs: config.BALANCE_CACHE_MS, logger });

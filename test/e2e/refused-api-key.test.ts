@@ -25,9 +25,13 @@ describe('when the account refuses the API key', () => {
     const { sandbox } = pipeline;
 
     await expect.poll(() => sandbox.stats().calls.token, { timeout: 10_000 }).toBeGreaterThan(0);
+    const exchangesBefore = sandbox.stats().calls.token;
     // Long enough for several pauses to run out: each round meets the refusal again.
     await sleep(3 * PAUSE_MS);
     expect(sandbox.stats().calls.create).toBe(0);
+    // About one refused exchange per worker process per round (three rounds, one more starting),
+    // not one per job that resumes (20 jobs).
+    expect(sandbox.stats().calls.token - exchangesBefore).toBeLessThanOrEqual(workers.length * 4);
     expect(sandbox.orders()).toEqual([]);
     expect((await pipeline.readResults()).size).toBe(0);
     expect(await pipeline.intents.getFailedCount()).toBe(0);

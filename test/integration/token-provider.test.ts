@@ -161,16 +161,59 @@ describe('RedisTokenProvider', () => {
   describe('when the exchange fails', () => {
     it('rejects with the typed error, caches nothing and frees the lock for the next try', async () => {
       let calls = 0;
+      let clock = 1_000_000;
       const tokens = provider({
+        now: () => clock,
         exchange: () => {
           calls += 1;
           if (calls === 1) return Promise.reject(new InvalidCredentialsError('API key rejected', { status: 401 }));
-          return Promise.resolve({ token: 'token-ok', expiresAtMs: Date.now() + 60_000 });
+          return Promise.resolve({ token: 'token-ok', expiresAtMs: clock + 60_000 });
         },
       });
       await expect(tokens.getToken()).rejects.toBeInstanceOf(InvalidCredentialsError);
       expect(await redis.exists(`${prefix}:vf:token`, `${prefix}:vf:token:lock`)).toBe(0);
+      clock += 1_000;
       expect(await tokens.getToken()).toBe('token-ok');
+      expect(calls).toBe(2);
+    });
+  });
+
+  describe('when the API refuses the key', () => {
+    it('answers callers with the same refusal for refusalMemoMs without exchanging again, then tries once more', async () => {
+      let calls = 0;
+      let clock = 1_000_000;
+      const refusal = new InvalidCredentialsError('API key rejected', { status: 401 });
+      const tokens = provider({
+        now: () => clock,
+        refusalMemoMs: 500,
+        exchange: () => {
+          calls += 1;
+          return Promise.reject(refusal);
+        },
+      });
+      await expect(tokens.getToken()).rejects.toBe(refusal);
+      // Twenty jobs resuming one after another inside the memo: not one more exchange.
+      for (let i = 0; i < 20; i++) {
+        clock += 20;
+        await expect(tokens.getToken()).rejects.toBe(refusal);
+      }
+      expect(calls).toBe(1);
+      clock += 500;
+      await expect(tokens.getToken()).rejects.toBe(refusal);
+      expect(calls).toBe(2);
+    });
+
+    it('does not remember a failure worth retrying (503 on the exchange)', async () => {
+      let calls = 0;
+      const tokens = provider({
+        exchange: () => {
+          calls += 1;
+          if (calls === 1) return Promise.reject(new TransientError('token answered 503', { status: 503 }));
+          return Promise.resolve({ token: 'token-after-503', expiresAtMs: Date.now() + 60_000 });
+        },
+      });
+      await expect(tokens.getToken()).rejects.toBeInstanceOf(TransientError);
+      expect(await tokens.getToken()).toBe('token-after-503');
       expect(calls).toBe(2);
     });
   });
