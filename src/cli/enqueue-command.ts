@@ -7,8 +7,7 @@ import type { OrderIntent } from '../lifecycle/intent.js';
 import { enqueueOrders } from '../queue/enqueue-order.js';
 import { INTENTS_QUEUE } from '../queue/queue-names.js';
 import { parseIntent } from '../lifecycle/intent.js';
-import { connectRedis } from '../redis/connect.js';
-import { processLogger } from './process-runner.js';
+import { closeCommandConnection, connectRedisForCommand } from '../redis/connect.js';
 
 /** Lines added per round trip. */
 const BATCH = 500;
@@ -61,9 +60,10 @@ export function registerEnqueueCommand(program: Command): void {
         }
       }
       const config = loadConfig(process.env);
-      const logger = processLogger(config, 'enqueue');
-      const redis = connectRedis(config.REDIS_URL, logger, 'vf-enqueue');
+      const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-enqueue');
       const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+      // A failing add rejects and the command reports that; the event would only repeat it, raw.
+      queue.on('error', () => undefined);
       try {
         for (let i = 0; i < intents.length; i += BATCH) {
           await enqueueOrders(queue, intents.slice(i, i + BATCH), { retentionSeconds: config.RETENTION_SECONDS });
@@ -71,7 +71,7 @@ export function registerEnqueueCommand(program: Command): void {
         process.stdout.write(`enqueued ${intents.length} intent(s) to ${config.QUEUE_PREFIX}:${INTENTS_QUEUE}\n`);
       } finally {
         await queue.close();
-        await redis.quit();
+        await closeCommandConnection(redis);
       }
     });
 }

@@ -2,14 +2,14 @@ import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
+import type { OrderResult } from '../lifecycle/order-state.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
-import { connectRedis } from '../redis/connect.js';
+import { closeCommandConnection, connectRedisForCommand } from '../redis/connect.js';
 import { formatOrderStatus, orderStatus, type OrderStatusReport } from '../status/order-status.js';
-import { processLogger } from './process-runner.js';
 
-/** Nothing anywhere: no record, no tombstone, no intent job, no result. */
+/** Nothing anywhere: no state, no tombstone, no intent job, no result, no webhook event. */
 function unheardOf(report: OrderStatusReport): boolean {
-  return report.phase === 'unknown' && report.intent_job === null && report.result === null;
+  return report.phase === 'unknown' && report.intent_job === null && report.result === null && report.webhook_status === null;
 }
 
 /** `voodoo-fulfillment status`: where given merchant_order_ids stand. */
@@ -26,12 +26,13 @@ export function registerStatusCommand(program: Command): void {
     )
     .action(async (ids: string[], options: { json?: boolean }) => {
       const config = loadConfig(process.env);
-      const logger = processLogger(config, 'status');
-      const redis = connectRedis(config.REDIS_URL, logger, 'vf-status');
+      const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-status');
       const prefix = config.QUEUE_PREFIX;
       const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
-      const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
+      const results = new Queue<OrderResult>(RESULTS_QUEUE, { connection: redis, prefix });
       const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
+      // A failing read rejects and the command reports that; the events would only repeat it, raw.
+      for (const q of [intents, results]) q.on('error', () => undefined);
       try {
         let unknown = 0;
         for (const id of ids) {
@@ -42,7 +43,7 @@ export function registerStatusCommand(program: Command): void {
         if (unknown > 0) process.exitCode = 1;
       } finally {
         await Promise.all([intents.close(), results.close()]);
-        await redis.quit();
+        await closeCommandConnection(redis);
       }
     });
 }

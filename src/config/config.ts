@@ -66,7 +66,7 @@ const schema = z.object({
   HTTP_TIMEOUT_MS: int(100, 25_000).default(10_000),
   /** First delay before retrying a failed or ambiguous API call, in ms; it doubles per attempt of the same order. */
   RETRY_BASE_DELAY_MS: int(10).default(500),
-  /** Longest delay between two retries of the same order, in ms. */
+  /** Cap of the doubling delay between two retries of the same order, before ±25 % jitter, in ms. */
   RETRY_MAX_DELAY_MS: int(10).default(30_000),
   /** How long the fleet pauses after the API key was refused (401/403 on the exchange) before trying again, in ms. */
   AUTH_FAILURE_PAUSE_MS: int(100).default(30_000),

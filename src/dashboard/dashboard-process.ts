@@ -6,12 +6,15 @@ import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { connectRedis } from '../redis/connect.js';
 import { startDashboard, type Dashboard } from './dashboard-server.js';
 
+/** How long one Redis read of the dashboard may take before the page gets an error, in ms. */
+const DASHBOARD_COMMAND_TIMEOUT_MS = 5_000;
 /** At most one "bullmq error" line per this many ms; the rest are counted. */
 const BULLMQ_ERROR_WINDOW_MS = 10_000;
 
 /** Composition root of `voodoo-fulfillment dashboard`. */
 export async function startDashboardProcess(config: Config, logger: Logger): Promise<Dashboard> {
-  const redis = connectRedis(config.REDIS_URL, logger, 'vf-dashboard');
+  // A page must not hang through a Redis outage (nor hold up shutdown): its reads fail after 5 s.
+  const redis = connectRedis(config.REDIS_URL, logger, 'vf-dashboard', { commandTimeoutMs: DASHBOARD_COMMAND_TIMEOUT_MS });
   const prefix = config.QUEUE_PREFIX;
   const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
@@ -38,9 +41,12 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
   return {
     url: dashboard.url,
     async close() {
-      await dashboard.close();
-      await Promise.all([intents.close(), results.close()]);
-      await redis.quit();
+      try {
+        await dashboard.close();
+      } finally {
+        await Promise.all([intents.close(), results.close()]);
+        await redis.quit();
+      }
     },
   };
 }

@@ -44,8 +44,13 @@ export async function startDashboard(deps: DashboardDeps): Promise<Dashboard> {
   serverAdapter.setBasePath('/');
   // Requests are not logged one by one: the board polls its API every few seconds.
   const app = Fastify({ logger: false });
-  await app.register(serverAdapter.registerPlugin(), { prefix: '/' });
-  await app.listen({ host: deps.host, port: deps.port });
+  try {
+    await app.register(serverAdapter.registerPlugin(), { prefix: '/' });
+    await app.listen({ host: deps.host, port: deps.port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : deps.port;
   const url = `${listenUrl(deps.host, port)}/`;

@@ -7,7 +7,9 @@ const MAX_DEPTH = 8;
  * whole result.
  */
 export function hideCodes(value: unknown, depth = 0): unknown {
-  if (depth > MAX_DEPTH || typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  // Fail closed: what is too deep to search for codes is not shown at all.
+  if (depth > MAX_DEPTH) return '[nested too deep to show]';
   if (Array.isArray(value)) return value.map((item) => hideCodes(item, depth + 1));
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {

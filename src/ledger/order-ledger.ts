@@ -132,11 +132,14 @@ export class OrderLedger {
       .hmget(this.key(merchantOrderId), 'state', 'owner', 'event')
       .hget(this.doneKey, merchantOrderId)
       .exec();
-    if (replies === null) throw new Error('ledger view: the transaction was aborted');
-    const [[recordErr, record], [doneErr, done]] = replies as [[Error | null, (string | null)[]], [Error | null, string | null]];
+    const [recordReply, doneReply] = replies ?? [];
+    if (recordReply === undefined || doneReply === undefined) throw new Error('ledger view: the transaction was aborted');
+    const [recordErr, record] = recordReply;
+    const [doneErr, done] = doneReply;
     if (recordErr) throw recordErr;
     if (doneErr) throw doneErr;
-    const [state = null, owner = null, event = null] = record;
+    if (!Array.isArray(record) || (done !== null && typeof done !== 'string')) throw new Error('ledger view: unexpected reply');
+    const [state = null, owner = null, event = null] = record as (string | null)[];
     return {
       state: state === null ? null : (JSON.parse(state) as OrderState),
       owner: owner ?? '',

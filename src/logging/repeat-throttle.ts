@@ -2,16 +2,35 @@ import type { Logger } from './logger.js';
 
 /** Options of {@link throttledWarning}. */
 export interface ThrottledWarningOptions {
-  /** At most one line per this many ms; the repeats in between are counted, not written. */
+  /** At most one line per kind of warning per this many ms; the repeats in between are counted, not written. */
   windowMs: number;
   /** Clock, epoch ms (tests pass their own). */
   now?: () => number;
 }
 
+/** Kinds tracked at once; an outage produces a handful, so more than this means the key is too fine. */
+const MAX_KINDS = 64;
+
+interface Kind {
+  lastAt: number;
+  repeated: number;
+}
+
+/**
+ * The error message alone: in an outage every queue of a process reports its shared connection's
+ * errors too, so keying by source as well would repeat each of them once per queue.
+ */
+function kindOf(fields: Record<string, unknown>): string {
+  const err = fields.err;
+  return err instanceof Error ? err.message : '';
+}
+
 /**
  * A warning that repeats in bursts (BullMQ emits `error` for every failed blocking call while Redis
- * is away, ~15 per second per worker) written at most once per window. The first occurrence is
- * written at once; the next line after the window says how many were left out (`repeated`).
+ * is away, ~15 per second per worker) written at most once per window for each error message, so
+ * an unrelated error in the middle of a burst is still written. The first
+ * occurrence of a kind is written at once; its next line after the window says how many were left
+ * out (`repeated`). A count left when the burst ends is written with the next occurrence of that kind.
  */
 export function throttledWarning(
   logger: Logger,
@@ -19,16 +38,22 @@ export function throttledWarning(
   options: ThrottledWarningOptions,
 ): (fields: Record<string, unknown>) => void {
   const now = options.now ?? Date.now;
-  let lastAt = Number.NEGATIVE_INFINITY;
-  let repeated = 0;
+  const kinds = new Map<string, Kind>();
   return (fields) => {
     const at = now();
-    if (at - lastAt < options.windowMs) {
-      repeated += 1;
+    const key = kindOf(fields);
+    const kind = kinds.get(key);
+    if (kind !== undefined && at - kind.lastAt < options.windowMs) {
+      kind.repeated += 1;
       return;
     }
-    logger.warn(repeated > 0 ? { ...fields, repeated } : fields, message);
-    lastAt = at;
-    repeated = 0;
+    logger.warn(kind !== undefined && kind.repeated > 0 ? { ...fields, repeated: kind.repeated } : fields, message);
+    // Re-inserted so the map's order is least recently written first, for the eviction below.
+    kinds.delete(key);
+    kinds.set(key, { lastAt: at, repeated: 0 });
+    if (kinds.size > MAX_KINDS) {
+      const oldest = kinds.keys().next();
+      if (oldest.done !== true) kinds.delete(oldest.value);
+    }
   };
 }

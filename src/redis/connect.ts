@@ -1,13 +1,26 @@
 import { Redis } from 'ioredis';
+import { TransientError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
+
+/** Options of {@link connectRedis}. */
+export interface ConnectOptions {
+  /**
+   * Fail a command that gets no answer within this many ms (and after one reconnect try) instead
+   * of waiting through the outage. For processes that serve people (the dashboard); workers and the
+   * receiver leave it unset so their commands ride out a Redis restart.
+   */
+  commandTimeoutMs?: number;
+}
 
 /**
  * A connection for BullMQ and our own scripts. `maxRetriesPerRequest: null` makes commands wait
  * through a Redis restart instead of failing, which is what lets workers ride one out.
  */
-export function connectRedis(url: string, logger: Logger, name: string): Redis {
+export function connectRedis(url: string, logger: Logger, name: string, options: ConnectOptions = {}): Redis {
+  const failFast = options.commandTimeoutMs !== undefined;
   const redis = new Redis(url, {
-    maxRetriesPerRequest: null,
+    maxRetriesPerRequest: failFast ? 1 : null,
+    ...(failFast ? { commandTimeout: options.commandTimeoutMs } : {}),
     enableReadyCheck: true,
     connectionName: name,
     // Reconnect quickly at first, then settle at 2 s while Redis is away.
@@ -23,4 +36,53 @@ export function connectRedis(url: string, logger: Logger, name: string): Redis {
     down = false;
   });
   return redis;
+}
+
+/** How long a one-shot command waits for Redis to connect, and then for each answer, in ms. */
+const COMMAND_TIMEOUT_MS = 5_000;
+
+/** `host:port` of a Redis URL, without any password it carries. */
+function redisWhere(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port === '' ? '6379' : parsed.port}`;
+}
+
+/**
+ * A connection for a one-shot CLI command (enqueue, status). Unlike a worker's, it does not wait
+ * through an outage: a Redis that does not answer within a few seconds fails the command with a
+ * message naming where it looked, instead of leaving an operator's terminal hanging.
+ */
+export async function connectRedisForCommand(url: string, name: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectionName: name,
+    connectTimeout: COMMAND_TIMEOUT_MS,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+  // Kept for the message below (connect() itself rejects with a bare "Connection is closed.");
+  // without a listener ioredis would also print every error raw.
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => {
+    lastError = err;
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    const cause = lastError ?? err;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new TransientError(`cannot reach Redis at ${redisWhere(url)} (${why}): is REDIS_URL right and Redis running?`, { cause });
+  }
+  return redis;
+}
+
+/** Close a command's connection; when Redis is already gone, drop it rather than hide the command's own error. */
+export async function closeCommandConnection(redis: Redis): Promise<void> {
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
 }

@@ -1,4 +1,4 @@
-import type { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { LedgerView } from '../ledger/order-ledger.js';
 import type { OrderResult, Phase, ResultStatus } from '../lifecycle/order-state.js';
 import { intentJobId, resultJobId } from '../queue/job-ids.js';
@@ -39,7 +39,7 @@ export interface OrderStatusSources {
   /** Read-only view of the ledger (OrderLedger.view). */
   view: (merchantOrderId: string) => Promise<LedgerView>;
   intents: Queue;
-  results: Queue;
+  results: Queue<OrderResult>;
 }
 
 async function jobState(queue: Queue, jobId: string): Promise<string | null> {
@@ -52,7 +52,7 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
   const [view, intentJob, resultJob] = await Promise.all([
     sources.view(merchantOrderId),
     jobState(sources.intents, intentJobId(merchantOrderId)),
-    sources.results.getJob(resultJobId(merchantOrderId)) as Promise<Job<OrderResult> | undefined>,
+    sources.results.getJob(resultJobId(merchantOrderId)),
   ]);
   const state = view.state;
   let phase: OrderStatusReport['phase'] = 'unknown';
@@ -75,7 +75,8 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
             job_state: await resultJob.getState(),
             delivered_quantity: result.delivered_quantity,
             refund_amount: result.refund_amount,
-            codes_count: result.codes.length,
+            // Result data is written by this project, but a foreign producer could put anything there.
+            codes_count: Array.isArray(result.codes) ? result.codes.length : 0,
             error: result.error,
             resolved_at: result.resolved_at,
           },
@@ -97,6 +98,8 @@ export function formatOrderStatus(report: OrderStatusReport): string {
   } else if (report.phase === 'expired') {
     parts.push(`finished as ${report.final_status ?? '?'}; record and result are past RETENTION_SECONDS`);
   }
-  if (report.phase === 'unknown' && report.intent_job === null) parts.push('never enqueued (or removed)');
+  if (report.phase === 'unknown' && report.intent_job === null) {
+    parts.push(report.webhook_status === null ? 'never enqueued (or removed)' : 'no intent for it: the webhook event is stored, not dropped');
+  }
   return `${report.merchant_order_id}: ${report.phase}${parts.length > 0 ? ` — ${parts.join(', ')}` : ''}`;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/dev/private-redis.js';
 import { intentJobId } from '../../src/queue/job-ids.js';
 import { INTENTS_QUEUE } from '../../src/queue/queue-names.js';
 import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
@@ -62,5 +63,14 @@ describe('voodoo-fulfillment enqueue', () => {
     const neither = await runEnqueue(prefix, []);
     expect(neither.code).toBe(1);
     expect(neither.stderr).toContain('give exactly one of an intent argument or --file');
+  });
+
+  it('fails at once, adding nothing, when Redis does not answer', async () => {
+    const port = await freePort();
+    const run = await runCli(['enqueue', '{"merchant_order_id":"cli-down","item_id":4090}'], { REDIS_URL: `redis://127.0.0.1:${port}`, QUEUE_PREFIX: prefix });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot reach Redis at 127.0.0.1:${port}`);
+    expect(run.stdout).toBe('');
+    expect(await queue.getJob(intentJobId('cli-down'))).toBeUndefined();
   });
 });

@@ -47,9 +47,13 @@ describe('when Redis restarts mid-run', () => {
     expect(pipeline.logLines().filter((line) => line.includes('redis connection restored')).length).toBeGreaterThanOrEqual(3);
     expect(pipeline.processes.every((p) => p.child.exitCode === null && p.child.signalCode === null)).toBe(true);
     // BullMQ reports every failed blocking call while Redis is away (~15 per second per worker):
-    // each process says so once per window, not once per failure.
-    const noisy = pipeline.processes.map((proc) => proc.lines.filter((line) => line.includes('"bullmq error"')).length);
-    expect(Math.max(...noisy)).toBeLessThanOrEqual(2);
+    // each process says so once per kind of connection error (reset on write, reset on read,
+    // refused…), not once per failure. (Per-job lock errors are each their own line, on purpose.)
+    const connectionErrors = /ECONNRESET|ECONNREFUSED|Connection is closed|EPIPE|ETIMEDOUT/;
+    const noisy = pipeline.processes.map(
+      (proc) => proc.lines.filter((line) => line.includes('"bullmq error"') && connectionErrors.test(line)).length,
+    );
+    expect(Math.max(...noisy)).toBeLessThanOrEqual(4);
     expect(noisy.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
   });
 });

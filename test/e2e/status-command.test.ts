@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/dev/private-redis.js';
 import type { OrderStatusReport } from '../../src/status/order-status.js';
 import { keyIntents, startPipeline, type Pipeline } from '../support/pipeline.js';
 import { runCli } from '../support/run-cli.js';
@@ -48,6 +49,15 @@ describe('voodoo-fulfillment status', () => {
       result: { status: 'completed', job_state: 'waiting', delivered_quantity: 2, codes_count: 2, error: null },
     });
     for (const code of order.codes) expect(json.stdout).not.toContain(code);
+  });
+
+  it('fails at once, naming where it looked, when Redis does not answer', async () => {
+    const port = await freePort();
+    const run = await runCli(['status', 'x'], { REDIS_URL: `redis://:not-a-real-password@127.0.0.1:${port}` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot reach Redis at 127.0.0.1:${port} (connect ECONNREFUSED`);
+    expect(run.stderr).not.toContain('not-a-real-password');
+    expect(run.stdout).toBe('');
   });
 
   it('names the variable when the configuration is bad', async () => {

@@ -58,11 +58,14 @@ describe('the dashboard', () => {
     await dashboard.close();
   });
   afterAll(async () => {
-    // Nothing went wrong: the only lines are each start's "listening" line.
-    expect(logLines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(Array(4).fill('dashboard listening'));
-    await Promise.all([intents.close(), results.close()]);
-    await deleteKeys(redis, prefix);
-    await redis.quit();
+    try {
+      // Nothing went wrong: the only lines are each start's "listening" line.
+      expect(logLines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(Array(4).fill('dashboard listening'));
+    } finally {
+      await Promise.all([intents.close(), results.close()]);
+      await deleteKeys(redis, prefix);
+      await redis.quit();
+    }
   });
 
   it('serves the board page', async () => {

@@ -106,6 +106,8 @@ describe('webhook delivery', () => {
       completed_at: lookup.completed_at,
       created_at: lookup.created_at,
     });
+    // The receiver has the delivery before the sandbox has read the 200 back.
+    await eventually(() => (s.stats().webhooks.acknowledged === 1 ? true : undefined), 5_000, 'the acknowledgement');
     expect(s.stats().webhooks).toMatchObject({ sent: 1, acknowledged: 1, failed: 0 });
   });
 
@@ -186,7 +188,9 @@ describe('webhook faults', () => {
     const [first, second] = receiver.deliveries;
     expect(first?.raw.equals(second?.raw ?? Buffer.alloc(0))).toBe(true);
     expect(s.stats().faults['webhook.duplicate']).toBe(1);
-    expect(s.stats().webhooks.acknowledged).toBe(2);
+    // The receiver has the second delivery before the sandbox has read its 200 back.
+    await eventually(() => (s.stats().webhooks.acknowledged === 2 ? true : undefined), 5_000, 'both acknowledgements');
+    expect(s.stats().webhooks).toMatchObject({ sent: 2, acknowledged: 2, failed: 0 });
   });
 
   it('holds an event back by delayMs under webhook.delay', async () => {

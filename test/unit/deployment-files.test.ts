@@ -60,6 +60,13 @@ describe('the docker compose file', () => {
     }
   });
 
+  it('keeps the API key and webhook secret away from the dashboard, which has no login', () => {
+    const variables = Object.keys(compose.services.dashboard?.environment ?? {});
+    expect(variables).toContain('REDIS_URL');
+    expect(variables).not.toContain('VOODOO_API_KEY');
+    expect(variables).not.toContain('VOODOO_WEBHOOK_SECRET');
+  });
+
   it('gives the sandbox only options its command accepts', () => {
     const sandbox = buildProgram().commands.find((c) => c.name() === 'sandbox');
     const known = new Set(sandbox?.options.map((o) => o.long));

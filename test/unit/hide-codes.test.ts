@@ -25,3 +25,12 @@ describe('job data as the dashboard shows it', () => {
     expect(hideCodes({ codes: 'n/a' })).toEqual({ codes: 'n/a' });
   });
 });
+
+describe('job data nested deeper than the search goes', () => {
+  it('is hidden rather than shown unsearched', () => {
+    let deep: Record<string, unknown> = { codes: ['DEEP-1'] };
+    for (let i = 0; i < 12; i++) deep = { inner: deep };
+    expect(JSON.stringify(hideCodes(deep))).not.toContain('DEEP-1');
+    expect(JSON.stringify(hideCodes(deep))).toContain('[nested too deep to show]');
+  });
+});

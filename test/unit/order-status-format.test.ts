@@ -40,4 +40,10 @@ describe('the status line of one merchant_order_id', () => {
       'm-1: placed — order o-1, 1 attempt(s), intent job delayed, webhook said pending',
     );
   });
+
+  it('says a webhook event without any intent was kept', () => {
+    expect(formatOrderStatus({ ...base, order_id: 'o-7', webhook_status: 'completed' })).toBe(
+      'm-1: unknown — order o-7, webhook said completed, no intent for it: the webhook event is stored, not dropped',
+    );
+  });
 });

@@ -55,3 +55,19 @@ describe('a warning that repeats in a burst', () => {
     expect(lines()[0]).toMatchObject({ err: { type: 'Error', message: 'Connection is closed.' } });
   });
 });
+
+describe('two different warnings in one burst', () => {
+  it('writes each error message once, whichever source repeats it, and does not swallow a different one', () => {
+    const { warn, advance, lines } = setup();
+    for (let i = 0; i < 10; i += 1) {
+      warn({ source: 'worker', err: new Error('Connection is closed.') });
+      warn({ source: 'queue order-results', err: new Error('Connection is closed.') });
+      advance(100);
+    }
+    warn({ source: 'worker', err: new Error('Missing lock for job intent-m-1. moveToFinished') });
+    expect(lines().map((l) => [l.source, (l.err as { message: string }).message])).toEqual([
+      ['worker', 'Connection is closed.'],
+      ['worker', 'Missing lock for job intent-m-1. moveToFinished'],
+    ]);
+  });
+});
