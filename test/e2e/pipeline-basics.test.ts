@@ -11,7 +11,12 @@ afterEach(async () => {
 
 describe('with a webhook receiver and two worker processes', () => {
   it('gives every intent exactly one result matching the sandbox, learned from the webhook', async () => {
-    pipeline = await startPipeline({ sandbox: { fulfilment: { minMs: 20, maxMs: 100, outcomes: { completed: 6, partial: 2, failed: 2 } } } });
+    pipeline = await startPipeline({
+      sandbox: { fulfilment: { minMs: 20, maxMs: 100, outcomes: { completed: 6, partial: 2, failed: 2 } } },
+      // Slow-machine margins: a balance reading outlives the run, the first poll comes long after
+      // the webhook, and no create is slow enough to be retried (which would count a second call).
+      env: { BALANCE_CACHE_MS: '10000', POLL_WEBHOOK_DELAY_MS: '10000', POLL_MAX_DELAY_MS: '10000', HTTP_TIMEOUT_MS: '10000' },
+    });
     await pipeline.startWebhook();
     await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
     const intents = keyIntents('basic', 60, 3);
@@ -52,7 +57,8 @@ describe('without a webhook receiver', () => {
 
 describe('when the same intent is enqueued many times', () => {
   it('places one order and emits one result', async () => {
-    pipeline = await startPipeline();
+    // No create slow enough to be retried on a loaded machine (a retry would count a second call).
+    pipeline = await startPipeline({ env: { HTTP_TIMEOUT_MS: '10000' } });
     await pipeline.startWebhook();
     await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
     const intent = { merchant_order_id: 'dup-1', item_id: 4090, quantity: 2 };

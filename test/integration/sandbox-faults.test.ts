@@ -120,7 +120,8 @@ describe('create faults', () => {
   it('commits and then keeps the client waiting under create.hangAfterCommit', async () => {
     const { s, accessToken } = await start({ create: { hangAfterCommit: 1 }, hangMs: 30_000 });
     await expect(
-      call(s.url, 'POST', '/api/v1/orders', { token: accessToken, body: order('f-hang'), signal: AbortSignal.timeout(150) }),
+      // 1 s: on a loaded machine the server must have read and committed the request by then.
+      call(s.url, 'POST', '/api/v1/orders', { token: accessToken, body: order('f-hang'), signal: AbortSignal.timeout(1_000) }),
     ).rejects.toThrow();
     expect(s.orders()).toMatchObject([{ merchantOrderId: 'f-hang' }]);
     expect(s.balance()).toBe(982);
@@ -156,7 +157,8 @@ describe('lookup faults', () => {
   });
 
   it('answers 404 for a new order during notFoundWindowMs under lookup.notFoundAfterCreate, then the order', async () => {
-    const { s, accessToken } = await start({ lookup: { notFoundAfterCreate: 1, notFoundWindowMs: 300 } });
+    // 2 s: create and the early lookup must both fit in the window, even on a loaded machine.
+    const { s, accessToken } = await start({ lookup: { notFoundAfterCreate: 1, notFoundWindowMs: 2_000 } });
     const created = (await call(s.url, 'POST', '/api/v1/orders', { token: accessToken, body: order('l-404') })).body as { id: string };
     const early = await call(s.url, 'GET', `/api/v1/orders/${created.id}`, { token: accessToken });
     expect(early.status).toBe(404);

@@ -144,10 +144,14 @@ describe('webhook delivery', () => {
     receiver = await startWebhookReceiver((n, res) => {
       if (n > 0) res.writeHead(200).end();
     });
-    const s = await start({ url: receiver.url, retries: 1, timeoutMs: 100 });
+    // 500 ms and three retries: on a loaded machine a retry may time out too; one must get through.
+    const s = await start({ url: receiver.url, retries: 3, timeoutMs: 500 });
     await placeOrder(s, { item_id: 4090 });
-    await eventually(() => (s.stats().webhooks.acknowledged === 1 ? true : undefined), 5_000, 'the retry to be acknowledged');
-    expect(s.stats().webhooks).toMatchObject({ sent: 2, failed: 1, acknowledged: 1 });
+    await eventually(() => (s.stats().webhooks.acknowledged === 1 ? true : undefined), 10_000, 'the retry to be acknowledged');
+    const { sent, failed, acknowledged } = s.stats().webhooks;
+    expect(acknowledged).toBe(1);
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(sent).toBe(failed + 1);
   });
 
   it('sends one event per terminal order, for refunds too', async () => {
@@ -195,7 +199,8 @@ describe('webhook faults', () => {
 
   it('holds an event back by delayMs under webhook.delay', async () => {
     receiver = await startWebhookReceiver();
-    const s = await start({ url: receiver.url }, { faults: { webhook: { delay: 1, delayMs: 400 } } });
+    // 2 s: long enough that even a stalled test process looks before the delivery is due.
+    const s = await start({ url: receiver.url }, { faults: { webhook: { delay: 1, delayMs: 2_000 } } });
     const { id } = await placeOrder(s, { item_id: 4090 });
     await eventually(() => (s.orders().find((o) => o.id === id)?.settledAtMs ? true : undefined), 5_000, 'settlement');
     expect(receiver.deliveries).toHaveLength(0);

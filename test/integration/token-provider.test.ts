@@ -232,7 +232,8 @@ describe('RedisTokenProvider', () => {
     it('exchanges itself once the lock of a crashed holder expires', async () => {
       const ex = fakeExchange();
       await redis.set(`${prefix}:vf:token:lock`, 'crashed', 'PX', 300);
-      expect(await provider({ exchange: ex.exchange, lockTtlMs: 300 }).getToken()).toBe('token-1');
+      // The provider waits up to 2 × its lockTtlMs: ample time for the 300 ms lock to run out.
+      expect(await provider({ exchange: ex.exchange, lockTtlMs: 2_000 }).getToken()).toBe('token-1');
       expect(ex.count()).toBe(1);
     });
 

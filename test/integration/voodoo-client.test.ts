@@ -177,7 +177,8 @@ describe('VoodooClient against the sandbox', () => {
     });
 
     it('re-exchanges once and repeats the call when the token has expired (401)', async () => {
-      const api = await sandbox({ tokenTtlMs: 200 });
+      // 1 s: the first balance call must land inside the token's life even on a loaded machine.
+      const api = await sandbox({ tokenTtlMs: 1_000 });
       const tokens: StickyTokens[] = [];
       const api1 = client(api.url, {
         tokens: (exchange) => {
@@ -187,7 +188,7 @@ describe('VoodooClient against the sandbox', () => {
         },
       });
       expect(await api1.getBalance()).toBe(1000);
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 1_200));
       expect(await api1.getBalance()).toBe(1000);
       expect(tokens[0]?.invalidated).toHaveLength(1);
       expect(api.stats().calls).toMatchObject({ token: 2, balance: 3 });
@@ -380,7 +381,8 @@ describe('VoodooClient against the sandbox', () => {
 
     it('maps a timeout after commit to AmbiguousError', async () => {
       const api = await sandbox({ faults: { create: { hangAfterCommit: 1 }, hangMs: 5_000 } });
-      const api1 = client(api.url, { timeoutMs: 300 });
+      // 1.5 s against a 5 s hang: only the create can time out, even on a loaded machine.
+      const api1 = client(api.url, { timeoutMs: 1_500 });
       await api1.getBalance(); // token first, so only the create can time out
       const err = await failureOf(place(api1));
       expect(err).toBeInstanceOf(AmbiguousError);
