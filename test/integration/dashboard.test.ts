@@ -3,34 +3,17 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadConfig } from '../../src/config/config.js';
 import { startDashboardProcess } from '../../src/dashboard/dashboard-process.js';
 import type { Dashboard } from '../../src/dashboard/dashboard-server.js';
-import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { enqueueOrder } from '../../src/queue/enqueue-order.js';
 import { resultJobId } from '../../src/queue/job-ids.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
 import { createResultEmitter } from '../../src/queue/result-emitter.js';
+import { sampleResult } from '../support/fixtures.js';
 import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const CODES = ['VOODOO-DASH-AAAA-1111', 'VOODOO-DASH-BBBB-2222'];
 
-const result: OrderResult = {
-  merchant_order_id: 'dash-1',
-  order_id: 'order-dash-1',
-  status: 'completed',
-  item_id: 4090,
-  quantity: 2,
-  price: 18,
-  delivered_quantity: 2,
-  refund_amount: 0,
-  codes: CODES,
-  fields: {},
-  error: null,
-  error_message: null,
-  created_at: '2026-11-26T00:00:00.000Z',
-  completed_at: '2026-11-26T00:00:01.000Z',
-  resolved_at: '2026-11-26T00:00:01.010Z',
-  source: 'webhook',
-};
+const result = sampleResult('dash-1', { order_id: 'order-dash-1', codes: CODES, created_at: '2026-11-26T00:00:00.000Z' });
 
 interface QueueListing {
   queues: { name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: { id: string; data: Record<string, unknown> }[] }[];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import type { SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
 import { resultProblems } from '../../src/dev/result-check.js';
+import { sampleResult } from '../support/fixtures.js';
 
 function order(mid: string, overrides: Partial<SandboxOrderRecord> = {}): SandboxOrderRecord {
   return {
@@ -25,27 +25,7 @@ function order(mid: string, overrides: Partial<SandboxOrderRecord> = {}): Sandbo
   };
 }
 
-function result(mid: string, overrides: Partial<OrderResult> = {}): OrderResult {
-  return {
-    merchant_order_id: mid,
-    order_id: `id-${mid}`,
-    status: 'completed',
-    item_id: 4090,
-    quantity: 2,
-    price: 18,
-    delivered_quantity: 2,
-    refund_amount: 0,
-    codes: ['A', 'B'],
-    fields: {},
-    error: null,
-    error_message: null,
-    created_at: null,
-    completed_at: null,
-    resolved_at: '2026-01-01T00:00:02Z',
-    source: 'webhook',
-    ...overrides,
-  };
-}
+const result = sampleResult;
 
 describe('resultProblems', () => {
   it('finds nothing when every id has a result that agrees with the sandbox', () => {
