@@ -43,14 +43,14 @@ export interface SpawnFleetProcessOptions {
   readyTimeoutMs: number;
   /** How many recent lines to keep (at least 1). */
   keepLines: number;
-  /** Called with every line as it arrives. */
+  /** Called with every line as it arrives, whole (log scans must see every character). */
   onLine?: (process: FleetProcess, line: string) => void;
-  /** Longer lines are cut to this many characters (default 8192); a log scan that must see whole lines passes Infinity. */
-  maxLineChars?: number;
 }
 
-/** Longest line kept by default, in characters; a runaway line must not hold the memory bound hostage. */
-const MAX_LINE_CHARS = 8_192;
+/** Longest line kept in `lines()`, in characters; a runaway line must not hold the memory bound hostage. */
+const MAX_KEPT_LINE_CHARS = 8_192;
+/** Output without a newline is passed on as a line once it is this long, so a child cannot fill our memory. */
+const MAX_UNTERMINATED_CHARS = 1024 * 1024;
 
 /**
  * Spawn a CLI process and resolve once it printed its ready line. Rejects (after making sure the
@@ -59,7 +59,6 @@ const MAX_LINE_CHARS = 8_192;
 export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<FleetProcess> {
   const child = spawn(process.execPath, [options.cliPath, options.command ?? options.role], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const keepLines = Math.max(1, options.keepLines);
-  const maxLineChars = options.maxLineChars ?? MAX_LINE_CHARS;
   // Lines are kept in a buffer trimmed in chunks, so appending stays O(1) amortised.
   let kept: string[] = [];
   let lineCount = 0;
@@ -120,7 +119,7 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
         buffer = buffer.slice(nl + 1);
         nl = buffer.indexOf('\n');
       }
-      if (buffer.length > maxLineChars) {
+      if (buffer.length > MAX_UNTERMINATED_CHARS) {
         onLine(buffer);
         buffer = '';
       }
@@ -136,10 +135,9 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
     const fail = (why: string): void => {
       reject(new FleetError(`${options.name} ${why}; last lines:\n${handle.lines().slice(-20).join('\n')}`));
     };
-    const onLine = (raw: string): void => {
-      const line = raw.length > maxLineChars ? `${raw.slice(0, maxLineChars)}…` : raw;
+    const onLine = (line: string): void => {
       lineCount += 1;
-      kept.push(line);
+      kept.push(line.length > MAX_KEPT_LINE_CHARS ? `${line.slice(0, MAX_KEPT_LINE_CHARS)}…` : line);
       if (kept.length > 2 * keepLines) kept = kept.slice(-keepLines);
       options.onLine?.(handle, line);
       if (!ready && options.readyPattern.test(line)) {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnFleetProcess, type SpawnFleetProcessOptions } from '../../src/dev/fleet-process.js';
+import { spawnFleetProcess } from '../../src/dev/fleet-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vf-fleet-process-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -11,31 +11,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const script = join(dir, 'long-line.mjs');
 writeFileSync(script, "process.stdout.write('x'.repeat(20000) + '\\nready\\n'); setInterval(() => {}, 1000);\n");
 
-async function run(extra: Partial<SpawnFleetProcessOptions>): Promise<string[]> {
-  const seen: string[] = [];
-  const proc = await spawnFleetProcess({
-    name: 'long-1',
-    role: 'worker',
-    cliPath: script,
-    env: {},
-    readyPattern: /^ready$/,
-    readyTimeoutMs: 10_000,
-    keepLines: 10,
-    onLine: (_p, line) => seen.push(line),
-    ...extra,
-  });
-  expect(await proc.stop('SIGTERM')).toBe('SIGTERM');
-  return seen;
-}
-
 describe('a fleet process that prints a very long line', () => {
-  it('cuts it at 8192 characters by default', async () => {
-    const [first] = await run({});
-    expect(first).toBe(`${'x'.repeat(8192)}…`);
-  });
-
-  it('keeps it whole when the caller asks for every character', async () => {
-    const seen = await run({ maxLineChars: Number.POSITIVE_INFINITY });
+  it('hands the whole line to onLine (a log scan sees every character) but keeps a cut copy', async () => {
+    const seen: string[] = [];
+    const proc = await spawnFleetProcess({
+      name: 'long-1',
+      role: 'worker',
+      cliPath: script,
+      env: {},
+      readyPattern: /^ready$/,
+      readyTimeoutMs: 10_000,
+      keepLines: 10,
+      onLine: (_p, line) => seen.push(line),
+    });
+    expect(await proc.stop('SIGTERM')).toBe('SIGTERM');
     expect(seen).toEqual(['x'.repeat(20000), 'ready']);
+    expect(proc.lines()).toEqual([`${'x'.repeat(8192)}…`, 'ready']);
   });
 });

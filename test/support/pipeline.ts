@@ -86,7 +86,7 @@ const READY_TIMEOUT_MS = 30_000;
 let processCount = 0;
 
 async function spawnCli(role: FleetRole, env: Record<string, string>, readyPattern: RegExp): Promise<PipelineProcess> {
-  // Every line is kept, whole: the tests scan all of them (for secrets, among others).
+  // Every line is kept (onLine sees them whole): the tests scan all of them, for secrets among others.
   const lines: string[] = [];
   processCount += 1;
   const proc = await spawnFleetProcess({
@@ -97,7 +97,6 @@ async function spawnCli(role: FleetRole, env: Record<string, string>, readyPatte
     readyPattern,
     readyTimeoutMs: READY_TIMEOUT_MS,
     keepLines: 1,
-    maxLineChars: Number.POSITIVE_INFINITY,
     onLine: (_proc, line) => lines.push(line),
   });
   return { child: proc.child, lines, exited: proc.exited, stop: (signal = 'SIGTERM') => proc.stop(signal) };
