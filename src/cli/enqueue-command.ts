@@ -66,7 +66,7 @@ export function registerEnqueueCommand(program: Command): void {
       queue.on('error', () => undefined);
       try {
         for (let i = 0; i < intents.length; i += BATCH) {
-          await enqueueOrders(queue, intents.slice(i, i + BATCH), { retentionSeconds: config.RETENTION_SECONDS });
+          await enqueueOrders(queue, intents.slice(i, i + BATCH));
         }
         process.stdout.write(`enqueued ${intents.length} intent(s) to ${config.QUEUE_PREFIX}:${INTENTS_QUEUE}\n`);
       } finally {

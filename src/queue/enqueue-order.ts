@@ -12,7 +12,10 @@ export class InvalidIntentError extends FulfillmentError {
 
 /** Options of {@link enqueueOrder}. */
 export interface EnqueueOptions {
-  /** How long the intent job is kept once finished, in seconds. Default 7 days. */
+  /**
+   * How long the intent job is kept once finished, in seconds. Default: unset, so the worker's
+   * RETENTION_SECONDS applies (BullMQ lets job options beat the worker's).
+   */
   retentionSeconds?: number;
 }
 
@@ -27,14 +30,13 @@ function check(intent: unknown): OrderIntent {
 }
 
 function jobOptions(intent: OrderIntent, options: EnqueueOptions) {
-  const age = options.retentionSeconds ?? 7 * 24 * 60 * 60;
   return {
     jobId: intentJobId(intent.merchant_order_id),
     // Fresh intents wait in BullMQ's prioritized set; a job that parked itself (for a poll, a retry,
     // funds) comes back at priority 0, which BullMQ serves first, so a due poll never queues behind
     // a backlog of new intents.
     priority: FRESH_INTENT_PRIORITY,
-    removeOnComplete: { age },
+    ...(options.retentionSeconds === undefined ? {} : { removeOnComplete: { age: options.retentionSeconds } }),
     // Failed intents (garbage) are kept for inspection.
     removeOnFail: false,
   };

@@ -44,6 +44,8 @@ describe('without a webhook receiver', () => {
     // enqueueOrder adds fresh intents at priority 1 ...
     const fresh = await pipeline.intents.getJob(intentJobId('poll-0'));
     expect(fresh?.opts.priority).toBe(1);
+    // No retention of its own: the worker's RETENTION_SECONDS decides how long finished intents stay.
+    expect(fresh?.opts.removeOnComplete).toBeUndefined();
 
     const results = await pipeline.waitForResults(intents.length);
     expect(mismatches(results, pipeline.sandbox)).toEqual([]);
