@@ -11,7 +11,7 @@
  * expires so the id can never produce a second result.
  */
 
-/** KEYS: record, done-hash. ARGV: mid, jobId, initial state JSON. */
+/** KEYS: record, done-hash, unmatched-set. ARGV: mid, jobId, initial state JSON. */
 export const CLAIM = `
 local r = redis.call('HMGET', KEYS[1], 'state', 'version', 'owner', 'event')
 local state = r[1]
@@ -19,8 +19,12 @@ if not state then
   local done = redis.call('HGET', KEYS[2], ARGV[1])
   if done then return {'finished', done} end
   redis.call('HSET', KEYS[1], 'state', ARGV[3], 'version', 1, 'owner', ARGV[2])
-  -- A record that held only an early webhook event had a TTL; a claimed order must not expire.
-  if r[4] then redis.call('PERSIST', KEYS[1]) end
+  -- A record that held only an early webhook event had a TTL and was listed as unmatched; a
+  -- claimed order must not expire, and it is matched now.
+  if r[4] then
+    redis.call('PERSIST', KEYS[1])
+    redis.call('SREM', KEYS[3], ARGV[1])
+  end
   return {'claimed', ARGV[3], '1', r[4] or ''}
 end
 if r[3] == ARGV[2] then

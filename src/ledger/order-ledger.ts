@@ -100,7 +100,7 @@ export class OrderLedger {
 
   /** Create the record for `jobId`, or learn who owns it. */
   async claim(merchantOrderId: string, jobId: string, initial: OrderState): Promise<ClaimOutcome> {
-    const reply = (await this.claimScript.run(this.options.redis, [this.key(merchantOrderId), this.doneKey], [
+    const reply = (await this.claimScript.run(this.options.redis, [this.key(merchantOrderId), this.doneKey, this.unmatchedKey], [
       merchantOrderId,
       jobId,
       JSON.stringify(initial),

@@ -231,7 +231,7 @@ describe('webhook receiver', () => {
   });
 
   describe('when the event is for a merchant_order_id nobody claimed yet', () => {
-    it('answers 200, keeps the event as unmatched, and a later claim sees it', async () => {
+    it('answers 200, keeps the event as unmatched, and a later claim sees it and matches it', async () => {
       const receiver = await start();
       const raw = JSON.stringify(webhookEvent({ merchant_order_id: 'mo-early', status: 'failed', codes: [] }));
 
@@ -245,6 +245,8 @@ describe('webhook receiver', () => {
       expect(claim.kind).toBe('claimed');
       if (claim.kind !== 'claimed') return;
       expect(claim.record.event).toMatchObject({ id: webhookEvent().order_id, status: 'failed' });
+      // Matched now: the set lists only events still waiting for an intent.
+      expect(await redis.sismember(ledger.unmatchedKey, 'mo-early')).toBe(0);
     });
   });
 
