@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { FulfillmentError, TransientError } from '../errors/errors.js';
+import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
 import type { Logger } from '../logging/logger.js';
 
 /** An access token and when it stops working. */
@@ -52,7 +53,7 @@ export interface RedisTokenProviderOptions {
 }
 
 /** Compare-and-delete of the shared token: only when the stored JSON still holds ARGV[1]. */
-const DELETE_IF_TOKEN = `
+const DELETE_IF_TOKEN = new LuaScript(`
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local ok, value = pcall(cjson.decode, raw)
@@ -60,13 +61,7 @@ if (not ok) or type(value) ~= 'table' or value.token == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-`;
-
-/** Compare-and-delete of the lock: only its owner releases it. */
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+`);
 
 // Enough to recognise the few tokens rejected recently; older ones have expired anyway.
 const REMEMBERED_REJECTIONS = 16;
@@ -147,7 +142,7 @@ export class RedisTokenProvider implements TokenProvider {
     // Drop the shared copy before the local one: a concurrent getToken() in this process must not
     // re-read the rejected token from Redis after the cache is cleared.
     try {
-      await this.redis.eval(DELETE_IF_TOKEN, 1, this.tokenKey, token);
+      await DELETE_IF_TOKEN.run(this.redis, [this.tokenKey], [token]);
     } catch (err) {
       throw new TransientError('token store unavailable', { cause: err });
     }
@@ -267,7 +262,7 @@ export class RedisTokenProvider implements TokenProvider {
 
   private async releaseLock(owner: string): Promise<void> {
     try {
-      await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, owner);
+      await DELETE_IF_VALUE.run(this.redis, [this.lockKey], [owner]);
     } catch (err) {
       // The lock expires on its own after lockTtlMs.
       this.logger.warn({ err }, 'could not release the token exchange lock');

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
-import { LuaScript } from '../redis/lua-script.js';
+import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
 import { RELEASE, REFRESH, RESERVE } from './balance-scripts.js';
 
 /** Answer of {@link BalanceGate.reserve}. */
@@ -88,12 +88,7 @@ export class BalanceGate {
       this.options.logger.debug({ balance }, 'balance read for the fleet');
     } finally {
       // Release only our own lock (compare-and-delete) so a slow read never frees someone else's.
-      await this.options.redis.eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        1,
-        this.lockKey,
-        token,
-      );
+      await DELETE_IF_VALUE.run(this.options.redis, [this.lockKey], [token]);
     }
   }
 }

@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
-import { LuaScript } from '../redis/lua-script.js';
+import { DELETE_IF_VALUE } from '../redis/lua-script.js';
 
 /** Default lifetime of one heartbeat, in ms. */
 export const DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS = 10_000;
-
-// A receiver that stops must not delete the beat of another receiver that wrote after it.
-const DELETE_IF_OURS = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
 
 // Bounds the final DEL on close: with Redis unreachable it would otherwise wait forever, and the
 // key expires by itself within ttlMs anyway.
@@ -53,7 +47,6 @@ export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): P
   const key = webhookAliveKey(options.prefix);
   // Identifies this receiver's beats so that stop() leaves another receiver's beat alone.
   const token = randomUUID();
-  const deleteIfOurs = new LuaScript(DELETE_IF_OURS);
   let inFlight: Promise<void> | null = null;
   let stopped = false;
 
@@ -88,7 +81,8 @@ export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): P
         deadline = setTimeout(resolve, STOP_DEADLINE_MS);
         deadline.unref();
       });
-      const removed = deleteIfOurs.run(options.redis, [key], [token]).then(
+      // A receiver that stops must not delete the beat of another receiver that wrote after it.
+      const removed = DELETE_IF_VALUE.run(options.redis, [key], [token]).then(
         () => undefined,
         (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat key not deleted; it expires by itself'),
       );
