@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
+import type { LifecyclePolicy } from '../lifecycle/order-state.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').min(min, `expected at least ${min}`).max(max, `expected at most ${max}`);
@@ -129,4 +130,12 @@ export function requireSetting<K extends keyof Config>(config: Config, variable:
     throw new ConfigError(variable, 'is required by this process');
   }
   return value;
+}
+
+/**
+ * The deadlines of the order lifecycle, in ms. Workers and the webhook receiver both decide results
+ * with them, so both must build them here, the same way.
+ */
+export function lifecyclePolicy(config: Config): LifecyclePolicy {
+  return { balanceWaitMaxMs: config.BALANCE_WAIT_MAX_MS, resolveTimeoutMs: config.POLL_TIMEOUT_MS };
 }

@@ -1,16 +1,13 @@
 import { Queue } from 'bullmq';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
-import { throttledWarning } from '../logging/repeat-throttle.js';
+import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { connectRedis } from '../redis/connect.js';
 import { startDashboard, type Dashboard } from './dashboard-server.js';
 
 /** How long one Redis read of the dashboard may take before the page gets an error, in ms. */
 const DASHBOARD_COMMAND_TIMEOUT_MS = 5_000;
-/** At most one "bullmq error" line per this many ms; the rest are counted. */
-const BULLMQ_ERROR_WINDOW_MS = 10_000;
-
 /** Composition root of `voodoo-fulfillment dashboard`. */
 export async function startDashboardProcess(config: Config, logger: Logger): Promise<Dashboard> {
   // A page must not hang through a Redis outage (nor hold up shutdown): its reads fail after 5 s.
@@ -18,8 +15,7 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
   const prefix = config.QUEUE_PREFIX;
   const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
-  const bullmqError = throttledWarning(logger, 'bullmq error', { windowMs: BULLMQ_ERROR_WINDOW_MS });
-  for (const q of [intents, results]) q.on('error', (err) => bullmqError({ err, source: `queue ${q.name}` }));
+  logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results });
   let dashboard: Dashboard;
   try {
     dashboard = await startDashboard({

@@ -1,17 +1,14 @@
 import { Queue } from 'bullmq';
-import { requireSetting, type Config } from '../config/config.js';
+import { lifecyclePolicy, requireSetting, type Config } from '../config/config.js';
 import { createWebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
 import type { Logger } from '../logging/logger.js';
-import { throttledWarning } from '../logging/repeat-throttle.js';
+import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { createJobWaker } from '../queue/job-waker.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
 import { startWebhookReceiver } from './webhook-receiver.js';
-
-/** At most one "bullmq error" line per this many ms; the rest are counted. */
-const BULLMQ_ERROR_WINDOW_MS = 10_000;
 
 /** A running webhook receiver process. */
 export interface WebhookProcess {
@@ -27,18 +24,13 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
   const redis = connectRedis(config.REDIS_URL, logger, 'vf-webhook');
   const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
-  // While Redis is away both queues fail at once, repeatedly: one line per window says so.
-  const bullmqError = throttledWarning(logger, 'bullmq error', { windowMs: BULLMQ_ERROR_WINDOW_MS });
-  for (const q of [queue, results]) {
-    // Without a listener an 'error' event would be printed raw to stderr, past the logger.
-    q.on('error', (err) => bullmqError({ err, source: `queue ${q.name}` }));
-  }
+  logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: queue, [`queue ${RESULTS_QUEUE}`]: results });
   const wake = createJobWaker(queue, { logger });
   const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
   const finalize = createWebhookFinalizer({
     ledger,
     emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
-    policy: { balanceWaitMaxMs: config.BALANCE_WAIT_MAX_MS, resolveTimeoutMs: config.POLL_TIMEOUT_MS },
+    policy: lifecyclePolicy(config),
     logger,
   });
   const receiver = await startWebhookReceiver({

@@ -3,20 +3,17 @@ import { RedisTokenProvider } from '../api/token-provider.js';
 import { createVoodooClient } from '../api/voodoo-client.js';
 import { BalanceGate } from '../balance/balance-gate.js';
 import { readCatalogFile } from '../catalog/catalog-file.js';
-import { requireSetting, type Config } from '../config/config.js';
+import { lifecyclePolicy, requireSetting, type Config } from '../config/config.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
 import type { Logger } from '../logging/logger.js';
-import { throttledWarning } from '../logging/repeat-throttle.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../metrics/pipeline-metrics.js';
+import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
 import { webhookAliveKey } from '../webhook/webhook-heartbeat.js';
-
-/** At most one "bullmq error" line per this many ms; the rest are counted. */
-const BULLMQ_ERROR_WINDOW_MS = 10_000;
 
 /** A running worker process's pieces, for shutdown and metrics. */
 export interface WorkerProcess {
@@ -69,12 +66,6 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const gate = new BalanceGate({ redis, prefix, readBalance: () => client.getBalance(), freshMs: config.BALANCE_CACHE_MS, logger });
   const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
-  // One throttle for every BullMQ object of the process: while Redis is away they all fail at once.
-  const bullmqError = throttledWarning(logger, 'bullmq error', { windowMs: BULLMQ_ERROR_WINDOW_MS });
-  for (const queue of [intents, results]) {
-    // Without a listener an 'error' event would be printed raw to stderr, past the logger.
-    queue.on('error', (err) => bullmqError({ err, source: `queue ${queue.name}` }));
-  }
 
   let aliveUntil = 0;
   let alive = false;
@@ -91,7 +82,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     gate,
     catalog,
     emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
-    policy: { balanceWaitMaxMs: config.BALANCE_WAIT_MAX_MS, resolveTimeoutMs: config.POLL_TIMEOUT_MS },
+    policy: lifecyclePolicy(config),
     polling: {
       initialDelayMs: config.POLL_INITIAL_DELAY_MS,
       webhookDelayMs: config.POLL_WEBHOOK_DELAY_MS,
@@ -122,7 +113,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   worker.on('failed', (job, err) => {
     logger.error({ err, job_id: job?.id }, 'intent job failed');
   });
-  worker.on('error', (err) => bullmqError({ err, source: 'worker' }));
+  logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results, worker });
   await worker.waitUntilReady();
   const metricsServer: MetricsServer | null =
     config.METRICS_PORT === undefined ? null : await startMetricsServer(metrics.registry, config.WEBHOOK_HOST, config.METRICS_PORT);
