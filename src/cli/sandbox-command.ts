@@ -2,11 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { destination, type DestinationStream } from 'pino';
 import { readCatalogFile } from '../catalog/catalog-file.js';
+import { LOG_LEVELS } from '../config/config.js';
 import { ConfigError } from '../errors/errors.js';
 import { createLogger } from '../logging/logger.js';
 import { parseFaultConfig } from '../sandbox/fault-config-schema.js';
 import { defaultSandboxCatalog, startSandbox } from '../sandbox/sandbox-server.js';
 import type { FaultConfig, OutcomeMix, SandboxOptions } from '../sandbox/sandbox-types.js';
+import { wholeNumber } from './dev-command-runner.js';
 
 /** What the command talks to besides the sandbox; tests replace it, the bin uses the process. */
 export interface SandboxCommandIo {
@@ -40,17 +42,6 @@ interface SandboxCliOptions {
   logLevel: string;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a whole number in ${min}..${max}`);
-    }
-    return n;
-  };
-}
 
 function amount(value: string): number {
   const n = Number(value);
@@ -164,21 +155,21 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
     .command('sandbox')
     .description('run a local sandbox of the Voodoo Center API (faults included) for integration tests')
     .addOption(new Option('--api-key <key>', 'the one API key the sandbox accepts').env('VOODOO_API_KEY').makeOptionMandatory())
-    .option('--port <n>', 'port to listen on (0 picks a free one)', integer(0, 65535), 0)
+    .option('--port <n>', 'port to listen on (0 picks a free one)', wholeNumber(0, 65535), 0)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--webhook-url <url>', 'where to POST webhook events (none sent without it)', url)
     .addOption(new Option('--webhook-secret <secret>', 'HMAC secret that signs webhook events').env('VOODOO_WEBHOOK_SECRET'))
-    .option('--webhook-retries <n>', 'retries after a failed delivery (default 3)', integer(0, 100))
-    .option('--webhook-retry-gap-ms <ms>', 'gap between deliveries of one event (default 60000)', integer(0))
-    .option('--webhook-timeout-ms <ms>', 'a delivery not answered within this fails (default 30000)', integer(1))
+    .option('--webhook-retries <n>', 'retries after a failed delivery (default 3)', wholeNumber(0, 100))
+    .option('--webhook-retry-gap-ms <ms>', 'gap between deliveries of one event (default 60000)', wholeNumber(0, Number.MAX_SAFE_INTEGER))
+    .option('--webhook-timeout-ms <ms>', 'a delivery not answered within this fails (default 30000)', wholeNumber(1, Number.MAX_SAFE_INTEGER))
     .option('--balance <amount>', 'starting balance in major units (default 1000)', amount)
-    .option('--token-ttl-ms <ms>', 'access-token lifetime (default 2 h)', integer(1))
-    .option('--min-fulfil-ms <ms>', 'shortest time to a terminal status (default 50)', integer(0))
-    .option('--max-fulfil-ms <ms>', 'longest time to a terminal status (default 200)', integer(0))
+    .option('--token-ttl-ms <ms>', 'access-token lifetime (default 2 h)', wholeNumber(1, Number.MAX_SAFE_INTEGER))
+    .option('--min-fulfil-ms <ms>', 'shortest time to a terminal status (default 50)', wholeNumber(0, Number.MAX_SAFE_INTEGER))
+    .option('--max-fulfil-ms <ms>', 'longest time to a terminal status (default 200)', wholeNumber(0, Number.MAX_SAFE_INTEGER))
     .option('--outcomes <mix>', 'weights of terminal outcomes, e.g. completed=8,partial=1,failed=1', outcomes)
     .option('--faults <json|@file>', 'fault configuration (FaultConfig JSON, or @path to a JSON file)')
     .option('--catalog <path>', 'catalog snapshot (catalog.lmdb.zst) to sell from (default: the built-in sample items)')
-    .option('--seed <n>', 'seed for outcomes, faults and codes, for repeatable runs', integer(0, 2 ** 32 - 1))
+    .option('--seed <n>', 'seed for outcomes, faults and codes, for repeatable runs', wholeNumber(0, 2 ** 32 - 1))
     .option('--api-key-auth-disabled', 'answer every token exchange 403, as for an account without API-key auth')
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (opts: SandboxCliOptions) => {

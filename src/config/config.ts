@@ -15,6 +15,9 @@ const url = (protocols: string[]) =>
     .url('expected a URL')
     .refine((v) => protocols.includes(new URL(v).protocol), `expected a ${protocols.join(' or ')} URL`);
 
+/** pino's level names, lowest volume first. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /**
  * Every environment variable the processes read, with its default. The README's config table
  * mirrors this object; keep them in step.
@@ -84,7 +87,7 @@ const schema = z.object({
   /** How long finished results and ledger records are kept, in seconds. */
   RETENTION_SECONDS: int(60).default(7 * 24 * 60 * 60),
   /** pino level. */
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Human-readable logs (development only). */
   LOG_PRETTY: bool.default(false),
 });

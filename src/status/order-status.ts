@@ -49,10 +49,11 @@ async function jobState(queue: Queue, jobId: string): Promise<string | null> {
 
 /** Gather one merchant_order_id's ledger record, tombstone, intent job and result job. */
 export async function orderStatus(sources: OrderStatusSources, merchantOrderId: string): Promise<OrderStatusReport> {
-  const [view, intentJob, resultJob] = await Promise.all([
+  const [view, intentJob, resultJob, resultJobState] = await Promise.all([
     sources.view(merchantOrderId),
     jobState(sources.intents, intentJobId(merchantOrderId)),
     sources.results.getJob(resultJobId(merchantOrderId)),
+    jobState(sources.results, resultJobId(merchantOrderId)),
   ]);
   const state = view.state;
   let phase: OrderStatusReport['phase'] = 'unknown';
@@ -68,11 +69,11 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
     webhook_status: view.event?.status ?? null,
     final_status: view.finishedStatus,
     result:
-      result === undefined || resultJob === undefined
+      result === undefined
         ? null
         : {
             status: result.status,
-            job_state: await resultJob.getState(),
+            job_state: resultJobState ?? 'unknown',
             delivered_quantity: result.delivered_quantity,
             refund_amount: result.refund_amount,
             // Result data is written by this project, but a foreign producer could put anything there.
