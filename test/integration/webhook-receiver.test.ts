@@ -408,7 +408,15 @@ describe('job waker', () => {
       await waker('intent-unknown');
 
       expect(await queue.getJobState('intent-waiting')).toBe('waiting');
-      expect(await queue.getJobState('intent-unknown')).toBe('unknown');
+      // Waking an id with no job creates none.
+      expect(await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed')).toEqual({
+        waiting: 1,
+        prioritized: 0,
+        delayed: 0,
+        active: 0,
+        completed: 0,
+        failed: 0,
+      });
     });
   });
 });
