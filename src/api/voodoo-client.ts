@@ -12,15 +12,13 @@ import {
   type ApiEndpoint,
 } from './error-mapping.js';
 import { accessTokenExpiresAt } from './jwt-expiry.js';
-import { orderFromRest, type Order } from './order.js';
+import { MAX_MERCHANT_ORDER_ID_LENGTH, orderFromRest, type Order } from './order.js';
 import type { AccessToken, TokenExchange, TokenProvider } from './token-provider.js';
 
 export type { ApiEndpoint } from './error-mapping.js';
 
 /** The API documents a 2 h token lifetime and no `expires_in`. */
 const DEFAULT_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
-/** `merchant_order_id` is at most 100 characters (API docs). */
-const MAX_MERCHANT_ORDER_ID_CHARS = 100;
 
 /** Options of {@link createVoodooClient}. */
 export interface VoodooClientOptions {
@@ -173,8 +171,8 @@ class HttpVoodooClient implements VoodooClient {
   async createOrder(request: CreateOrderRequest): Promise<Order> {
     // Checked here because the API's answer to a bad merchant_order_id (400 validation_error naming
     // the field) would look much like its answer to a duplicate one.
-    if (request.merchantOrderId === '' || request.merchantOrderId.length > MAX_MERCHANT_ORDER_ID_CHARS) {
-      throw new ValidationError(`merchant_order_id must be 1..${MAX_MERCHANT_ORDER_ID_CHARS} characters`);
+    if (request.merchantOrderId === '' || request.merchantOrderId.length > MAX_MERCHANT_ORDER_ID_LENGTH) {
+      throw new ValidationError(`merchant_order_id must be 1..${MAX_MERCHANT_ORDER_ID_LENGTH} characters`);
     }
     const json: Record<string, unknown> = { item_id: request.itemId, merchant_order_id: request.merchantOrderId };
     if (request.quantity !== undefined) json.quantity = request.quantity;

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decompress } from 'fzstd';
 import { open } from 'lmdb';
-import { CatalogError } from '../errors/errors.js';
+import { CatalogError, errorMessage } from '../errors/errors.js';
 import { Catalog } from './catalog.js';
 import type { CatalogItem } from './catalog-item.js';
 import { itemFromRecord, recordFromItem } from './catalog-record.js';
@@ -31,13 +31,13 @@ export function sampleCatalogPath(): string {
  */
 export async function readCatalogFile(path: string): Promise<Catalog> {
   const compressed = await readFile(path).catch((err: unknown) => {
-    throw new CatalogError(`catalog ${path}: cannot read file (${errorText(err)})`, { cause: err });
+    throw new CatalogError(`catalog ${path}: cannot read file (${errorMessage(err)})`, { cause: err });
   });
   let lmdbBytes: Uint8Array;
   try {
     lmdbBytes = decompress(compressed);
   } catch (err) {
-    throw new CatalogError(`catalog ${path}: not a zstd file (${errorText(err)})`, { cause: err });
+    throw new CatalogError(`catalog ${path}: not a zstd file (${errorMessage(err)})`, { cause: err });
   }
   const problem = lmdbHeaderProblem(lmdbBytes);
   if (problem !== null) throw new CatalogError(`catalog ${path}: ${problem}`);
@@ -97,7 +97,7 @@ async function readItems(dbPath: string, path: string): Promise<CatalogItem[]> {
   try {
     db = open<Buffer, Buffer>({ path: dbPath, readOnly: true, keyEncoding: 'binary', encoding: 'binary' });
   } catch (err) {
-    throw new CatalogError(`catalog ${path}: not a readable LMDB database (${errorText(err)})`, { cause: err });
+    throw new CatalogError(`catalog ${path}: not a readable LMDB database (${errorMessage(err)})`, { cause: err });
   }
   const decoder = new TextDecoder('utf-8', { fatal: true });
   try {
@@ -111,7 +111,7 @@ async function readItems(dbPath: string, path: string): Promise<CatalogItem[]> {
       try {
         json = JSON.parse(decoder.decode(value));
       } catch (err) {
-        throw new CatalogError(`catalog ${path}: item ${id}: value is not JSON (${errorText(err)})`, { cause: err });
+        throw new CatalogError(`catalog ${path}: item ${id}: value is not JSON (${errorMessage(err)})`, { cause: err });
       }
       const item = withPath(path, () => itemFromRecord(json));
       if (BigInt(item.id) !== id) {
@@ -140,6 +140,3 @@ function withPath<T>(path: string, read: () => T): T {
   }
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,5 +1,6 @@
 import type { FleetProcess } from '../dev/fleet-process.js';
 import type { PrivateRedis } from '../dev/private-redis.js';
+import { errorMessage } from '../errors/errors.js';
 import type { Random } from '../sandbox/seeded-random.js';
 import type { FaultConfig, Sandbox } from '../sandbox/sandbox-types.js';
 
@@ -54,10 +55,6 @@ export interface ChaosActions {
   failures: string[];
 }
 
-/** The whole message: a failed start carries the process's last log lines, which say why. */
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Injects the faults the sandbox cannot: kills a worker every `killEveryMs` (restarted right away),
@@ -97,7 +94,7 @@ export class ChaosMonkey<P extends ChaosProcess = FleetProcess> {
         this.actions.redisRestarts += 1;
         this.event(`redis: back after ${this.options.redisDownMs} ms down`);
       } catch (err) {
-        this.actions.failures.push(`redis restart failed: ${errorText(err)}`);
+        this.actions.failures.push(`redis restart failed: ${errorMessage(err)}`);
       }
     });
   }
@@ -129,7 +126,7 @@ export class ChaosMonkey<P extends ChaosProcess = FleetProcess> {
           this.actions.workerRestarts += 1;
           this.event(`kill: ${fresh.name} started in place of ${victim.name}`);
         } catch (err) {
-          this.actions.failures.push(`replacing ${victim.name} failed: ${errorText(err)}`);
+          this.actions.failures.push(`replacing ${victim.name} failed: ${errorMessage(err)}`);
         }
       }
       if (this.killsLeft()) this.later(this.options.killEveryMs, () => this.killOne());

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
 import { runBench, type BenchRun } from '../bench/bench-run.js';
 import { startNoopWorker } from '../bench/noop-worker.js';
-import { FulfillmentError } from '../errors/errors.js';
+import { errorMessage, FulfillmentError } from '../errors/errors.js';
 import { processDevCommandIo, runDevCommand, wholeNumber, type RunInterrupts } from './dev-command-runner.js';
 import { runUntilSignal } from './process-runner.js';
 
@@ -38,7 +38,7 @@ function modeList(value: string): BenchMode[] {
   try {
     return parseBenchModes(value);
   } catch (err) {
-    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    throw new InvalidArgumentError(errorMessage(err));
   }
 }
 

@@ -4,7 +4,7 @@ import { readCatalogFile, sampleCatalogPath, writeCatalogFile } from '../catalog
 import type { CatalogField, CatalogItem } from '../catalog/catalog-item.js';
 import { itemFromRecord, NO_MAX_QUANTITY, recordFromItem } from '../catalog/catalog-record.js';
 import { sampleCatalogItems } from '../catalog/sample-items.js';
-import { CatalogError } from '../errors/errors.js';
+import { CatalogError, errorMessage } from '../errors/errors.js';
 
 /** Where the catalog commands print; `process.stdout` unless a test passes its own. */
 export interface CatalogOutput {
@@ -55,7 +55,7 @@ async function readRecordsFile(path: string): Promise<CatalogItem[]> {
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new CatalogError(`${path}: cannot read a JSON file (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new CatalogError(`${path}: cannot read a JSON file (${errorMessage(err)})`, { cause: err });
   }
   if (!Array.isArray(json)) throw new CatalogError(`${path}: expected a JSON array of item records`);
   return json.map((record: unknown, index) => {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { errorMessage } from '../errors/errors.js';
 
 /** Exit code of an interrupted run (128 + SIGINT), as shells expect. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -58,7 +59,7 @@ export async function runDevCommand(
       return;
     }
     if (options.isReportedFailure?.(err) !== true) throw err;
-    io.err.write(`${options.name} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err.write(`${options.name} failed: ${errorMessage(err)}\n`);
     io.setExitCode(1);
   } finally {
     interrupts?.dispose();

@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { destination, type DestinationStream } from 'pino';
 import { readCatalogFile } from '../catalog/catalog-file.js';
 import { LOG_LEVELS } from '../config/config.js';
-import { ConfigError } from '../errors/errors.js';
+import { ConfigError, errorMessage } from '../errors/errors.js';
 import { createLogger } from '../logging/logger.js';
 import { parseFaultConfig } from '../sandbox/fault-config-schema.js';
 import { defaultSandboxCatalog, startSandbox } from '../sandbox/sandbox-server.js';
@@ -86,7 +86,7 @@ async function readFaults(value: string): Promise<FaultConfig> {
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      throw new ConfigError('--faults', `cannot read ${path} (${err instanceof Error ? err.message : String(err)})`);
+      throw new ConfigError('--faults', `cannot read ${path} (${errorMessage(err)})`);
     }
   }
   let json: unknown;

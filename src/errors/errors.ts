@@ -167,3 +167,8 @@ export class FleetError extends FulfillmentError {
 export function hasCode(err: unknown, code: ErrorCode): err is FulfillmentError {
   return err instanceof FulfillmentError && err.code === code;
 }
+
+/** The message of anything thrown (an Error's message, else its string form), for one-line reports. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

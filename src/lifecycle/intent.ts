@@ -1,8 +1,6 @@
 import { z } from 'zod';
+import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/order.js';
 import type { Intent } from './order-state.js';
-
-/** Longest merchant_order_id the API accepts. */
-export const MAX_MERCHANT_ORDER_ID_LENGTH = 100;
 
 /**
  * What an `order-intents` job's data turned out to be:

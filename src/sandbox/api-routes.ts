@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/order.js';
 import { checkOrder } from '../catalog/order-rules.js';
 import type { AccessTokens } from './access-tokens.js';
 import { sendApiError, sendRateLimited } from './api-errors.js';
@@ -21,7 +22,6 @@ export interface ApiRouteDeps {
   now: () => number;
 }
 
-const MAX_MERCHANT_ORDER_ID_LENGTH = 100;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 // What a gateway in front of the API would answer: not the API's JSON envelope.
 const BAD_GATEWAY_HTML = '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
