@@ -214,7 +214,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
       await apply({ type: 'create_succeeded', atMs: now(), order });
       if (record.state.phase === 'placed') {
         log.info({ order_id: order.id }, 'order placed');
-        if (record.event === null) await park(await firstPollDelay(), 'waiting for the order to settle');
+        if (record.event === null) await park(await pollDelay(0), 'waiting for the order to settle');
       }
     }
 
@@ -303,14 +303,17 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
       await apply({ type: 'order_observed', atMs: now(), order, source: 'poll' });
       if (record.state.phase === 'placed') {
         const placedFor = now() - (record.state.firstAttemptAtMs ?? now());
-        const base = (await deps.webhookAlive()) ? deps.polling.webhookDelayMs : deps.polling.initialDelayMs;
-        await park(Math.min(deps.polling.maxDelayMs, Math.max(base, placedFor)), 'order still in progress');
+        await park(await pollDelay(placedFor), 'order still in progress');
       }
     }
 
-    async function firstPollDelay(): Promise<number> {
-      const alive = await deps.webhookAlive();
-      return Math.min(deps.polling.maxDelayMs, alive ? deps.polling.webhookDelayMs : deps.polling.initialDelayMs);
+    /**
+     * Wait before the next poll: as long as the order has been in progress (backoff), at least the
+     * first-poll delay (later while a receiver is alive: the webhook is the fast path), at most the max.
+     */
+    async function pollDelay(placedForMs: number): Promise<number> {
+      const base = (await deps.webhookAlive()) ? deps.polling.webhookDelayMs : deps.polling.initialDelayMs;
+      return Math.min(deps.polling.maxDelayMs, Math.max(base, placedForMs));
     }
   };
 
