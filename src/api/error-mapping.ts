@@ -173,3 +173,20 @@ export function transportError(endpoint: ApiEndpoint, failure: TransportFailure,
   }
   return new TransientError(message, { cause });
 }
+
+/** Request fields a `validation_error` detail may blame (the sandbox and the API say `<field>: <text>`). */
+const REQUEST_FIELD = /\b(item_id|quantity|fields(\.[\w-]+)?)\b/i;
+/** Words of a rejection that depends on the moment, not on the request: stock and availability. */
+const MOMENT_WORDS = /stock|availab|sold[ _-]?out|disabled|inactive/i;
+
+/**
+ * True when a `validation_error` detail shows a rejection of the request itself — it names a request
+ * field other than merchant_order_id and says nothing of stock or availability — which an identical
+ * earlier request would have met too (API contract §9). False when it is, or may be, about the
+ * account's state at that moment (duplicate id, out of stock, unavailable) or cannot be read.
+ */
+export function isRequestRejection(detail: string | undefined): boolean {
+  if (detail === undefined) return false;
+  if (/merchant_order_id/i.test(detail) || MOMENT_WORDS.test(detail)) return false;
+  return REQUEST_FIELD.test(detail);
+}

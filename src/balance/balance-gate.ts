@@ -1,18 +1,31 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
-import { RELEASE, REFRESH, RESERVE } from './balance-scripts.js';
+import { RECORD_CHARGE, RELEASE, REFRESH, RESERVE } from './balance-scripts.js';
 
-/** Answer of {@link BalanceGate.reserve}. */
-export type ReserveOutcome = 'ok' | 'short';
+/** Answer of {@link BalanceGate.reserve}: reserved, the balance is short, or the spend limit is reached. */
+export type ReserveOutcome = 'ok' | 'short' | 'capped';
+
+/** A cap on what the fleet may charge within a sliding window. */
+export interface SpendLimit {
+  /** The most the fleet may charge within `windowMs`, major currency units (SPEND_LIMIT). */
+  limit: number;
+  /** Length of the sliding window, in ms (SPEND_WINDOW_MS). */
+  windowMs: number;
+}
 
 /** Options of {@link BalanceGate}. */
 export interface BalanceGateOptions {
   redis: Redis;
   /** Key prefix (QUEUE_PREFIX). */
   prefix: string;
-  /** Reads the spendable balance from the API. */
-  readBalance: () => Promise<number>;
+  /**
+   * Reads the spendable balance from the API. Only `reserve` needs it: a process that only releases
+   * (the webhook receiver) passes none.
+   */
+  readBalance?: () => Promise<number>;
+  /** The fleet's spend limit; none when omitted. Every process of a fleet must pass the same. */
+  spendLimit?: SpendLimit;
   /** How long one balance reading serves the whole fleet, in ms. */
   freshMs: number;
   logger: Logger;
@@ -32,40 +45,55 @@ export class BalanceGate {
   private readonly reserveScript = new LuaScript(RESERVE);
   private readonly refreshScript = new LuaScript(REFRESH);
   private readonly releaseScript = new LuaScript(RELEASE);
+  private readonly recordChargeScript = new LuaScript(RECORD_CHARGE);
   private readonly now: () => number;
   private readonly balanceKey: string;
-  private readonly reservationsKey: string;
   private readonly lockKey: string;
+  /** balance, reservations, spend log, spend amounts: the keys every funds script is given. */
+  private readonly keys: readonly string[];
+  private readonly spendOn: '1' | '0';
 
   constructor(private readonly options: BalanceGateOptions) {
     this.now = options.now ?? Date.now;
     this.balanceKey = `${options.prefix}:vf:balance`;
-    this.reservationsKey = `${options.prefix}:vf:reservations`;
     this.lockKey = `${options.prefix}:vf:balance:lock`;
+    this.keys = [this.balanceKey, `${options.prefix}:vf:reservations`, `${options.prefix}:vf:spend:log`, `${options.prefix}:vf:spend:amounts`];
+    this.spendOn = options.spendLimit === undefined ? '0' : '1';
   }
 
   /**
    * Reserve `cost` (major units; null = unknown, then only a positive balance is required) for
-   * this merchant_order_id. Idempotent per id.
+   * this merchant_order_id, against the balance and the spend limit. Idempotent per id.
    */
   async reserve(merchantOrderId: string, cost: number | null): Promise<ReserveOutcome> {
+    const { spendLimit } = this.options;
     for (let i = 0; i < 40; i++) {
-      const outcome = (await this.reserveScript.run(this.options.redis, [this.balanceKey, this.reservationsKey], [
+      const outcome = (await this.reserveScript.run(this.options.redis, this.keys, [
         merchantOrderId,
         cost ?? -1,
         this.now(),
         this.options.freshMs,
+        spendLimit?.limit ?? -1,
+        spendLimit?.windowMs ?? 0,
       ])) as string;
-      if (outcome === 'ok' || outcome === 'short') return outcome;
+      if (outcome === 'ok' || outcome === 'short' || outcome === 'capped') return outcome;
       await this.refresh();
     }
     // The reading keeps going stale faster than we can use it (freshMs far too small): let the API decide.
     return 'ok';
   }
 
-  /** Give a reservation back: all of it (order never placed) or `amount` (a refund). */
-  async release(merchantOrderId: string, amount?: number): Promise<void> {
-    await this.releaseScript.run(this.options.redis, [this.balanceKey, this.reservationsKey], [merchantOrderId, amount ?? -1]);
+  /**
+   * Give back what is held for this merchant_order_id: of the balance reservation and of what counts
+   * against the spend limit, each 'all' (nothing was charged) or an amount (a refund; 0 keeps the charge).
+   */
+  async release(merchantOrderId: string, balance: number | 'all', spend: number | 'all'): Promise<void> {
+    await this.releaseScript.run(this.options.redis, this.keys, [merchantOrderId, balance === 'all' ? -1 : balance, spend === 'all' ? -1 : spend, this.spendOn]);
+  }
+
+  /** The API charged `amount` for this merchant_order_id, not the reserved cost: count what it charged. */
+  async recordCharge(merchantOrderId: string, amount: number): Promise<void> {
+    await this.recordChargeScript.run(this.options.redis, this.keys, [merchantOrderId, amount, this.spendOn]);
   }
 
   /** Forget the current reading (the API said the balance is short, or funds may have arrived). */
@@ -82,8 +110,10 @@ export class BalanceGate {
       return;
     }
     try {
+      const { readBalance } = this.options;
+      if (readBalance === undefined) throw new Error('this BalanceGate was built without readBalance, so it cannot reserve');
       this.options.onRead?.();
-      const balance = await this.options.readBalance();
+      const balance = await readBalance();
       await this.refreshScript.run(this.options.redis, [this.balanceKey], [balance, this.now()]);
       this.options.logger.debug({ balance }, 'balance read for the fleet');
     } finally {

@@ -1,20 +1,43 @@
 /**
- * Fleet-wide balance bookkeeping, atomic in Redis.
+ * Fleet-wide funds bookkeeping, atomic in Redis.
  * Hash `<prefix>:vf:balance`: value (last balance read), readAtMs, epoch (bumped per read),
- * spent (costs reserved since that read). Hash `<prefix>:vf:reservations`: mid → "epoch:cost".
+ * spent (costs reserved since that read), windowSpent (charged within the spend window).
+ * Hash `<prefix>:vf:reservations`: mid → "epoch:cost".
+ * With a spend limit: sorted set `<prefix>:vf:spend:log` (mid scored by when it was reserved) and
+ * hash `<prefix>:vf:spend:amounts` (mid → amount counted against the limit); both hold only the
+ * orders of the current window, so they stay bounded.
  */
 
 /**
- * KEYS: balance, reservations. ARGV: mid, cost (-1 = unknown), now ms, freshness ms.
- * Returns 'ok' (reserved, or already reserved), 'short' (a fresh reading cannot cover it) or 'stale'.
+ * KEYS: balance, reservations, spend log, spend amounts.
+ * ARGV: mid, cost (-1 = unknown), now ms, freshness ms, spend limit (-1 = none), spend window ms.
+ * Returns 'ok' (reserved, or already reserved), 'capped' (the spend limit leaves no room), 'short'
+ * (a fresh reading cannot cover it) or 'stale' (read the balance, then call again).
  */
 export const RESERVE = `
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'ok' end
+local cost = tonumber(ARGV[2])
+local limit = tonumber(ARGV[5])
+if limit >= 0 then
+  -- Forget what left the window (a bounded batch per call: what is left over stays counted, which errs on the safe side).
+  local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[6]), 'LIMIT', 0, 500)
+  for _, m in ipairs(old) do
+    local a = redis.call('HGET', KEYS[4], m)
+    if a then redis.call('HINCRBYFLOAT', KEYS[1], 'windowSpent', -tonumber(a)) end
+    redis.call('HDEL', KEYS[4], m)
+    redis.call('ZREM', KEYS[3], m)
+  end
+  local inWindow = tonumber(redis.call('HGET', KEYS[1], 'windowSpent') or '0')
+  if cost < 0 then
+    if inWindow >= limit then return 'capped' end
+  elseif inWindow + cost > limit + 1e-9 then
+    return 'capped'
+  end
+end
 local b = redis.call('HMGET', KEYS[1], 'value', 'readAtMs', 'epoch', 'spent')
 if not b[1] then return 'stale' end
 if tonumber(ARGV[3]) - tonumber(b[2]) > tonumber(ARGV[4]) then return 'stale' end
 local available = tonumber(b[1]) - tonumber(b[4] or '0')
-local cost = tonumber(ARGV[2])
 if cost < 0 then
   -- Unknown cost: all we can ask is that some money is left.
   if available <= 0 then return 'short' end
@@ -24,6 +47,13 @@ elseif available + 1e-9 < cost then
 end
 redis.call('HINCRBYFLOAT', KEYS[1], 'spent', cost)
 redis.call('HSET', KEYS[2], ARGV[1], b[3] .. ':' .. cost)
+if limit >= 0 then
+  local before = redis.call('HGET', KEYS[4], ARGV[1])
+  if before then redis.call('HINCRBYFLOAT', KEYS[1], 'windowSpent', -tonumber(before)) end
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+  redis.call('HSET', KEYS[4], ARGV[1], cost)
+  redis.call('HINCRBYFLOAT', KEYS[1], 'windowSpent', cost)
+end
 return 'ok'
 `;
 
@@ -35,21 +65,64 @@ return 1
 `;
 
 /**
- * KEYS: balance, reservations. ARGV: mid, amount to give back (-1 = the whole reservation).
+ * KEYS: balance, reservations, spend log, spend amounts.
+ * ARGV: mid, balance to give back (-1 = the whole reservation), spend to give back (-1 = all of it),
+ * spend limit on ('1'/'0').
  * Gives money back to the current epoch only: an older reading never saw it spent.
  */
 export const RELEASE = `
 local r = redis.call('HGET', KEYS[2], ARGV[1])
-if not r then return 0 end
-redis.call('HDEL', KEYS[2], ARGV[1])
-local sep = string.find(r, ':')
-local epoch = string.sub(r, 1, sep - 1)
-local cost = tonumber(string.sub(r, sep + 1))
-local back = tonumber(ARGV[2])
-if back < 0 then back = cost end
-if back > cost then back = cost end
-if back > 0 and redis.call('HGET', KEYS[1], 'epoch') == epoch then
-  redis.call('HINCRBYFLOAT', KEYS[1], 'spent', -back)
+if r then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  local sep = string.find(r, ':')
+  local epoch = string.sub(r, 1, sep - 1)
+  local cost = tonumber(string.sub(r, sep + 1))
+  local back = tonumber(ARGV[2])
+  if back < 0 or back > cost then back = cost end
+  if back > 0 and redis.call('HGET', KEYS[1], 'epoch') == epoch then
+    redis.call('HINCRBYFLOAT', KEYS[1], 'spent', -back)
+  end
+end
+if ARGV[4] == '1' then
+  local a = redis.call('HGET', KEYS[4], ARGV[1])
+  if a then
+    local amount = tonumber(a)
+    local back = tonumber(ARGV[3])
+    if back < 0 or back >= amount then
+      redis.call('HDEL', KEYS[4], ARGV[1])
+      redis.call('ZREM', KEYS[3], ARGV[1])
+      back = amount
+    elseif back > 0 then
+      redis.call('HSET', KEYS[4], ARGV[1], amount - back)
+    end
+    if back > 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'windowSpent', -back) end
+  end
+end
+return 1
+`;
+
+/**
+ * KEYS: balance, reservations, spend log, spend amounts. ARGV: mid, amount charged, spend limit on ('1'/'0').
+ * The API charged another amount than was reserved (a stale catalog): count what it charged.
+ */
+export const RECORD_CHARGE = `
+local r = redis.call('HGET', KEYS[2], ARGV[1])
+local amount = tonumber(ARGV[2])
+if r then
+  local sep = string.find(r, ':')
+  local epoch = string.sub(r, 1, sep - 1)
+  local cost = tonumber(string.sub(r, sep + 1))
+  redis.call('HSET', KEYS[2], ARGV[1], epoch .. ':' .. amount)
+  if redis.call('HGET', KEYS[1], 'epoch') == epoch then
+    redis.call('HINCRBYFLOAT', KEYS[1], 'spent', amount - cost)
+  end
+end
+if ARGV[3] == '1' then
+  local a = redis.call('HGET', KEYS[4], ARGV[1])
+  if a then
+    redis.call('HSET', KEYS[4], ARGV[1], amount)
+    redis.call('HINCRBYFLOAT', KEYS[1], 'windowSpent', amount - tonumber(a))
+  end
 end
 return 1
 `;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
+import type { SpendLimit } from '../balance/balance-gate.js';
 import type { LifecyclePolicy } from '../lifecycle/order-state.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -59,8 +60,25 @@ const schema = z.object({
   POLL_WEBHOOK_DELAY_MS: int(10).default(30_000),
   /** Longest delay between two polls, in ms. */
   POLL_MAX_DELAY_MS: int(10).default(60_000),
-  /** How long after placement an order may take to reach a terminal status before it ends `unresolved`, in ms. */
+  /**
+   * How long an unknown outcome may stay unknown before the order ends `unresolved`, in ms: counted
+   * from the first create attempt that may have landed (an ambiguous answer, or a worker that died
+   * mid-request) when the order id is not known. A placed order (id known) is never given up: see
+   * ORDER_STUCK_AFTER_MS.
+   */
   POLL_TIMEOUT_MS: int(1_000).default(2 * 60 * 60 * 1000),
+  /**
+   * How long a placed order may go without a terminal status before it is flagged as stuck (one
+   * warning, a metric, `status` says so), in ms. It is still polled: the order exists and is charged.
+   */
+  ORDER_STUCK_AFTER_MS: int(1_000).default(60 * 60 * 1000),
+  /**
+   * The most the fleet may charge within SPEND_WINDOW_MS, in major currency units; unset = no limit.
+   * Intents that would pass it wait as for funds. Needs CATALOG_PATH (the cost must be known before sending).
+   */
+  SPEND_LIMIT: z.coerce.number({ error: 'expected a number' }).positive('expected a positive amount').finite('expected a positive amount').optional(),
+  /** Length of the sliding window SPEND_LIMIT applies to, in ms. */
+  SPEND_WINDOW_MS: int(1_000, 31 * 24 * 60 * 60 * 1000).default(60 * 60 * 1000),
   /**
    * BullMQ job lock of a worker, in ms (renewed while the job runs). A killed worker's jobs are
    * taken over about this long after it died; stalled jobs are looked for at the same interval.
@@ -123,6 +141,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   if (parsed.data.HTTP_TIMEOUT_MS >= parsed.data.WORKER_LOCK_MS) {
     throw new ConfigError('HTTP_TIMEOUT_MS', 'expected less than WORKER_LOCK_MS');
   }
+  if (parsed.data.SPEND_LIMIT !== undefined && parsed.data.CATALOG_PATH === undefined) {
+    throw new ConfigError('SPEND_LIMIT', 'needs CATALOG_PATH: without a catalog an order’s cost is unknown before it is placed, so the limit could not hold');
+  }
   return Object.freeze(parsed.data);
 }
 
@@ -136,9 +157,24 @@ export function requireSetting<K extends keyof Config>(config: Config, variable:
 }
 
 /**
- * The deadlines of the order lifecycle, in ms. Workers and the webhook receiver both decide results
+ * The limits and timings of the order lifecycle, in ms. Workers and the webhook receiver both decide
  * with them, so both must build them here, the same way.
  */
 export function lifecyclePolicy(config: Config): LifecyclePolicy {
-  return { balanceWaitMaxMs: config.BALANCE_WAIT_MAX_MS, resolveTimeoutMs: config.POLL_TIMEOUT_MS };
+  return {
+    balanceWaitMaxMs: config.BALANCE_WAIT_MAX_MS,
+    resolveTimeoutMs: config.POLL_TIMEOUT_MS,
+    pollInitialDelayMs: config.POLL_INITIAL_DELAY_MS,
+    pollWebhookDelayMs: config.POLL_WEBHOOK_DELAY_MS,
+    pollMaxDelayMs: config.POLL_MAX_DELAY_MS,
+    retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+    retryMaxDelayMs: config.RETRY_MAX_DELAY_MS,
+    authFailurePauseMs: config.AUTH_FAILURE_PAUSE_MS,
+    orderStuckAfterMs: config.ORDER_STUCK_AFTER_MS,
+  };
+}
+
+/** The fleet's spend limit as the balance gate takes it (an empty object when SPEND_LIMIT is unset). */
+export function spendLimit(config: Config): { spendLimit?: SpendLimit } {
+  return config.SPEND_LIMIT === undefined ? {} : { spendLimit: { limit: config.SPEND_LIMIT, windowMs: config.SPEND_WINDOW_MS } };
 }

@@ -6,7 +6,11 @@
  *   state   – JSON OrderState (absent when only a webhook event is known)
  *   version – integer, bumped by every state write (compare-and-set)
  *   owner   – id of the intent job that drives the order
- *   event   – JSON of the last webhook order seen for this merchant_order_id
+ *   orderId – the order id once known (copied from state, so RECORD_EVENT can dedupe without decoding it)
+ *   event   – JSON of the webhook order stored for this merchant_order_id
+ *   eventOrderId, eventTerminal – that event's order id and whether its status is terminal
+ * Conflicting events: list `<prefix>:vf:conflicting-events` of webhook events whose order id is
+ * not the order's (newest first, at most 1000, expiring with the retention), kept for inspection.
  * Tombstones: hash `<prefix>:vf:done` merchant_order_id → final status, kept after the record
  * expires so the id can never produce a second result.
  */
@@ -41,7 +45,7 @@ return {r[1], r[2], r[3] or '', r[4] or ''}
 `;
 
 /**
- * KEYS: record, done-hash. ARGV: expected version, state JSON, phase, retention seconds, mid, final status.
+ * KEYS: record, done-hash. ARGV: expected version, state JSON, phase, retention seconds, mid, final status, order id ('' = unknown).
  * Returns {new version, stored webhook event or ''}, or {0} when another writer got there first.
  * The event comes back so a worker learns of a webhook that arrived while it was mid-request.
  */
@@ -51,6 +55,7 @@ local version = tonumber(r[1] or '0')
 if version ~= tonumber(ARGV[1]) then return {0} end
 version = version + 1
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', version)
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'orderId', ARGV[7]) end
 if ARGV[3] == 'done' then
   redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
@@ -59,18 +64,34 @@ return {version, r[2] or ''}
 `;
 
 /**
- * KEYS: record, unmatched-set. ARGV: event JSON, terminal flag ('1'/'0'), mid, retention seconds.
- * Returns {outcome, owner, hasState, state, version}: outcome 'duplicate' when a terminal event is
- * already stored. The state comes back so the webhook fast path needs no second round trip.
+ * KEYS: record, unmatched-set, conflicting-events list. ARGV: event JSON, terminal flag ('1'/'0'), mid,
+ * retention seconds, the event's order id.
+ * Returns {outcome, owner, hasState, state, version}. Events are deduplicated on order_id:
+ * - 'conflict': the order's id is known and this event is for another one. It is kept aside (the
+ *   list), never stored as the order's event, so it cannot block the real one.
+ * - 'duplicate': a terminal event for this order id is already stored.
+ * - 'stored': stored as the order's event. While no id is known, a terminal event for another
+ *   order id that was stored before is moved aside to make room.
+ * The state comes back so the webhook fast path needs no second round trip.
  */
 export const RECORD_EVENT = `
-local r = redis.call('HMGET', KEYS[1], 'eventTerminal', 'owner', 'state', 'version')
+local r = redis.call('HMGET', KEYS[1], 'eventTerminal', 'owner', 'state', 'version', 'orderId', 'eventOrderId', 'event')
 local hasState = 0
 if r[3] then hasState = 1 end
-if r[1] == '1' then
-  return {'duplicate', r[2] or '', hasState, r[3] or '', r[4] or '0'}
+local function aside(event)
+  redis.call('LPUSH', KEYS[3], event)
+  redis.call('LTRIM', KEYS[3], 0, 999)
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
 end
-redis.call('HSET', KEYS[1], 'event', ARGV[1], 'eventTerminal', ARGV[2])
+if r[5] and r[5] ~= ARGV[5] then
+  aside(ARGV[1])
+  return {'conflict', r[2] or '', hasState, r[3] or '', r[4] or '0'}
+end
+if r[1] == '1' then
+  if r[6] == ARGV[5] then return {'duplicate', r[2] or '', hasState, r[3] or '', r[4] or '0'} end
+  aside(r[7])
+end
+redis.call('HSET', KEYS[1], 'event', ARGV[1], 'eventTerminal', ARGV[2], 'eventOrderId', ARGV[5])
 if hasState == 0 then
   redis.call('SADD', KEYS[2], ARGV[3])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))

@@ -9,8 +9,10 @@ export interface LedgerRecord {
   state: OrderState;
   /** Compare-and-set version of `state`. */
   version: number;
-  /** The last webhook order seen for this merchant_order_id, if any. */
+  /** The terminal webhook order stored for this merchant_order_id, if any. */
   event: Order | null;
+  /** The intent job that drives the order. */
+  owner: string;
 }
 
 /** Outcome of {@link OrderLedger.claim}. */
@@ -26,8 +28,12 @@ export type ClaimOutcome =
 
 /** Outcome of {@link OrderLedger.recordEvent}. */
 export interface RecordEventOutcome {
-  /** `duplicate`: a terminal event for this merchant_order_id was already stored (no state changed). */
-  outcome: 'stored' | 'duplicate';
+  /**
+   * `duplicate`: a terminal event for this order id was already stored (nothing changed).
+   * `conflict`: the order's id is known and the event is for another one: kept aside for inspection
+   * ({@link OrderLedger.conflictingEventsKey}), not stored as the order's event.
+   */
+  outcome: 'stored' | 'duplicate' | 'conflict';
   /** The intent job driving the order, or '' when this system does not know the order. */
   owner: string;
   /** Whether an intent for this merchant_order_id was ever claimed. */
@@ -82,6 +88,11 @@ export class OrderLedger {
     return `${this.options.prefix}:vf:unmatched-events`;
   }
 
+  /** Key of the list of webhook events whose order id conflicts with their order's (newest first, bounded). */
+  get conflictingEventsKey(): string {
+    return `${this.options.prefix}:vf:conflicting-events`;
+  }
+
   /** Key of the hash of webhook events that carry no merchant_order_id: order_id → the event's raw JSON. */
   get eventsWithoutMerchantOrderIdKey(): string {
     return `${this.options.prefix}:vf:events-without-merchant-order-id`;
@@ -109,7 +120,7 @@ export class OrderLedger {
     switch (kind) {
       case 'claimed':
       case 'owner':
-        return { kind, record: decode(a, b, c) };
+        return { kind, record: decode(a, b, c, jobId) };
       case 'finished':
         return { kind: 'finished', status: a };
       default:
@@ -121,8 +132,8 @@ export class OrderLedger {
   async load(merchantOrderId: string): Promise<LedgerRecord | null> {
     const reply = (await this.loadScript.run(this.options.redis, [this.key(merchantOrderId)], [])) as string[] | null;
     if (reply === null) return null;
-    const [state = '', version = '0', event = ''] = reply;
-    return decode(state, version, event);
+    const [state = '', version = '0', event = '', owner = ''] = reply;
+    return decode(state, version, event, owner);
   }
 
   /** Read-only view of one merchant_order_id: record and tombstone, read in one round trip. */
@@ -141,7 +152,7 @@ export class OrderLedger {
     if (!Array.isArray(record) || (done !== null && typeof done !== 'string')) throw new Error('ledger view: unexpected reply');
     const [state = null, owner = null, event = null] = record as (string | null)[];
     return {
-      state: state === null ? null : (JSON.parse(state) as OrderState),
+      state: state === null ? null : readState(state),
       owner: owner ?? '',
       event: event === null ? null : (JSON.parse(event) as Order),
       finishedStatus: done,
@@ -153,7 +164,7 @@ export class OrderLedger {
    * webhook event stored meanwhile), or null when another writer moved it first (reload and decide
    * again). A `done` state also writes the tombstone.
    */
-  async save(merchantOrderId: string, expectedVersion: number, state: OrderState): Promise<LedgerRecord | null> {
+  async save(merchantOrderId: string, expectedVersion: number, state: OrderState, owner: string): Promise<LedgerRecord | null> {
     const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, [this.key(merchantOrderId), this.doneKey], [
       expectedVersion,
       JSON.stringify(state),
@@ -161,9 +172,10 @@ export class OrderLedger {
       this.options.retentionSeconds,
       merchantOrderId,
       state.result?.status ?? '',
+      state.orderId ?? '',
     ])) as [number, string?];
     if (version === 0) return null;
-    return { state, version, event: event === '' ? null : (JSON.parse(event) as Order) };
+    return { state, version, event: event === '' ? null : (JSON.parse(event) as Order), owner };
   }
 
   /**
@@ -172,25 +184,49 @@ export class OrderLedger {
    * or the owning job), so a stored event is never lost to a crash in between.
    */
   async recordEvent(merchantOrderId: string, order: Order): Promise<RecordEventOutcome> {
-    const reply = (await this.recordEventScript.run(this.options.redis, [this.key(merchantOrderId), this.unmatchedKey], [
-      JSON.stringify(order),
-      isTerminalStatus(order.status) ? '1' : '0',
-      merchantOrderId,
-      this.options.retentionSeconds,
-    ])) as [string, string, number, string, string];
+    const reply = (await this.recordEventScript.run(
+      this.options.redis,
+      [this.key(merchantOrderId), this.unmatchedKey, this.conflictingEventsKey],
+      [JSON.stringify(order), isTerminalStatus(order.status) ? '1' : '0', merchantOrderId, this.options.retentionSeconds, order.id],
+    )) as [string, string, number, string, string];
     const [outcome, owner, hasState, state, version] = reply;
     return {
-      outcome: outcome === 'duplicate' ? 'duplicate' : 'stored',
+      outcome: outcome === 'duplicate' || outcome === 'conflict' ? outcome : 'stored',
       owner,
       known: hasState === 1,
-      record: hasState === 1 ? { state: JSON.parse(state) as OrderState, version: Number(version), event: order } : null,
+      record: hasState === 1 ? { state: readState(state), version: Number(version), event: outcome === 'conflict' ? null : order, owner } : null,
     };
   }
 }
 
-function decode(state: string, version: string, event: string): LedgerRecord {
+/**
+ * A stored state, with the fields later versions added filled in, so records written by an older
+ * fleet keep working through a rolling upgrade.
+ */
+function readState(json: string): OrderState {
+  const raw = JSON.parse(json) as Partial<OrderState> & Pick<OrderState, 'phase' | 'intent' | 'receivedAtMs'>;
   return {
-    state: JSON.parse(state) as OrderState,
+    attempts: 0,
+    maybeLanded: false,
+    orderId: null,
+    firstAttemptAtMs: null,
+    maybeLandedAtMs: null,
+    placedAtMs: raw.phase === 'placed' ? (raw.firstAttemptAtMs ?? raw.receivedAtMs) : null,
+    fundsWaitSinceMs: null,
+    fundsLimit: null,
+    cost: null,
+    failures: 0,
+    stuckSinceMs: null,
+    result: null,
+    emitted: false,
+    ...raw,
+  };
+}
+
+function decode(state: string, version: string, event: string, owner: string): LedgerRecord {
+  return {
+    owner,
+    state: readState(state),
     version: Number(version),
     event: event === '' ? null : (JSON.parse(event) as Order),
   };

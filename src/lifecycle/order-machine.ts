@@ -1,8 +1,29 @@
 import { isTerminalStatus, type Order } from '../api/order.js';
-import type { Intent, LifecyclePolicy, NextStep, OrderEvent, OrderResult, OrderState, ResultSource } from './order-state.js';
-
-/** Outcome of applying an event: a new state, or the reason it changes nothing. */
-export type Transition = { kind: 'moved'; state: OrderState } | { kind: 'ignored'; reason: string };
+import { resultFromOrder, workerResult } from './order-results.js';
+import {
+  DEFAULT_RATE_LIMIT_PAUSE_MS,
+  fundsRecheckDelay,
+  pollDelay,
+  resolveDeadline,
+  retryDelay,
+} from './order-timing.js';
+import type {
+  Action,
+  ApiCall,
+  Decision,
+  DecisionContext,
+  Effect,
+  FundsLimit,
+  Intent,
+  IntentCheck,
+  LifecyclePolicy,
+  Notice,
+  OrderEvent,
+  OrderResult,
+  OrderState,
+  RejectionCode,
+  WaitReason,
+} from './order-state.js';
 
 /** The state a freshly accepted intent starts in. */
 export function initialState(intent: Intent, atMs: number): OrderState {
@@ -15,225 +36,368 @@ export function initialState(intent: Intent, atMs: number): OrderState {
     receivedAtMs: atMs,
     firstAttemptAtMs: null,
     maybeLandedAtMs: null,
+    placedAtMs: null,
     fundsWaitSinceMs: null,
+    fundsLimit: null,
+    cost: null,
+    failures: 0,
+    stuckSinceMs: null,
     result: null,
+    emitted: false,
   };
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** A result for an order that exists (terminal status known). */
-export function resultFromOrder(state: OrderState, order: Order, source: ResultSource, atMs: number): OrderResult {
-  return {
-    merchant_order_id: state.intent.merchantOrderId,
-    order_id: order.id,
-    status: isTerminalStatus(order.status) ? order.status : 'unresolved',
-    item_id: order.itemId ?? state.intent.itemId,
-    quantity: order.quantity,
-    price: order.price,
-    delivered_quantity: order.deliveredQuantity,
-    refund_amount: order.refundAmount,
-    codes: order.codes,
-    fields: order.fields,
-    error: order.error,
-    error_message: order.errorMessage,
-    created_at: order.createdAt,
-    completed_at: order.completedAt,
-    resolved_at: iso(atMs),
-    source,
-  };
-}
-
-/** A result the worker decides without a terminal order (rejected or unresolved). */
-export function workerResult(
-  state: OrderState,
-  status: 'rejected' | 'unresolved',
-  code: string,
-  message: string,
-  atMs: number,
-): OrderResult {
-  return {
-    merchant_order_id: state.intent.merchantOrderId,
-    order_id: state.orderId,
-    status,
-    item_id: state.intent.itemId,
-    quantity: state.intent.quantity ?? null,
-    price: null,
-    delivered_quantity: 0,
-    refund_amount: 0,
-    codes: [],
-    fields: state.intent.fields ?? {},
-    error: code,
-    error_message: message,
-    created_at: null,
-    completed_at: null,
-    resolved_at: iso(atMs),
-    source: 'worker',
-  };
-}
-
-function done(state: OrderState, result: OrderResult): Transition {
-  return { kind: 'moved', state: { ...state, phase: 'done', result } };
-}
-
-function move(state: OrderState, patch: Partial<OrderState>): Transition {
-  return { kind: 'moved', state: { ...state, ...patch } };
-}
-
-const ignored = (reason: string): Transition => ({ kind: 'ignored', reason });
-
-function unresolvedMessage(state: OrderState): string {
-  return (
-    `an order may exist for merchant_order_id "${state.intent.merchantOrderId}" but its outcome could not be learned ` +
-    'before the deadline: look it up in the Voodoo Center dashboard'
-  );
 }
 
 /**
- * The order lifecycle: given a state and an event, the next state. Pure: no I/O, no clock.
- * Every (phase, event) pair is defined; pairs that cannot change anything are `ignored` with a reason.
+ * The order lifecycle's one decision function: for a state, an event and what the caller sees
+ * (policy, a live receiver, a stored webhook, a random number), the next state, the side effects
+ * and the one action to perform. Pure: no I/O, no clock. Every (phase, event) pair is defined; an
+ * event that does not fit the state asks the caller to start over (`restart`).
+ *
+ * A stored terminal webhook event is considered after every event: it settles the order as soon
+ * as anyone who drives it looks, whatever they were doing.
  */
-export function transition(state: OrderState, event: OrderEvent, policy: LifecyclePolicy): Transition {
-  if (state.phase === 'done') return ignored('the result is already decided');
+export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
+  let step = apply(state, event, ctx);
+  if (ctx.webhook !== null && event.type !== 'webhook_received' && step.state.phase !== 'done') {
+    const settled = apply(step.state, { type: 'webhook_received', atMs: event.atMs, order: ctx.webhook }, ctx);
+    if (settled.state.phase === 'done') step = { ...settled, effects: [...step.effects, ...settled.effects] };
+  }
+  return step;
+}
+
+/** A decision under construction. */
+type Step = Decision;
+
+const restart = (state: OrderState, reason: string): Step => ({ state, effects: [], action: { kind: 'restart', reason } });
+const notice = (n: Notice): Effect => ({ kind: 'notice', notice: n });
+const wait = (untilMs: number, reason: WaitReason): Action => ({ kind: 'wait', untilMs, reason });
+
+function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Step {
+  const { policy } = ctx;
+  if (state.phase === 'done') {
+    if (event.type === 'result_emitted' && !state.emitted) return emitted(state);
+    return settle(state, []);
+  }
 
   switch (event.type) {
-    case 'intent_rejected':
-      if (state.phase !== 'received' && state.phase !== 'waiting_funds') {
-        return ignored('the intent was already accepted for placement');
-      }
-      return done(state, workerResult(state, 'rejected', event.code, event.message, event.atMs));
-
-    case 'funds_short':
-      if (state.phase !== 'received' && state.phase !== 'waiting_funds') {
-        return ignored('funds only gate an order that was never sent');
-      }
-      return waitForFunds(state, event.atMs, policy);
-
-    case 'attempt_started':
+    case 'job_started':
       switch (state.phase) {
         case 'received':
         case 'waiting_funds':
-        case 'ambiguous':
-          // fundsWaitSinceMs survives the attempt: if the API answers insufficient_balance, the
-          // wait goes on against the same limit instead of starting over.
-          return move(state, {
-            phase: 'placing',
-            attempts: state.attempts + 1,
-            firstAttemptAtMs: state.firstAttemptAtMs ?? event.atMs,
-          });
+          return checkIntent(state, event.check, event.atMs);
         case 'placing':
-          // The previous attempt's worker died before recording the answer: it may have landed.
-          return move(state, {
-            attempts: state.attempts + 1,
-            maybeLanded: true,
-            maybeLandedAtMs: state.maybeLandedAtMs ?? event.atMs,
-          });
+          // The previous run died between recording its attempt and recording the answer: the POST
+          // may have landed, so this retry is protected only by the merchant_order_id.
+          return attempt(state, event.atMs, true);
+        case 'ambiguous':
+          return attempt(state, event.atMs, false);
         case 'placed':
+          return lookup(state);
         case 'awaiting_webhook':
-          return ignored('the order already exists');
+          return awaitWebhook(state, event.atMs, ctx, []);
       }
       break;
 
-    case 'create_succeeded':
-      if (state.phase !== 'placing') return ignored('no attempt is in flight');
-      if (isTerminalStatus(event.order.status)) {
-        return done({ ...state, orderId: event.order.id }, resultFromOrder(state, event.order, 'poll', event.atMs));
-      }
-      return move(state, { phase: 'placed', orderId: event.order.id });
+    case 'funds_reserved':
+      if (!sendable(state)) return restart(state, 'funds only gate an order that was never sent');
+      return attempt(state, event.atMs, false);
+
+    case 'funds_short':
+      if (!sendable(state)) return restart(state, 'funds only gate an order that was never sent');
+      return waitForFunds(state, event.atMs, event.limit, policy, []);
+
+    case 'create_succeeded': {
+      if (state.phase !== 'placing') return restart(state, 'no attempt is in flight');
+      const effects: Effect[] = state.cost !== null && event.order.price !== state.cost ? [{ kind: 'record_charge', amount: event.order.price }] : [];
+      const next: OrderState = { ...state, orderId: event.order.id, failures: 0, placedAtMs: state.placedAtMs ?? event.atMs };
+      if (isTerminalStatus(event.order.status)) return finish(next, resultFromOrder(next, event.order, 'poll', event.atMs), effects);
+      effects.push(notice({ kind: 'order_placed', orderId: event.order.id }));
+      return {
+        state: { ...next, phase: 'placed' },
+        effects,
+        action: wait(event.atMs + pollDelay(policy, ctx.webhookAlive, 0), 'order_in_progress'),
+      };
+    }
 
     case 'create_rejected':
-      if (state.phase !== 'placing') return ignored('no attempt is in flight');
-      if (event.code === 'duplicate_merchant_order_id') {
-        if (state.maybeLanded) return move(state, { phase: 'awaiting_webhook' });
-        return done(
-          state,
-          workerResult(state, 'rejected', 'duplicate_merchant_order_id', 'this merchant_order_id was used before this system saw it', event.atMs),
-        );
-      }
-      if (state.maybeLanded) {
-        // An earlier attempt may have created the order (and, say, taken the last stock), so a
-        // rejection of this retry proves nothing about it: only the webhook can tell.
-        return move(state, { phase: 'awaiting_webhook' });
-      }
-      if (event.code === 'insufficient_balance') return waitForFunds(state, event.atMs, policy);
-      return done(state, workerResult(state, 'rejected', event.code, event.message, event.atMs));
+      if (state.phase !== 'placing') return restart(state, 'no attempt is in flight');
+      return createRejected(state, event, ctx);
 
-    case 'create_ambiguous':
-      if (state.phase !== 'placing') return ignored('no attempt is in flight');
-      return move(state, { phase: 'ambiguous', maybeLanded: true, maybeLandedAtMs: state.maybeLandedAtMs ?? event.atMs });
-
-    case 'create_not_sent':
-      if (state.phase !== 'placing') return ignored('no attempt is in flight');
-      // Not processed (429, refused connection): the funds were enough to try, so a later
-      // shortage starts its own wait.
-      if (state.maybeLanded) return move(state, { phase: 'ambiguous' });
-      return move(state, { phase: 'received', fundsWaitSinceMs: null });
-
-    case 'order_observed': {
-      if (state.orderId !== null && event.order.id !== state.orderId) {
-        return ignored('the observed order is not this one');
-      }
-      if (event.order.merchantOrderId !== null && event.order.merchantOrderId !== state.intent.merchantOrderId) {
-        return ignored('the observed order belongs to another merchant_order_id');
-      }
-      if (!isTerminalStatus(event.order.status)) {
-        if (state.phase === 'placed') return ignored('still in progress');
-        if (state.phase === 'received' || state.phase === 'waiting_funds') return ignored('no attempt was made yet');
-        return move(state, { phase: 'placed', orderId: event.order.id });
-      }
-      if (state.phase === 'received' || state.phase === 'waiting_funds') {
-        // An event for an order we never sent: someone else used this merchant_order_id.
-        return ignored('no attempt was made yet');
-      }
-      return done({ ...state, orderId: event.order.id }, resultFromOrder(state, event.order, event.source, event.atMs));
+    case 'create_ambiguous': {
+      if (state.phase !== 'placing') return restart(state, 'no attempt is in flight');
+      const next: OrderState = {
+        ...state,
+        phase: 'ambiguous',
+        maybeLanded: true,
+        maybeLandedAtMs: state.maybeLandedAtMs ?? event.atMs,
+        failures: state.failures + 1,
+      };
+      // The deadline is checked only after a retry was sent and failed again, so a retry that waited
+      // behind a backlog still gets its chance to learn the truth ("duplicate" or 201).
+      if (event.atMs >= resolveDeadline(next, policy)) return unresolved(next, event.atMs);
+      return {
+        state: next,
+        effects: [notice({ kind: 'create_ambiguous', attempt: next.attempts, message: event.message })],
+        action: wait(event.atMs + retryDelay(policy, next.failures, ctx.random), 'retry_ambiguous_create'),
+      };
     }
 
-    case 'deadline_check': {
-      if (state.phase !== 'awaiting_webhook' && state.phase !== 'ambiguous') {
-        return ignored('only an unknown outcome has a deadline');
-      }
-      if (event.atMs < resolveDeadline(state, policy)) return ignored('the deadline has not passed');
-      return done(state, workerResult(state, 'unresolved', 'unresolved', unresolvedMessage(state), event.atMs));
+    case 'order_observed':
+      if (state.phase !== 'placed') return restart(state, 'no lookup was asked for');
+      return observed(state, event.order, event.atMs, ctx);
+
+    case 'order_not_found':
+      if (state.phase !== 'placed') return restart(state, 'no lookup was asked for');
+      // Right after a create the lookup may briefly answer 404: back off like any failure, and flag
+      // the order as stuck if it never appears.
+      return failed(state, event.atMs, ctx, 'lookup', 'not_found', 'the lookup answered 404 for a placed order');
+
+    case 'call_failed':
+      if (!expects(state, event.call)) return restart(state, `no ${event.call} call was asked for`);
+      return failed(state, event.atMs, ctx, event.call, event.code, event.message);
+
+    case 'rate_limited': {
+      if (!expects(state, event.call)) return restart(state, `no ${event.call} call was asked for`);
+      const ms = event.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS;
+      return {
+        state: notSent(state, event.call),
+        effects: [notice({ kind: 'rate_limited', call: event.call, pauseMs: ms })],
+        action: { kind: 'pause_fleet', ms, reason: 'rate_limited' },
+      };
     }
+
+    case 'key_refused':
+      if (!expects(state, event.call)) return restart(state, `no ${event.call} call was asked for`);
+      return {
+        state: notSent(state, event.call),
+        effects: [notice({ kind: 'key_refused', call: event.call, code: event.code, message: event.message })],
+        action: { kind: 'pause_fleet', ms: policy.authFailurePauseMs, reason: 'key_refused' },
+      };
+
+    case 'webhook_received':
+      return webhookReceived(state, event.order, event.atMs);
+
+    case 'result_emitted':
+      return restart(state, 'no result was decided');
   }
-  return ignored('unreachable');
+  return restart(state, 'unreachable');
 }
 
-/** When an unknown outcome becomes `unresolved`, epoch ms. */
-export function resolveDeadline(state: OrderState, policy: LifecyclePolicy): number {
-  return (state.maybeLandedAtMs ?? state.firstAttemptAtMs ?? state.receivedAtMs) + policy.resolveTimeoutMs;
+/** Nothing was sent for this order yet (funds are checked only then). */
+function sendable(state: OrderState): boolean {
+  return state.phase === 'received' || state.phase === 'waiting_funds';
+}
+
+/** Whether the state asked for this call (its outcome fits). */
+function expects(state: OrderState, call: ApiCall): boolean {
+  switch (call) {
+    case 'balance':
+      return sendable(state);
+    case 'create':
+      return state.phase === 'placing';
+    case 'lookup':
+      return state.phase === 'placed';
+  }
+}
+
+/**
+ * A create that was not processed (429, refused key, connection refused) leaves the order where it
+ * was before the attempt. Funds were enough to try, so a later shortage starts its own wait.
+ */
+function notSent(state: OrderState, call: ApiCall): OrderState {
+  if (call !== 'create') return state;
+  return state.maybeLanded ? { ...state, phase: 'ambiguous' } : { ...state, phase: 'received', fundsWaitSinceMs: null };
+}
+
+/** The money rules and the catalog's verdict, before anything is reserved or sent. */
+function checkIntent(state: OrderState, check: IntentCheck, atMs: number): Step {
+  if (check.kind === 'invalid') return reject(state, check.code, check.message, atMs);
+  const max = state.intent.maxPrice;
+  if (max !== undefined) {
+    if (check.kind === 'unpriced') {
+      return reject(
+        state,
+        'price_unverifiable',
+        `max_price ${max} cannot be enforced: no catalog price is known for item ${String(state.intent.itemId)} (set CATALOG_PATH)`,
+        atMs,
+      );
+    }
+    if (check.cost > max) return reject(state, 'price_exceeds_max', `the order costs ${check.cost}, more than max_price ${max}`, atMs);
+  }
+  const cost = check.kind === 'priced' ? check.cost : null;
+  const next = cost === state.cost ? state : { ...state, cost };
+  return { state: next, effects: [], action: { kind: 'reserve_funds', cost } };
+}
+
+/** Record an attempt (persisted before the POST is sent) and send the create. */
+function attempt(state: OrderState, atMs: number, mayHaveLanded: boolean): Step {
+  const { intent } = state;
+  if (intent.itemId === null) return reject(state, 'invalid_intent', 'item_id: expected an integer item id', atMs);
+  const next: OrderState = {
+    ...state,
+    phase: 'placing',
+    attempts: state.attempts + 1,
+    firstAttemptAtMs: state.firstAttemptAtMs ?? atMs,
+    ...(mayHaveLanded ? { maybeLanded: true, maybeLandedAtMs: state.maybeLandedAtMs ?? atMs } : {}),
+  };
+  const request = {
+    itemId: intent.itemId,
+    merchantOrderId: intent.merchantOrderId,
+    ...(intent.quantity === undefined ? {} : { quantity: intent.quantity }),
+    ...(intent.fields === undefined ? {} : { fields: intent.fields }),
+  };
+  return { state: next, effects: [], action: { kind: 'create', request } };
+}
+
+function lookup(state: OrderState): Step {
+  if (state.orderId === null) return restart(state, 'a placed order has no id');
+  return { state, effects: [], action: { kind: 'lookup', orderId: state.orderId } };
 }
 
 /** Wait for funds, or give up once the wait (counted from when it first began) reaches the limit. */
-function waitForFunds(state: OrderState, atMs: number, policy: LifecyclePolicy): Transition {
+function waitForFunds(state: OrderState, atMs: number, limit: FundsLimit, policy: LifecyclePolicy, effects: Effect[]): Step {
   const since = state.fundsWaitSinceMs ?? atMs;
   if (atMs - since >= policy.balanceWaitMaxMs) {
-    return done(
-      state,
-      workerResult(state, 'rejected', 'insufficient_balance', 'the balance did not cover the order before BALANCE_WAIT_MAX_MS', atMs),
-    );
+    return limit === 'spend_limit'
+      ? reject(state, 'spend_limit_reached', 'the fleet’s SPEND_LIMIT left no room for the order before BALANCE_WAIT_MAX_MS', atMs, effects)
+      : reject(state, 'insufficient_balance', 'the balance did not cover the order before BALANCE_WAIT_MAX_MS', atMs, effects);
   }
-  return move(state, { phase: 'waiting_funds', fundsWaitSinceMs: since });
+  const news = state.fundsWaitSinceMs === null || state.fundsLimit !== limit ? [notice({ kind: 'funds_short', limit, cost: state.cost })] : [];
+  return {
+    state: { ...state, phase: 'waiting_funds', fundsWaitSinceMs: since, fundsLimit: limit, failures: 0 },
+    effects: [...effects, ...news],
+    action: wait(atMs + fundsRecheckDelay(atMs - since), 'funds'),
+  };
 }
 
-/** What the handler should do for a record in this state. */
-export function nextStep(state: OrderState, policy: LifecyclePolicy): NextStep {
-  switch (state.phase) {
-    case 'received':
-    case 'waiting_funds':
-      return { kind: 'place', gateFunds: true };
-    case 'placing':
-    case 'ambiguous':
-      // The order may already be charged: a retry is protected by the merchant_order_id, and the
-      // funds gate would only delay learning the truth.
-      return { kind: 'place', gateFunds: false };
-    case 'placed':
-      if (state.orderId === null) throw new Error('invariant: a placed order has an id');
-      return { kind: 'poll', orderId: state.orderId };
-    case 'awaiting_webhook':
-      return { kind: 'await_webhook', deadlineMs: resolveDeadline(state, policy) };
-    case 'done':
-      if (state.result === null) throw new Error('invariant: a done order has a result');
-      return { kind: 'emit', result: state.result };
+function createRejected(state: OrderState, event: Extract<OrderEvent, { type: 'create_rejected' }>, ctx: DecisionContext): Step {
+  const { atMs, code, message } = event;
+  if (state.maybeLanded) {
+    // A rejection that an identical earlier request would have met too proves that none landed.
+    if (event.provable) return reject(state, 'validation_error', message, atMs);
+    // Otherwise an earlier attempt may have created the order (and taken the last stock, the id,
+    // the money): only the webhook can tell.
+    const next: OrderState = { ...state, phase: 'awaiting_webhook' };
+    return awaitWebhook(next, atMs, ctx, [notice({ kind: 'awaiting_webhook', code })]);
   }
+  switch (code) {
+    case 'duplicate_merchant_order_id':
+      return reject(state, 'duplicate_merchant_order_id', 'an order with this merchant_order_id existed before this system placed one', atMs);
+    case 'insufficient_balance':
+      // The fleet's reading was stale: give the reservation back and read the balance again.
+      return waitForFunds(state, atMs, 'balance', ctx.policy, [{ kind: 'release_funds', balance: 'all', spend: 'all' }, { kind: 'invalidate_balance' }]);
+    case 'validation_error':
+      return reject(state, 'validation_error', message, atMs);
+    case 'unclassified':
+      return reject(state, 'api_rejected', message, atMs);
+  }
+}
+
+/** A call that was not processed: back off by the order's consecutive failures. */
+function failed(state: OrderState, atMs: number, ctx: DecisionContext, call: ApiCall, code: string, message: string): Step {
+  const base = { ...notSent(state, call), failures: state.failures + 1 };
+  if (call === 'create' && base.maybeLanded && atMs >= resolveDeadline(base, ctx.policy)) return unresolved(base, atMs);
+  const { state: next, effects } = flagIfStuck(base, atMs, ctx);
+  effects.unshift(notice({ kind: 'call_failed', call, code, message, failures: next.failures }));
+  return { state: next, effects, action: wait(atMs + retryDelay(ctx.policy, next.failures, ctx.random), 'retry_after_failure') };
+}
+
+/** A lookup answered. */
+function observed(state: OrderState, order: Order, atMs: number, ctx: DecisionContext): Step {
+  if (order.id !== state.orderId || (order.merchantOrderId !== null && order.merchantOrderId !== state.intent.merchantOrderId)) {
+    return failed(state, atMs, ctx, 'lookup', 'unexpected_response', `the lookup of ${String(state.orderId)} answered another order`);
+  }
+  if (isTerminalStatus(order.status)) return finish(state, resultFromOrder(state, order, 'poll', atMs), []);
+  const { state: next, effects } = flagIfStuck({ ...state, failures: 0 }, atMs, ctx);
+  const placedFor = atMs - (state.placedAtMs ?? atMs);
+  return { state: next, effects, action: wait(atMs + pollDelay(ctx.policy, ctx.webhookAlive, placedFor), 'order_in_progress') };
+}
+
+/** Flag a placed order that has had no terminal status for ORDER_STUCK_AFTER_MS (once). */
+function flagIfStuck(state: OrderState, atMs: number, ctx: DecisionContext): { state: OrderState; effects: Effect[] } {
+  const placedAt = state.placedAtMs;
+  if (state.phase !== 'placed' || state.stuckSinceMs !== null || placedAt === null || state.orderId === null) return { state, effects: [] };
+  if (atMs - placedAt < ctx.policy.orderStuckAfterMs) return { state, effects: [] };
+  return {
+    state: { ...state, stuckSinceMs: atMs },
+    effects: [notice({ kind: 'order_stuck', orderId: state.orderId, placedAtMs: placedAt })],
+  };
+}
+
+/** Nothing to send: wait for the webhook until the deadline, then give up as `unresolved`. */
+function awaitWebhook(state: OrderState, atMs: number, ctx: DecisionContext, effects: Effect[]): Step {
+  const deadline = resolveDeadline(state, ctx.policy);
+  if (atMs >= deadline) return unresolved(state, atMs, effects);
+  return { state, effects, action: wait(Math.min(deadline, atMs + ctx.policy.pollMaxDelayMs), 'awaiting_webhook') };
+}
+
+/** A signed terminal webhook event for this merchant_order_id. */
+function webhookReceived(state: OrderState, order: Order, atMs: number): Step {
+  const ignore = (reason: string): Step => ({
+    state,
+    effects: [notice({ kind: 'webhook_ignored', orderId: order.id, reason })],
+    action: { kind: 'restart', reason },
+  });
+  if (!isTerminalStatus(order.status)) return ignore('the event is not terminal');
+  if (state.orderId !== null && order.id !== state.orderId) return ignore('the event is for another order id');
+  if (order.merchantOrderId !== null && order.merchantOrderId !== state.intent.merchantOrderId) {
+    return ignore('the event is for another merchant_order_id');
+  }
+  if (sendable(state)) {
+    // Nothing that may have landed was sent, yet an order with this id exists: someone else used
+    // the merchant_order_id, and a create would be refused as a duplicate. Never adopt it.
+    return reject(state, 'duplicate_merchant_order_id', `an order with this merchant_order_id (${order.id}) existed before this system placed one`, atMs);
+  }
+  return finish({ ...state, orderId: order.id }, resultFromOrder(state, order, 'webhook', atMs), []);
+}
+
+function reject(state: OrderState, code: RejectionCode, message: string, atMs: number, effects: Effect[] = []): Step {
+  return finish(state, workerResult(state, 'rejected', code, message, atMs), effects);
+}
+
+function unresolved(state: OrderState, atMs: number, effects: Effect[] = []): Step {
+  const message =
+    `an order may exist for merchant_order_id "${state.intent.merchantOrderId}" but its outcome could not be learned ` +
+    'before the deadline: look it up in the Voodoo Center dashboard';
+  return finish(state, workerResult(state, 'unresolved', 'unresolved', message, atMs), effects);
+}
+
+/** The result is decided: persist it, then emit it. */
+function finish(state: OrderState, result: OrderResult, effects: Effect[]): Step {
+  const done: OrderState = { ...state, phase: 'done', result, emitted: false, orderId: result.order_id ?? state.orderId };
+  const notices: Effect[] = [];
+  const max = state.intent.maxPrice;
+  if (result.warnings.includes('price_above_max') && result.price !== null && max !== undefined) {
+    notices.push(notice({ kind: 'price_above_max', price: result.price, maxPrice: max }));
+  }
+  return { state: done, effects: [...effects, ...notices], action: { kind: 'emit', result } };
+}
+
+/** For a done order: emit the result if that is not known to have happened, else finish. */
+function settle(state: OrderState, effects: Effect[]): Step {
+  if (state.result === null) throw new Error('invariant: a done order has a result');
+  if (state.emitted) return { state, effects, action: { kind: 'finish', result: state.result } };
+  return { state, effects, action: { kind: 'emit', result: state.result } };
+}
+
+/**
+ * The result is in `order-results`: give back what the fleet's funds view holds for the order.
+ * Nothing was charged for a rejection; a refund comes back; an unresolved order may have been
+ * charged, so its money stays counted (fail closed) until the next balance reading.
+ */
+function emitted(state: OrderState): Step {
+  const result = state.result;
+  if (result === null) throw new Error('invariant: a done order has a result');
+  let release: Effect;
+  switch (result.status) {
+    case 'rejected':
+      release = { kind: 'release_funds', balance: 'all', spend: 'all' };
+      break;
+    case 'unresolved':
+      release = { kind: 'release_funds', balance: 0, spend: 0 };
+      break;
+    default:
+      release = { kind: 'release_funds', balance: result.refund_amount, spend: result.refund_amount };
+  }
+  return { state: { ...state, emitted: true }, effects: [release], action: { kind: 'finish', result } };
 }

@@ -1,16 +1,16 @@
 import type { Order, TerminalStatus } from '../api/order.js';
 
 /**
- * Where one `merchant_order_id` stands. Persisted in the ledger; changed only through
- * `transition` (order-machine.ts).
+ * Where one `merchant_order_id` stands. Persisted in the ledger; changed only by `decide`
+ * (order-machine.ts).
  *
  * - `received`: intent accepted, nothing sent.
- * - `waiting_funds`: nothing sent; the balance cannot cover it yet.
+ * - `waiting_funds`: nothing sent; the balance (or the fleet's spend limit) cannot cover it yet.
  * - `placing`: a POST attempt is recorded and may be in flight (or its worker died mid-flight).
  * - `ambiguous`: an attempt may have created the order; the POST is being retried with the same id.
  * - `placed`: the order id is known; waiting for a terminal status (poll or webhook).
- * - `awaiting_webhook`: an earlier attempt landed (the retry answered "duplicate") but its id is
- *   unknown; only the webhook can tell the outcome.
+ * - `awaiting_webhook`: an earlier attempt may have landed but its id is unknown; only the webhook
+ *   can tell the outcome.
  * - `done`: the result is decided and stored; emitting it again is idempotent.
  */
 export type Phase = 'received' | 'waiting_funds' | 'placing' | 'ambiguous' | 'placed' | 'awaiting_webhook' | 'done';
@@ -20,6 +20,34 @@ export type ResultStatus = TerminalStatus | 'rejected' | 'unresolved';
 
 /** Who learned the outcome. */
 export type ResultSource = 'poll' | 'webhook' | 'worker';
+
+/**
+ * Something a consumer should know about a result besides its status.
+ * - `price_above_max`: the API charged more than the intent's `max_price` (a stale catalog priced it lower).
+ */
+export type ResultWarning = 'price_above_max';
+
+/**
+ * Codes a `rejected` result carries in `error`: the API's own rejection codes, and the rules this
+ * system applies before anything is sent.
+ */
+export type RejectionCode =
+  /** The intent job's data failed validation (a field's type or range). */
+  | 'invalid_intent'
+  /** The catalog or the API says the request itself is wrong (unknown item, quantity, fields, stock). */
+  | 'validation_error'
+  /** An order with this merchant_order_id existed before this system placed one. */
+  | 'duplicate_merchant_order_id'
+  /** The balance did not cover the order within BALANCE_WAIT_MAX_MS. */
+  | 'insufficient_balance'
+  /** The fleet's SPEND_LIMIT did not leave room for the order within BALANCE_WAIT_MAX_MS. */
+  | 'spend_limit_reached'
+  /** The catalog prices the order above its max_price. */
+  | 'price_exceeds_max'
+  /** The intent carries max_price but no catalog price is known for its item (CATALOG_PATH unset). */
+  | 'price_unverifiable'
+  /** The API refused the create with an answer this system does not classify (its text is in error_message). */
+  | 'api_rejected';
 
 /** A validated order intent (the public `order-intents` job data, normalised). */
 export interface Intent {
@@ -50,7 +78,12 @@ export interface OrderResult {
   completed_at: string | null;
   resolved_at: string;
   source: ResultSource;
+  /** Empty for most results; see {@link ResultWarning}. */
+  warnings: ResultWarning[];
 }
+
+/** Which limit keeps an order waiting before it is sent. */
+export type FundsLimit = 'balance' | 'spend_limit';
 
 /** The ledger's record of one order. */
 export interface OrderState {
@@ -63,7 +96,7 @@ export interface OrderState {
   orderId: string | null;
   /** When the intent was accepted, epoch ms. */
   receivedAtMs: number;
-  /** When the first POST attempt was recorded, epoch ms; poll backoff counts from here. */
+  /** When the first POST attempt was recorded, epoch ms. */
   firstAttemptAtMs: number | null;
   /**
    * When an attempt first may have landed, epoch ms. The resolve deadline counts from here, not from
@@ -71,41 +104,185 @@ export interface OrderState {
    * into the time the webhook has to arrive.
    */
   maybeLandedAtMs: number | null;
+  /** When the order id became known, epoch ms; poll backoff and the stuck flag count from here. */
+  placedAtMs: number | null;
   /** When the order started waiting for funds, epoch ms. */
   fundsWaitSinceMs: number | null;
+  /** The limit the order last waited for (null when it never waited). */
+  fundsLimit: FundsLimit | null;
+  /** What the catalog says the order costs, major units (null = unknown); reserved against the balance. */
+  cost: number | null;
+  /** Calls for this order that failed in a row (balance, create not processed, lookup); drives the backoff. */
+  failures: number;
+  /** When the order was flagged as stuck (placed, no terminal status after ORDER_STUCK_AFTER_MS), epoch ms. */
+  stuckSinceMs: number | null;
   /** Set exactly when phase is `done`. */
   result: OrderResult | null;
+  /** The result was added to `order-results` (phase `done` only). */
+  emitted: boolean;
 }
 
-/** Limits the machine applies (durations in ms). */
+/** Limits and timings the machine applies. Every duration in ms. */
 export interface LifecyclePolicy {
-  /** How long an order may wait for funds before it is rejected. */
+  /** How long an order may wait for funds (balance or spend limit) before it is rejected. */
   balanceWaitMaxMs: number;
   /** How long after an attempt first may have landed an unknown outcome may stay unknown before `unresolved`. */
   resolveTimeoutMs: number;
+  /** First poll after placement when no webhook receiver is alive. */
+  pollInitialDelayMs: number;
+  /** First poll after placement while a webhook receiver is alive (the webhook is the fast path). */
+  pollWebhookDelayMs: number;
+  /** Longest gap between polls, and between two deadline checks of an order awaiting its webhook. */
+  pollMaxDelayMs: number;
+  /** First retry delay after a failed call; doubles per consecutive failure of the order. */
+  retryBaseDelayMs: number;
+  /** Cap of the doubling retry delay, before ±25 % jitter. */
+  retryMaxDelayMs: number;
+  /** How long the fleet pauses after the API key was refused. */
+  authFailurePauseMs: number;
+  /** How long a placed order may go without a terminal status before it is flagged as stuck. */
+  orderStuckAfterMs: number;
 }
 
-/** What happened. Every event carries the time it was observed (epoch ms): the machine has no clock. */
+/**
+ * The catalog's verdict on an intent, computed by the handler before the first decision (the
+ * catalog is in memory; see intent-check.ts).
+ * - `invalid`: the intent cannot be placed (bad job data, or the catalog rejects it).
+ * - `priced`: the catalog accepts it and says what it costs.
+ * - `unpriced`: no catalog is loaded, so nothing is known about it.
+ */
+export type IntentCheck =
+  | { kind: 'invalid'; code: 'invalid_intent' | 'validation_error'; message: string }
+  | { kind: 'priced'; cost: number }
+  | { kind: 'unpriced' };
+
+/** The API calls the machine asks for (and that can fail). */
+export type ApiCall = 'balance' | 'create' | 'lookup';
+
+/**
+ * What happened. Every event carries the time it was observed (epoch ms): the machine has no clock.
+ * API failures become events in one place (failure-classification.ts).
+ */
 export type OrderEvent =
-  | { type: 'intent_rejected'; atMs: number; code: string; message: string }
-  | { type: 'funds_short'; atMs: number }
-  | { type: 'attempt_started'; atMs: number }
+  /** The order's job runs (first run, or after a wait, a wake, a pause or a crash). */
+  | { type: 'job_started'; atMs: number; check: IntentCheck }
+  /** The fleet's balance gate reserved the order's cost. */
+  | { type: 'funds_reserved'; atMs: number }
+  /** The balance (or the spend limit) cannot cover the order now. */
+  | { type: 'funds_short'; atMs: number; limit: FundsLimit }
+  /** The create answered 2xx with an order. */
   | { type: 'create_succeeded'; atMs: number; order: Order }
-  | { type: 'create_rejected'; atMs: number; code: string; message: string }
-  | { type: 'create_ambiguous'; atMs: number }
-  | { type: 'create_not_sent'; atMs: number }
-  | { type: 'order_observed'; atMs: number; order: Order; source: 'poll' | 'webhook' }
-  | { type: 'deadline_check'; atMs: number };
+  /**
+   * The create answered with a rejection. `provable`: an identical earlier request would have met it
+   * too (unknown item, quantity, a bad field), so no earlier attempt can have landed.
+   */
+  | { type: 'create_rejected'; atMs: number; code: 'validation_error' | 'duplicate_merchant_order_id' | 'insufficient_balance' | 'unclassified'; message: string; provable: boolean }
+  /** The create may or may not have been processed (5xx, reset, timeout after sending, unreadable 2xx). */
+  | { type: 'create_ambiguous'; atMs: number; message: string }
+  /** A lookup answered with the order. */
+  | { type: 'order_observed'; atMs: number; order: Order }
+  /** A lookup answered 404 (right after a create it may, briefly). */
+  | { type: 'order_not_found'; atMs: number }
+  /** A call was not processed (refused connection, 5xx on a read, a transient fault): retry later. */
+  | { type: 'call_failed'; atMs: number; call: ApiCall; code: string; message: string }
+  /** The API answered 429: the whole fleet backs off. Nothing was processed. */
+  | { type: 'rate_limited'; atMs: number; call: ApiCall; retryAfterMs: number | null }
+  /** The API key was refused (invalid or not enabled): the whole fleet pauses. Nothing was processed. */
+  | { type: 'key_refused'; atMs: number; call: ApiCall; code: string; message: string }
+  /** A signed webhook event for this merchant_order_id was stored (from the receiver, or found by the job). */
+  | { type: 'webhook_received'; atMs: number; order: Order }
+  /** The result was added to `order-results`. */
+  | { type: 'result_emitted'; atMs: number };
 
 export type OrderEventType = OrderEvent['type'];
 
-/** What the handler should do next for a record. */
-export type NextStep =
-  /** Check the fleet balance, then record an attempt and POST. */
-  | { kind: 'place'; gateFunds: boolean }
-  /** Look the order up (or use a stored webhook event). */
-  | { kind: 'poll'; orderId: string }
-  /** Nothing to send: wait for the webhook until the deadline. */
-  | { kind: 'await_webhook'; deadlineMs: number }
-  /** The result is decided: emit it (idempotently). */
-  | { kind: 'emit'; result: OrderResult };
+/** Why an order's job waits. */
+export type WaitReason =
+  | 'funds'
+  | 'retry_after_failure'
+  | 'retry_ambiguous_create'
+  | 'order_in_progress'
+  | 'awaiting_webhook';
+
+/** What to create: the order request, exactly as it is sent. */
+export interface CreateRequest {
+  itemId: number;
+  merchantOrderId: string;
+  quantity?: number;
+  fields?: Record<string, string | number>;
+}
+
+/**
+ * The one thing to do next. The handler performs it and feeds its outcome back as the next event
+ * (`reserve_funds`, `create`, `lookup`, `emit`), or ends the job's run (`wait`, `pause_fleet`, `finish`).
+ */
+export type Action =
+  /** Reserve the order's cost against the fleet's balance and spend limit (null = unknown cost). */
+  | { kind: 'reserve_funds'; cost: number | null }
+  /** Send the create (the attempt is recorded in the state persisted before it). */
+  | { kind: 'create'; request: CreateRequest }
+  /** Look the order up. */
+  | { kind: 'lookup'; orderId: string }
+  /** Add the result to `order-results` (idempotent by job id). */
+  | { kind: 'emit'; result: OrderResult }
+  /** Park the job until `untilMs` (epoch ms); a webhook may finish the order sooner. */
+  | { kind: 'wait'; untilMs: number; reason: WaitReason }
+  /** Pause every worker of the fleet for `ms`, then run this job again. */
+  | { kind: 'pause_fleet'; ms: number; reason: 'rate_limited' | 'key_refused' }
+  /** Nothing is left to do: the result is emitted. */
+  | { kind: 'finish'; result: OrderResult }
+  /**
+   * The event does not fit the state (another writer moved the order meanwhile, or a webhook that
+   * changes nothing): whoever drives the order starts over from the stored state.
+   */
+  | { kind: 'restart'; reason: string };
+
+/**
+ * Things worth telling an operator (a log line and a metric each); the handler maps them to words.
+ * They describe what the machine decided, never ask for a decision.
+ */
+export type Notice =
+  | { kind: 'funds_short'; limit: FundsLimit; cost: number | null }
+  | { kind: 'order_placed'; orderId: string }
+  | { kind: 'create_ambiguous'; attempt: number; message: string }
+  | { kind: 'awaiting_webhook'; code: string }
+  | { kind: 'call_failed'; call: ApiCall; code: string; message: string; failures: number }
+  | { kind: 'rate_limited'; call: ApiCall; pauseMs: number }
+  | { kind: 'key_refused'; call: ApiCall; code: string; message: string }
+  | { kind: 'order_stuck'; orderId: string; placedAtMs: number }
+  | { kind: 'price_above_max'; price: number; maxPrice: number }
+  | { kind: 'webhook_ignored'; orderId: string; reason: string };
+
+/** Side effects performed after the state is persisted, before the action. */
+export type Effect =
+  /**
+   * Give back what the fleet's funds view holds for the order: `balance` and `spend` each 'all'
+   * (nothing was charged) or an amount (a refund; 0 closes the reservation and keeps the charge).
+   */
+  | { kind: 'release_funds'; balance: number | 'all'; spend: number | 'all' }
+  /** Record what the API actually charged when it differs from the reserved cost. */
+  | { kind: 'record_charge'; amount: number }
+  /** Forget the fleet's balance reading (the API says it is short, or funds may have arrived). */
+  | { kind: 'invalidate_balance' }
+  | { kind: 'notice'; notice: Notice };
+
+/** What `decide` returns. */
+export interface Decision {
+  /** The state to persist (compare-and-set). The same object as the input when nothing changed. */
+  state: OrderState;
+  /** Performed in order, after `state` is persisted. */
+  effects: Effect[];
+  /** The one thing to do next. */
+  action: Action;
+}
+
+/** What the machine sees besides the state and the event. */
+export interface DecisionContext {
+  policy: LifecyclePolicy;
+  /** Whether a webhook receiver is alive (the webhook is then the fast path and polls can wait). */
+  webhookAlive: boolean;
+  /** The terminal webhook event stored for this merchant_order_id, if any (the ledger keeps it). */
+  webhook: Order | null;
+  /** A number in [0, 1) for jitter; the caller draws it (Math.random in production). */
+  random: number;
+}

@@ -1,15 +1,18 @@
 import { Counter, Registry } from 'prom-client';
 import type { ApiEndpoint } from '../api/voodoo-client.js';
-import type { ResultStatus } from '../lifecycle/order-state.js';
+import type { FundsLimit, ResultSource, ResultStatus } from '../lifecycle/order-state.js';
 
 /** Counters of one process. A Registry per process (no global default registry). */
 export interface PipelineMetrics {
   readonly registry: Registry;
   apiCall(endpoint: ApiEndpoint): void;
-  result(status: ResultStatus): void;
-  fundsShort(): void;
+  /** A result was added to order-results by this process. */
+  result(status: ResultStatus, source: ResultSource): void;
+  fundsShort(limit: FundsLimit): void;
   rateLimited(): void;
   fatalAuth(): void;
+  stuck(): void;
+  priceAboveMax(): void;
 }
 
 export function createPipelineMetrics(): PipelineMetrics {
@@ -22,13 +25,14 @@ export function createPipelineMetrics(): PipelineMetrics {
   });
   const results = new Counter({
     name: 'voodoo_results_total',
-    help: 'Results emitted to order-results, by status',
-    labelNames: ['status'] as const,
+    help: 'Results added to order-results by this process, by status and by who learned the outcome',
+    labelNames: ['status', 'source'] as const,
     registers: [registry],
   });
   const fundsShort = new Counter({
     name: 'voodoo_funds_short_total',
-    help: 'Times an order had to wait because the balance could not cover it',
+    help: 'Times an order started waiting because the balance (limit="balance") or SPEND_LIMIT (limit="spend_limit") could not cover it',
+    labelNames: ['limit'] as const,
     registers: [registry],
   });
   const rateLimited = new Counter({
@@ -41,12 +45,24 @@ export function createPipelineMetrics(): PipelineMetrics {
     help: 'Times the API key was refused (invalid or not enabled) and the fleet paused',
     registers: [registry],
   });
+  const stuck = new Counter({
+    name: 'voodoo_orders_stuck_total',
+    help: 'Placed orders flagged as stuck: no terminal status after ORDER_STUCK_AFTER_MS (each flagged once)',
+    registers: [registry],
+  });
+  const priceAboveMax = new Counter({
+    name: 'voodoo_price_above_max_total',
+    help: 'Results whose charged price exceeded the intent max_price (a stale catalog)',
+    registers: [registry],
+  });
   return {
     registry,
     apiCall: (endpoint) => apiCalls.inc({ endpoint }),
-    result: (status) => results.inc({ status }),
-    fundsShort: () => fundsShort.inc(),
+    result: (status, source) => results.inc({ status, source }),
+    fundsShort: (limit) => fundsShort.inc({ limit }),
     rateLimited: () => rateLimited.inc(),
     fatalAuth: () => fatalAuth.inc(),
+    stuck: () => stuck.inc(),
+    priceAboveMax: () => priceAboveMax.inc(),
   };
 }

@@ -1,10 +1,13 @@
 import { Queue } from 'bullmq';
-import { lifecyclePolicy, requireSetting, type Config } from '../config/config.js';
+import { BalanceGate } from '../balance/balance-gate.js';
+import { lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
+import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createWebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
 import type { Logger } from '../logging/logger.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
-import { createJobWaker } from '../queue/job-waker.js';
+import { createJobCloser, createJobWaker } from '../queue/job-waker.js';
+import { createPipelineMetrics } from '../metrics/pipeline-metrics.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
@@ -26,11 +29,18 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
   logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: queue, [`queue ${RESULTS_QUEUE}`]: results });
   const wake = createJobWaker(queue, { logger });
+  const closeJob = createJobCloser(queue, { logger });
   const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
+  const metrics = createPipelineMetrics();
   const finalize = createWebhookFinalizer({
     ledger,
     emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
+    // The receiver only gives reservations back; it never reads the balance.
+    gate: new BalanceGate({ redis, prefix, freshMs: config.BALANCE_CACHE_MS, logger, ...spendLimit(config) }),
     policy: lifecyclePolicy(config),
+    closeJob,
+    metrics,
+    report: createNoticeReporter({ metrics }),
     logger,
   });
   const receiver = await startWebhookReceiver({
@@ -50,7 +60,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     url: receiver.url,
     async close() {
       await receiver.close();
-      await wake.close();
+      await Promise.all([wake.close(), closeJob.close()]);
       await Promise.all([queue.close(), results.close()]);
       await redis.quit();
     },

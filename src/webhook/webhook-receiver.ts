@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { orderFromWebhook, type Order } from '../api/order.js';
-import type { WebhookFinalizer } from '../handlers/webhook-finalizer.js';
+import type { FinalizeOutcome, WebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import type { OrderLedger, RecordEventOutcome } from '../ledger/order-ledger.js';
 import type { Logger } from '../logging/logger.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from './signature.js';
@@ -30,8 +30,8 @@ export interface WebhookReceiverDeps {
   wake: (jobId: string) => Promise<void>;
   /**
    * The fast path: decide the order's result from the stored event right away (see
-   * createWebhookFinalizer). Resolves true when it did; the owning job is then left to finish at its
-   * next scheduled poll. When false (or absent) the owning job is woken instead.
+   * createWebhookFinalizer), emit it and close the owning job. When it is contended (or absent, or
+   * fails) the owning job is woken to apply the stored event itself.
    */
   finalize?: WebhookFinalizer;
   logger: Logger;
@@ -161,17 +161,23 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
       logger.error({ ...ids, err }, 'webhook event not stored; the API will redeliver');
       return send(reply, 503, { error: 'temporarily unavailable' });
     }
+    if (stored.outcome === 'conflict') {
+      logger.warn({ ...ids }, 'webhook event for another order id than this merchant_order_id’s: kept aside for inspection');
+      return send(reply, 200, { ok: true });
+    }
     let woke = false;
-    let finalized = false;
-    if (stored.outcome === 'stored' && stored.known && deps.finalize) {
+    let finalized: FinalizeOutcome | 'failed' | 'skipped' = 'skipped';
+    if (stored.outcome === 'stored' && stored.record !== null && deps.finalize) {
       try {
         finalized = await deps.finalize(mid, order, stored.record);
       } catch (err) {
+        finalized = 'failed';
         // The event is stored: the owning job applies it when woken (below) or at its next poll.
         logger.warn({ ...ids, err }, 'webhook event stored but not applied; the owning job will apply it');
       }
     }
-    if (!finalized && stored.outcome === 'stored' && stored.owner !== '') {
+    const leftToJob = finalized === 'contended' || finalized === 'failed' || (finalized === 'skipped' && deps.finalize === undefined);
+    if (leftToJob && stored.outcome === 'stored' && stored.owner !== '') {
       try {
         await deps.wake(stored.owner);
         woke = true;

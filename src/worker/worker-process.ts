@@ -3,7 +3,8 @@ import { RedisTokenProvider } from '../api/token-provider.js';
 import { createVoodooClient } from '../api/voodoo-client.js';
 import { BalanceGate } from '../balance/balance-gate.js';
 import { readCatalogFile } from '../catalog/catalog-file.js';
-import { lifecyclePolicy, requireSetting, type Config } from '../config/config.js';
+import { lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
+import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
 import type { Logger } from '../logging/logger.js';
@@ -63,7 +64,14 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
       }),
   });
   const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
-  const gate = new BalanceGate({ redis, prefix, readBalance: () => client.getBalance(), freshMs: config.BALANCE_CACHE_MS, logger });
+  const gate = new BalanceGate({
+    redis,
+    prefix,
+    readBalance: () => client.getBalance(),
+    freshMs: config.BALANCE_CACHE_MS,
+    logger,
+    ...spendLimit(config),
+  });
   const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
 
@@ -83,16 +91,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     catalog,
     emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
     policy: lifecyclePolicy(config),
-    polling: {
-      initialDelayMs: config.POLL_INITIAL_DELAY_MS,
-      webhookDelayMs: config.POLL_WEBHOOK_DELAY_MS,
-      maxDelayMs: config.POLL_MAX_DELAY_MS,
-    },
     webhookAlive,
     pauseFleet: (ms) => intents.rateLimit(ms),
-    authFailurePauseMs: config.AUTH_FAILURE_PAUSE_MS,
-    retry: { baseDelayMs: config.RETRY_BASE_DELAY_MS, maxDelayMs: config.RETRY_MAX_DELAY_MS },
     metrics,
+    report: createNoticeReporter({ metrics }),
     logger,
   });
 

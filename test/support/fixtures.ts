@@ -19,6 +19,7 @@ export function sampleResult(mid: string, overrides: Partial<OrderResult> = {}):
     completed_at: null,
     resolved_at: '2026-01-01T00:00:02Z',
     source: 'webhook',
+    warnings: [],
     ...overrides,
   };
 }

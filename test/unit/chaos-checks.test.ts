@@ -55,6 +55,7 @@ function resultOf(truth: SandboxOrderRecord, over: Partial<OrderResult> = {}): O
     completed_at: truth.completedAt,
     resolved_at: RESOLVED_AT,
     source: 'webhook',
+    warnings: [],
     ...over,
   };
 }
@@ -77,6 +78,7 @@ function workerResult(mid: string, status: 'rejected' | 'unresolved', over: Part
     completed_at: null,
     resolved_at: RESOLVED_AT,
     source: 'worker',
+    warnings: [],
     ...over,
   };
 }

@@ -46,11 +46,12 @@ function resultOf(o: SandboxOrderRecord): OrderResult {
     completed_at: o.completedAt,
     resolved_at: RESOLVED_AT,
     source: 'webhook',
+    warnings: [],
   };
 }
 
 function unresolved(mid: string): OrderResult {
-  return { ...resultOf(order(mid, 0)), order_id: null, status: 'unresolved', price: null, codes: [], error: 'unresolved', source: 'worker' };
+  return { ...resultOf(order(mid, 0)), order_id: null, status: 'unresolved', price: null, codes: [], error: 'unresolved', source: 'worker', warnings: [] };
 }
 
 /** A small clean run: two orders (one partial), one dropped webhook behind an unresolved result. */

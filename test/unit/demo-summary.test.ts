@@ -24,6 +24,7 @@ function result(mid: string, status: OrderResult['status'], resolvedAfterMs: num
     completed_at: null,
     resolved_at: new Date(T0 + resolvedAfterMs).toISOString(),
     source: 'webhook',
+    warnings: [],
   };
 }
 

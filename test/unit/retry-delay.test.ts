@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelay } from '../../src/handlers/order-job-handler.js';
+import { retryDelay } from '../../src/lifecycle/order-timing.js';
 
-const timing = { baseDelayMs: 500, maxDelayMs: 30_000 };
+const timing = { retryBaseDelayMs: 500, retryMaxDelayMs: 30_000 };
 
 /** Many draws of one attempt's delay, to see the jitter's range. */
 function draws(attempt: number, t = timing): number[] {
-  return Array.from({ length: 2_000 }, () => retryDelay(t, attempt));
+  return Array.from({ length: 2_000 }, () => retryDelay(t, attempt, Math.random()));
 }
 
-describe('the retry backoff of one order', () => {
+describe('the retry backoff of one order (by its consecutive failures)', () => {
   it('starts at the base delay, within ±25 % jitter', () => {
     const d = draws(1);
     expect(Math.min(...d)).toBeGreaterThanOrEqual(375);
@@ -38,7 +38,7 @@ describe('the retry backoff of one order', () => {
   });
 
   it('honours a short configured cap', () => {
-    const d = draws(10, { baseDelayMs: 50, maxDelayMs: 400 });
+    const d = draws(10, { retryBaseDelayMs: 50, retryMaxDelayMs: 400 });
     expect(Math.max(...d)).toBeLessThanOrEqual(500);
     expect(Math.min(...d)).toBeGreaterThanOrEqual(300);
   });
