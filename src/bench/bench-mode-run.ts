@@ -1,4 +1,4 @@
-import type { Job, JobType } from 'bullmq';
+import { QueueEvents, type Job, type JobType } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resultProblems } from '../dev/result-check.js';
 import { startFleet, type Fleet } from '../dev/fleet.js';
@@ -108,7 +108,13 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     ...(options.catalogPath === undefined ? {} : { catalogPath: options.catalogPath }),
     ...(options.cliPath === undefined ? {} : { cliPath: options.cliPath }),
   });
+  // Counts every add to order-results (a re-add of an existing job id is a `duplicated` event).
+  const resultEvents = new QueueEvents(fleet.results.name, { connection: { url: options.redisUrl }, prefix: fleet.prefix });
+  const resultAdds = { added: 0, duplicated: 0 };
+  resultEvents.on('added', () => (resultAdds.added += 1));
+  resultEvents.on('duplicated', () => (resultAdds.duplicated += 1));
   try {
+    await resultEvents.waitUntilReady();
     const intents = benchIntents(options.orders, `bench-${options.mode}`);
     const before = await readRedisSnapshot(fleet.redis);
     const usedMemoryBefore = await readUsedMemory(fleet.redis);
@@ -124,6 +130,8 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
 
     const jobs = (await fleet.results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
     const results = new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
+    // The event stream is read a moment behind the adds.
+    for (let i = 0; i < 50 && resultAdds.added < jobs.length; i++) await sleep(20);
     const resultAtMs = new Map(jobs.map((job) => [job.data.merchant_order_id, job.timestamp]));
     const sandboxOrders = fleet.sandbox.orders();
     const stats = fleet.sandbox.stats();
@@ -190,9 +198,11 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
       settleToResultMs: durationPercentiles(settleToResult),
       peakRss,
       webhooks: stats.webhooks,
+      resultAdds: { ...resultAdds },
       correctness: { ok: problems.length === 0, problemCount: problems.length, problems: problems.slice(0, MAX_PROBLEMS) },
     };
   } finally {
+    await resultEvents.close();
     await fleet.close();
   }
 }

@@ -63,6 +63,11 @@ export interface ModeReport {
   /** Peak RSS (VmHWM) of each child process, read just before it was stopped, in bytes. */
   peakRss: { process: string; bytes: number | null }[];
   webhooks: SandboxStats['webhooks'];
+  /**
+   * Adds to order-results over the run, from the queue's event stream: `added` created a result job,
+   * `duplicated` re-added one that existed (a no-op by job id, but a whole add's cost).
+   */
+  resultAdds: { added: number; duplicated: number };
   correctness: Correctness;
 }
 
@@ -189,6 +194,11 @@ function modeSection(m: ModeReport): string[] {
       '',
     ],
     ['enqueue (enqueueOrders in batches)', `${m.orders} intents in ${ms(m.enqueueMs)}`, ''],
+    [
+      'result adds (order-results events)',
+      `${m.resultAdds.added} added, ${m.resultAdds.duplicated} re-added as duplicates (${(m.resultAdds.added + m.resultAdds.duplicated) / Math.max(1, m.results)} adds per result)`,
+      'one add per result',
+    ],
     [
       'webhooks',
       m.setup.receiver ? `${m.webhooks.sent} sent, ${m.webhooks.acknowledged} acknowledged, ${m.webhooks.failed} failed` : 'none (no receiver, none sent)',

@@ -15,6 +15,11 @@ export interface OrderStatusReport {
   order_id: string | null;
   /** POST attempts recorded so far (null without a record). */
   attempts: number | null;
+  /**
+   * When the placed order was flagged stuck (no terminal status after ORDER_STUCK_AFTER_MS), ISO
+   * time; null while it is not. A stuck order is still polled.
+   */
+  stuck_since: string | null;
   /** BullMQ state of the intent job (`waiting`, `delayed`, `active`, `completed`…), null when there is none. */
   intent_job: string | null;
   /** Status of the last webhook event stored for it, if any. */
@@ -65,6 +70,7 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
     phase,
     order_id: state?.orderId ?? result?.order_id ?? view.event?.id ?? null,
     attempts: state?.attempts ?? null,
+    stuck_since: state?.stuckSinceMs === null || state?.stuckSinceMs === undefined || state.phase !== 'placed' ? null : new Date(state.stuckSinceMs).toISOString(),
     intent_job: intentJob,
     webhook_status: view.event?.status ?? null,
     final_status: view.finishedStatus,
@@ -89,6 +95,7 @@ export function formatOrderStatus(report: OrderStatusReport): string {
   const parts: string[] = [];
   if (report.order_id !== null) parts.push(`order ${report.order_id}`);
   if (report.attempts !== null) parts.push(`${report.attempts} attempt(s)`);
+  if (report.stuck_since !== null) parts.push(`stuck since ${report.stuck_since} (no terminal status; still polled)`);
   if (report.intent_job !== null) parts.push(`intent job ${report.intent_job}`);
   if (report.webhook_status !== null) parts.push(`webhook said ${report.webhook_status}`);
   const result = report.result;

@@ -47,6 +47,7 @@ function modeReport(mode: BenchMode, overrides: Partial<ModeReport> = {}): ModeR
       { process: 'worker-2', bytes: null },
     ],
     webhooks: { sent: 5000, acknowledged: 5000, failed: 0, dropped: 0, abandoned: 0 },
+    resultAdds: { added: 5000, duplicated: 0 },
     correctness: { ok: true, problemCount: 0, problems: [] },
     ...overrides,
   };

@@ -6,6 +6,7 @@ const base: OrderStatusReport = {
   phase: 'unknown',
   order_id: null,
   attempts: null,
+  stuck_since: null,
   intent_job: null,
   webhook_status: null,
   final_status: null,
@@ -39,6 +40,12 @@ describe('the status line of one merchant_order_id', () => {
     expect(formatOrderStatus({ ...base, phase: 'placed', order_id: 'o-1', attempts: 1, intent_job: 'delayed', webhook_status: 'pending' })).toBe(
       'm-1: placed — order o-1, 1 attempt(s), intent job delayed, webhook said pending',
     );
+  });
+
+  it('says since when a placed order is stuck, and that it is still polled', () => {
+    expect(
+      formatOrderStatus({ ...base, phase: 'placed', order_id: 'o-2', attempts: 1, stuck_since: '2026-11-26T01:00:00.000Z', intent_job: 'delayed' }),
+    ).toBe('m-1: placed — order o-2, 1 attempt(s), stuck since 2026-11-26T01:00:00.000Z (no terminal status; still polled), intent job delayed');
   });
 
   it('says a webhook event without any intent was kept', () => {
