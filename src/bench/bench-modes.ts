@@ -35,12 +35,12 @@ export const BENCH_LOG_LEVEL = 'warn';
 const LOG_LEVEL_NOTE = 'LOG_LEVEL=warn: no per-order log lines';
 
 /**
- * Safety-net poll while the receiver works, in ms. The webhook decides each result; the parked
- * intent job then finishes at this poll. Production waits 30 s, which would only stretch each run
- * (the bench counts Redis work until every intent job has finished) without changing the work.
+ * Safety-net poll while the receiver works, in ms. The webhook decides each result and the receiver
+ * removes the parked intent job, so this poll only happens for an order whose webhook the receiver
+ * could not apply. Production waits 30 s, which would only stretch such a run.
  */
 export const WEBHOOK_SAFETY_POLL_MS = 5_000;
-const WEBHOOK_SAFETY_POLL_NOTE = `POLL_WEBHOOK_DELAY_MS=${WEBHOOK_SAFETY_POLL_MS} (production default 30000): the webhook decides each result; the parked intent job finishes at this safety-net poll, which the Redis figures include`;
+const WEBHOOK_SAFETY_POLL_NOTE = `POLL_WEBHOOK_DELAY_MS=${WEBHOOK_SAFETY_POLL_MS} (production default 30000): the webhook decides each result and the receiver removes the parked intent job; this safety-net poll runs only for an order the receiver could not finish, and the Redis figures include it`;
 
 /** First status poll in polling mode, in ms: instant fulfilment makes the production 1 s pure waiting. */
 export const POLLING_INITIAL_DELAY_MS = 200;
