@@ -57,7 +57,8 @@ describe('across a run full of faults, at debug level', () => {
     const codes = sandbox.orders().flatMap((o) => o.codes);
     expect(codes.length).toBeGreaterThan(0);
     const lines = pipeline.logLines();
-    expect(lines.length).toBeGreaterThan(500);
+    // Enough lines to mean something: every order logs at least its placement and its result.
+    expect(lines.length).toBeGreaterThan(2 * intents.length);
     const leaks: string[] = [];
     for (const line of lines) {
       if (line.includes(API_KEY)) leaks.push(`API key: ${line}`);

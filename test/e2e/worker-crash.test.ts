@@ -46,9 +46,11 @@ describe('when a worker process is killed with SIGKILL mid-run', () => {
     expect(mismatches(results, pipeline.sandbox)).toEqual([]);
     expect([...results.values()].filter((r) => r.status === 'rejected' || r.status === 'unresolved')).toEqual([]);
     expect(pipeline.sandbox.orders()).toHaveLength(intents.length);
-    // The webhook decides results without the jobs, so wait for every intent job itself to finish:
-    // the dead worker's jobs come back only after its lock expires and a stall check runs.
-    await expect.poll(() => pipeline?.intents.getCompletedCount(), { timeout: 30_000 }).toBe(intents.length);
+    // The webhook decides results and removes the parked jobs; wait until no intent job is left
+    // unfinished: the dead worker's jobs come back only after its lock expires and a stall check runs.
+    await expect
+      .poll(() => pipeline?.intents.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized'), { timeout: 30_000 })
+      .toBe(0);
     // The kill did hit work in flight: some intent jobs were recovered from the dead worker.
     const recovered = (await pipeline.intents.getJobs(['completed'])).filter((job) => job.stalledCounter > 0);
     expect(recovered.length).toBeGreaterThan(0);
