@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isTerminalStatus, type Order } from '../api/order.js';
+import { initialState } from '../lifecycle/order-machine.js';
 import type { OrderState } from '../lifecycle/order-state.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { CLAIM, LOAD, RECORD_EVENT, SAVE } from './ledger-scripts.js';
@@ -205,22 +206,11 @@ export class OrderLedger {
  */
 function readState(json: string): OrderState {
   const raw = JSON.parse(json) as Partial<OrderState> & Pick<OrderState, 'phase' | 'intent' | 'receivedAtMs'>;
-  return {
-    attempts: 0,
-    maybeLanded: false,
-    orderId: null,
-    firstAttemptAtMs: null,
-    maybeLandedAtMs: null,
-    placedAtMs: raw.phase === 'placed' ? (raw.firstAttemptAtMs ?? raw.receivedAtMs) : null,
-    fundsWaitSinceMs: null,
-    fundsLimit: null,
-    cost: null,
-    failures: 0,
-    stuckSinceMs: null,
-    result: null,
-    emitted: false,
-    ...raw,
-  };
+  const placedAtMs = raw.phase === 'placed' ? (raw.firstAttemptAtMs ?? raw.receivedAtMs) : null;
+  const state: OrderState = { ...initialState(raw.intent, raw.receivedAtMs), placedAtMs, ...raw };
+  // Results decided before `warnings` existed.
+  if (state.result !== null && !Array.isArray(state.result.warnings)) state.result = { ...state.result, warnings: [] };
+  return state;
 }
 
 function decode(state: string, version: string, event: string, owner: string): LedgerRecord {
