@@ -176,8 +176,12 @@ export function transportError(endpoint: ApiEndpoint, failure: TransportFailure,
 
 /** Request fields a `validation_error` detail may blame (the sandbox and the API say `<field>: <text>`). */
 const REQUEST_FIELD = /\b(item_id|quantity|fields(\.[\w-]+)?)\b/i;
-/** Words of a rejection that depends on the moment, not on the request: stock and availability. */
-const MOMENT_WORDS = /stock|availab|sold[ _-]?out|disabled|inactive/i;
+/**
+ * Words of a rejection that depends on the moment, not on the request: stock and availability
+ * (including "only 3 left", "2 remaining"). When in doubt the rejection counts as the moment's, which
+ * waits for the webhook instead of reporting `rejected` for an order that may exist.
+ */
+const MOMENT_WORDS = /stock|availab|sold[ _-]?out|disabled|inactive|\bleft\b|remaining/i;
 
 /**
  * True when a `validation_error` detail shows a rejection of the request itself — it names a request

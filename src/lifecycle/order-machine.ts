@@ -108,7 +108,7 @@ function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Step
 
     case 'create_succeeded': {
       if (state.phase !== 'placing') return restart(state, 'no attempt is in flight');
-      const effects: Effect[] = state.cost !== null && event.order.price !== state.cost ? [{ kind: 'record_charge', amount: event.order.price }] : [];
+      const effects = charged(state, event.order);
       const next: OrderState = { ...state, orderId: event.order.id, failures: 0, placedAtMs: state.placedAtMs ?? event.atMs };
       if (isTerminalStatus(event.order.status)) return finish(next, resultFromOrder(next, event.order, 'poll', event.atMs), effects);
       effects.push(notice({ kind: 'order_placed', orderId: event.order.id }));
@@ -348,7 +348,13 @@ function webhookReceived(state: OrderState, order: Order, atMs: number): Step {
     // the merchant_order_id, and a create would be refused as a duplicate. Never adopt it.
     return reject(state, 'duplicate_merchant_order_id', `an order with this merchant_order_id (${order.id}) existed before this system placed one`, atMs);
   }
-  return finish({ ...state, orderId: order.id }, resultFromOrder(state, order, 'webhook', atMs), []);
+  // Without a known id the create's answer never arrived, so only this event tells what was charged.
+  return finish({ ...state, orderId: order.id }, resultFromOrder(state, order, 'webhook', atMs), state.orderId === null ? charged(state, order) : []);
+}
+
+/** Record what the API charged for the order when it is not the reserved cost (an unknown cost reserved nothing to compare). */
+function charged(state: OrderState, order: Order): Effect[] {
+  return state.cost !== null && order.price !== state.cost ? [{ kind: 'record_charge', amount: order.price }] : [];
 }
 
 function reject(state: OrderState, code: RejectionCode, message: string, atMs: number, effects: Effect[] = []): Step {

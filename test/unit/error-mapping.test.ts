@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   businessCallError,
   isDuplicateMerchantOrderId,
+  isRequestRejection,
   parseRetryAfterMs,
   readErrorEnvelope,
   requestMayHaveArrived,
@@ -176,5 +177,75 @@ describe('transportError', () => {
   it('keeps the given cause', () => {
     const failure: TransportFailure = { code: 'ECONNREFUSED', timeoutEvent: undefined, connected: false, uploaded: false };
     expect(transportError('balance', failure, cause).cause).toBe(cause);
+  });
+});
+
+describe('isRequestRejection', () => {
+  it('is true when the detail blames a request field: an identical earlier request met it too', () => {
+    expect(isRequestRejection('item_id: no such item')).toBe(true);
+    expect(isRequestRejection('item_id: This field is required.')).toBe(true);
+    expect(isRequestRejection('item_id: A valid integer is required.')).toBe(true);
+    expect(isRequestRejection('quantity: must be between 1 and 10')).toBe(true);
+    expect(isRequestRejection('quantity: must be omitted for service items')).toBe(true);
+    expect(isRequestRejection('fields: is required for topup items')).toBe(true);
+    expect(isRequestRejection('fields.server: is required')).toBe(true);
+    expect(isRequestRejection('fields.player_id: must be a non-empty string')).toBe(true);
+    expect(isRequestRejection('fields.server-region: 99 is not a valid choice')).toBe(true);
+  });
+
+  it('reads the field whatever its case', () => {
+    expect(isRequestRejection('Quantity must be between 1 and 10')).toBe(true);
+  });
+
+  it('is false for stock and availability: they depend on the moment, and a landed attempt may have caused them', () => {
+    expect(isRequestRejection('item_id: item 7300 is out of stock')).toBe(false);
+    expect(isRequestRejection('item_id: only 2 of item 7300 in stock')).toBe(false);
+    expect(isRequestRejection('item_id: item is not available')).toBe(false);
+    expect(isRequestRejection('item_id: this item is unavailable in your region')).toBe(false);
+    expect(isRequestRejection('item_id: sold out')).toBe(false);
+    expect(isRequestRejection('item_id: item 12 is disabled')).toBe(false);
+    expect(isRequestRejection('quantity: exceeds the available stock')).toBe(false);
+    expect(isRequestRejection('quantity: only 3 left')).toBe(false);
+    expect(isRequestRejection('quantity: 2 remaining')).toBe(false);
+  });
+
+  it('is false for anything about the merchant_order_id, a duplicate above all', () => {
+    expect(isRequestRejection('merchant_order_id: an order with this merchant_order_id already exists.')).toBe(false);
+    // Even alongside another field: the duplicate may be our own landed attempt.
+    expect(isRequestRejection('merchant_order_id: already exists; quantity: must be between 1 and 10')).toBe(false);
+    expect(isRequestRejection('merchant_order_id: Ensure this field has no more than 100 characters.')).toBe(false);
+  });
+
+  it('is false when there is no detail or it names no request field', () => {
+    expect(isRequestRejection(undefined)).toBe(false);
+    expect(isRequestRejection('')).toBe(false);
+    expect(isRequestRejection('Expected a JSON object.')).toBe(false);
+    expect(isRequestRejection('Invalid request.')).toBe(false);
+    expect(isRequestRejection('Insufficient balance.')).toBe(false);
+  });
+
+  it('does not take a word that merely contains a field name for the field', () => {
+    expect(isRequestRejection('item_identifier: unknown')).toBe(false);
+    expect(isRequestRejection('subfields: not allowed')).toBe(false);
+    expect(isRequestRejection('quantityx: bad')).toBe(false);
+  });
+
+  it('reads a JSON list detail (as readErrorEnvelope keeps it)', () => {
+    const list = (body: unknown): string | undefined => readErrorEnvelope({ code: 'validation_error', detail: body }).detail;
+    expect(isRequestRejection(list([{ loc: ['body', 'quantity'], msg: 'ensure this value is less than or equal to 10' }]))).toBe(true);
+    expect(isRequestRejection(list([{ loc: ['body', 'item_id'], msg: 'item is out of stock' }]))).toBe(false);
+    expect(isRequestRejection(list([{ loc: ['body', 'merchant_order_id'], msg: 'already exists' }]))).toBe(false);
+    expect(isRequestRejection(list([{ loc: ['body'], msg: 'invalid' }]))).toBe(false);
+  });
+
+  it('agrees with the error the client raises: only a plain validation_error can be a request rejection', () => {
+    const create400 = (detail: string): FulfillmentError =>
+      businessCallError('create', answer(400, { code: 'validation_error', detail }), NOW);
+    const duplicate = create400('merchant_order_id: an order with this merchant_order_id already exists.');
+    expect(duplicate.code).toBe('duplicate_merchant_order_id');
+    expect(isRequestRejection(duplicate.detail)).toBe(false);
+    const quantity = create400('quantity: must be between 1 and 10');
+    expect(quantity.code).toBe('validation_error');
+    expect(isRequestRejection(quantity.detail)).toBe(true);
   });
 });

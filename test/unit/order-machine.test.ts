@@ -1,0 +1,1809 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { businessCallError, isRequestRejection, transportError, type ApiAnswer } from '../../src/api/error-mapping.js';
+import type { Order, OrderStatus } from '../../src/api/order.js';
+import { classifyFailure } from '../../src/lifecycle/failure-classification.js';
+import { decide, initialState } from '../../src/lifecycle/order-machine.js';
+import { resultFromOrder } from '../../src/lifecycle/order-results.js';
+import type {
+  Action,
+  ApiCall,
+  Decision,
+  DecisionContext,
+  Effect,
+  FundsLimit,
+  Intent,
+  IntentCheck,
+  Notice,
+  OrderEvent,
+  OrderEventType,
+  OrderResult,
+  OrderState,
+  Phase,
+} from '../../src/lifecycle/order-state.js';
+import { DEFAULT_RATE_LIMIT_PAUSE_MS, resolveDeadline } from '../../src/lifecycle/order-timing.js';
+import { apiOrder, testPolicy } from '../support/lifecycle.js';
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures. Times are fixed epoch ms: the machine has no clock, so nothing here depends on "now".
+// ---------------------------------------------------------------------------------------------
+
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * balanceWaitMaxMs and resolveTimeoutMs 1 min, polls 1 s (30 s with a live receiver) up to 1 min,
+ * retries 500 ms doubling up to 30 s, key pause 30 s, stuck after 1 h.
+ */
+const policy = testPolicy();
+
+const MID = 'shop-1001';
+const OTHER_MID = 'shop-2002';
+const ORDER_ID = '6f1d3a52-8c1e-4d7b-9a51-0d8a3c2e7b11';
+const OTHER_ORDER_ID = 'a0b9c8d7-0000-4000-8000-123456789abc';
+/** Item 4090 × 2 at 9.00, as the catalog prices it and apiOrder() charges it. */
+const COST = 18;
+const MAX_PRICE = 20;
+const intent: Intent = { merchantOrderId: MID, itemId: 4090, quantity: 2, maxPrice: MAX_PRICE };
+const REQUEST = { itemId: 4090, merchantOrderId: MID, quantity: 2 };
+
+/** When the fixture states started waiting for funds / recorded their first attempt / may have landed / were placed. */
+const FUNDS_SINCE = T0 + 1 * SECOND;
+const FIRST_ATTEMPT_AT = T0 + 2 * SECOND;
+const MAYBE_LANDED_AT = T0 + 3 * SECOND;
+const PLACED_AT = T0 + 4 * SECOND;
+/** The time of the table's events: early, so no limit of the policy has passed. */
+const AT = T0 + 10 * SECOND;
+
+const PRICED: IntentCheck = { kind: 'priced', cost: COST };
+
+/** The order as the API answers it: pending by default. */
+const order = (status: OrderStatus = 'pending', overrides: Partial<Order> = {}): Order => apiOrder(MID, ORDER_ID, status, overrides);
+
+/** What the machine sees: no receiver, no stored webhook, jitter 0.5 (so every retry delay is exactly its base). */
+function ctxOf(overrides: Partial<DecisionContext> = {}): DecisionContext {
+  return { policy, webhookAlive: false, webhook: null, random: 0.5, ...overrides };
+}
+
+// Event factories: one per event type, with defaults a test overrides only where it matters.
+const ev = {
+  started: (atMs: number, check: IntentCheck = PRICED): OrderEvent => ({ type: 'job_started', atMs, check }),
+  reserved: (atMs: number): OrderEvent => ({ type: 'funds_reserved', atMs }),
+  short: (atMs: number, limit: FundsLimit = 'balance'): OrderEvent => ({ type: 'funds_short', atMs, limit }),
+  created: (atMs: number, o: Order = order()): OrderEvent => ({ type: 'create_succeeded', atMs, order: o }),
+  /** A create rejection; `provable` as classifyFailure would say for that message. */
+  rejected: (
+    atMs: number,
+    code: Extract<OrderEvent, { type: 'create_rejected' }>['code'] = 'validation_error',
+    message = 'quantity: must be between 1 and 10',
+  ): OrderEvent => ({ type: 'create_rejected', atMs, code, message, provable: code === 'validation_error' && isRequestRejection(message) }),
+  ambiguous: (atMs: number, message = 'create answered 503 service_unavailable (the order may have been placed)'): OrderEvent => ({
+    type: 'create_ambiguous',
+    atMs,
+    message,
+  }),
+  observed: (atMs: number, o: Order = order('processing')): OrderEvent => ({ type: 'order_observed', atMs, order: o }),
+  notFound: (atMs: number): OrderEvent => ({ type: 'order_not_found', atMs }),
+  failed: (atMs: number, call: ApiCall, code = 'transient', message = `${call} answered 503`): OrderEvent => ({
+    type: 'call_failed',
+    atMs,
+    call,
+    code,
+    message,
+  }),
+  rateLimited: (atMs: number, call: ApiCall, retryAfterMs: number | null = 2 * SECOND): OrderEvent => ({ type: 'rate_limited', atMs, call, retryAfterMs }),
+  keyRefused: (atMs: number, call: ApiCall): OrderEvent => ({
+    type: 'key_refused',
+    atMs,
+    call,
+    code: 'invalid_credentials',
+    message: 'API key rejected (token answered 401)',
+  }),
+  webhook: (atMs: number, o: Order = order('completed')): OrderEvent => ({ type: 'webhook_received', atMs, order: o }),
+  emitted: (atMs: number): OrderEvent => ({ type: 'result_emitted', atMs }),
+};
+
+// State factories: one per phase, shaped like the states the machine itself produces.
+const states: Record<Phase, () => OrderState> = {
+  received: () => ({ ...initialState(intent, T0), cost: COST }),
+  waiting_funds: () => ({ ...states.received(), phase: 'waiting_funds', fundsWaitSinceMs: FUNDS_SINCE, fundsLimit: 'balance' }),
+  placing: () => ({ ...states.received(), phase: 'placing', attempts: 1, firstAttemptAtMs: FIRST_ATTEMPT_AT }),
+  ambiguous: () => ({ ...states.placing(), phase: 'ambiguous', maybeLanded: true, maybeLandedAtMs: MAYBE_LANDED_AT, failures: 1 }),
+  placed: () => ({ ...states.placing(), phase: 'placed', orderId: ORDER_ID, placedAtMs: PLACED_AT }),
+  awaiting_webhook: () => ({ ...states.ambiguous(), phase: 'awaiting_webhook', attempts: 2 }),
+  done: () => {
+    const placed = states.placed();
+    return { ...placed, phase: 'done', result: resultFromOrder(placed, order('completed'), 'poll', T0 + 8 * SECOND) };
+  },
+};
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/** One decision. Frozen input: a decision that mutated its state or event would throw (ESM is strict mode). */
+function step(state: OrderState, event: OrderEvent, ctx: DecisionContext = ctxOf()): Decision {
+  return decide(deepFreeze(state), deepFreeze(event), ctx);
+}
+
+/** Feeds the events in order; returns every decision. */
+function run(start: OrderState, events: readonly OrderEvent[], ctx: DecisionContext = ctxOf()): Decision[] {
+  const decisions: Decision[] = [];
+  let state = start;
+  for (const event of events) {
+    const decision = step(state, event, ctx);
+    decisions.push(decision);
+    state = decision.state;
+  }
+  return decisions;
+}
+
+function lastOf(decisions: readonly Decision[]): Decision {
+  const decision = decisions[decisions.length - 1];
+  if (decision === undefined) throw new Error('no decision');
+  return decision;
+}
+
+/** The state reached after the events. */
+const reach = (start: OrderState, events: readonly OrderEvent[], ctx?: DecisionContext): OrderState => lastOf(run(start, events, ctx)).state;
+
+function resultOf(decision: Decision): OrderResult {
+  expect(decision.state.phase).toBe('done');
+  const { result } = decision.state;
+  if (result === null) throw new Error('a done state must carry its result');
+  return result;
+}
+
+function waitOf(decision: Decision): Extract<Action, { kind: 'wait' }> {
+  if (decision.action.kind !== 'wait') throw new Error(`expected a wait, got ${decision.action.kind}`);
+  return decision.action;
+}
+
+const notice = (n: Notice): Effect => ({ kind: 'notice', notice: n });
+const noticesOf = (effects: readonly Effect[]): Notice[] => effects.flatMap((e) => (e.kind === 'notice' ? [e.notice] : []));
+
+// ---------------------------------------------------------------------------------------------
+// 1. The exhaustive table: every event type in every phase.
+// ---------------------------------------------------------------------------------------------
+
+/** Every phase and every event type, as the keys of a Record: tsc refuses a missing one. */
+const PHASE_KEYS: Record<Phase, true> = {
+  received: true,
+  waiting_funds: true,
+  placing: true,
+  ambiguous: true,
+  placed: true,
+  awaiting_webhook: true,
+  done: true,
+};
+const EVENT_KEYS: Record<OrderEventType, true> = {
+  job_started: true,
+  funds_reserved: true,
+  funds_short: true,
+  create_succeeded: true,
+  create_rejected: true,
+  create_ambiguous: true,
+  order_observed: true,
+  order_not_found: true,
+  call_failed: true,
+  rate_limited: true,
+  key_refused: true,
+  webhook_received: true,
+  result_emitted: true,
+};
+const PHASES = Object.keys(PHASE_KEYS) as Phase[];
+const EVENT_TYPES = Object.keys(EVENT_KEYS) as OrderEventType[];
+
+/** The call a table event that names one names: the one the phase asks for (its outcome then fits where it can). */
+const CALL_OF: Record<Phase, ApiCall> = {
+  received: 'balance',
+  waiting_funds: 'balance',
+  placing: 'create',
+  ambiguous: 'create',
+  placed: 'lookup',
+  awaiting_webhook: 'lookup',
+  done: 'lookup',
+};
+
+/** The event each table row sends. */
+function tableEvent(type: OrderEventType, phase: Phase): OrderEvent {
+  const call = CALL_OF[phase];
+  switch (type) {
+    case 'job_started':
+      return ev.started(AT);
+    case 'funds_reserved':
+      return ev.reserved(AT);
+    case 'funds_short':
+      return ev.short(AT, 'balance');
+    case 'create_succeeded':
+      return ev.created(AT, order('pending'));
+    case 'create_rejected':
+      return ev.rejected(AT, 'validation_error', 'quantity: must be between 1 and 10');
+    case 'create_ambiguous':
+      return ev.ambiguous(AT);
+    case 'order_observed':
+      return ev.observed(AT, order('processing'));
+    case 'order_not_found':
+      return ev.notFound(AT);
+    case 'call_failed':
+      return ev.failed(AT, call);
+    case 'rate_limited':
+      return ev.rateLimited(AT, call);
+    case 'key_refused':
+      return ev.keyRefused(AT, call);
+    case 'webhook_received':
+      return ev.webhook(AT, order('completed'));
+    case 'result_emitted':
+      return ev.emitted(AT);
+  }
+}
+
+/** Fields a row expects to change. */
+type StatePatch = Partial<Omit<OrderState, 'phase' | 'result'>>;
+
+type Outcome =
+  /** The event does not fit: `restart`, the very same state, no effects. */
+  | { restart: true }
+  | {
+      phase: Phase;
+      /** Matched with toMatchObject (an emitted or finished result is checked to be the state's). */
+      action: Partial<Action> & { kind: Action['kind'] };
+      /** Fields that change; every other field must be carried over unchanged. */
+      patch?: StatePatch;
+      /** The very same state object comes back (nothing to persist). */
+      same?: true;
+      /** For a newly done state. */
+      result?: Partial<OrderResult>;
+      /** Exactly these effects, in this order (none when omitted). */
+      effects?: Effect[];
+    };
+
+interface Row {
+  does: string;
+  then: Outcome;
+}
+
+const RESTART: Row = { does: 'does not fit: restart with the state unchanged', then: { restart: true } };
+
+const rejectedAsDuplicate: Row = {
+  does: 'is a terminal webhook before any attempt: rejected duplicate_merchant_order_id (never adopted)',
+  then: {
+    phase: 'done',
+    action: { kind: 'emit' },
+    result: {
+      status: 'rejected',
+      error: 'duplicate_merchant_order_id',
+      error_message: `an order with this merchant_order_id (${ORDER_ID}) existed before this system placed one`,
+      order_id: null,
+      source: 'worker',
+      resolved_at: iso(AT),
+    },
+  },
+};
+const completedByWebhook: Row = {
+  does: 'is decided from the webhook: completed, with its order id',
+  then: {
+    phase: 'done',
+    action: { kind: 'emit' },
+    patch: { orderId: ORDER_ID },
+    result: { status: 'completed', source: 'webhook', order_id: ORDER_ID, codes: ['CODE-1', 'CODE-2'], price: COST, resolved_at: iso(AT) },
+  },
+};
+const reserveAgain: Row = {
+  does: 'checks the intent (priced within max_price) and asks to reserve its cost',
+  then: { phase: 'received', action: { kind: 'reserve_funds', cost: COST }, same: true },
+};
+const firstAttempt: Row = {
+  does: 'records the first attempt (placing) and sends the create',
+  then: { phase: 'placing', action: { kind: 'create', request: REQUEST }, patch: { attempts: 1, firstAttemptAtMs: AT } },
+};
+const balanceFailed: Row = {
+  does: 'backs off after the failed balance call, counting the failure',
+  then: {
+    phase: 'received',
+    action: { kind: 'wait', untilMs: AT + 500, reason: 'retry_after_failure' },
+    patch: { failures: 1 },
+    effects: [notice({ kind: 'call_failed', call: 'balance', code: 'transient', message: 'balance answered 503', failures: 1 })],
+  },
+};
+const pauseFor = (call: ApiCall, reason: 'rate_limited' | 'key_refused', phase: Phase, patch?: StatePatch): Row => ({
+  does: `pauses the fleet (${reason})${patch ? ' and counts the create as not sent' : ', nothing changes'}`,
+  then: {
+    phase,
+    action: reason === 'rate_limited' ? { kind: 'pause_fleet', ms: 2 * SECOND, reason } : { kind: 'pause_fleet', ms: policy.authFailurePauseMs, reason },
+    ...(patch ? { patch } : { same: true }),
+    effects: [
+      reason === 'rate_limited'
+        ? notice({ kind: 'rate_limited', call, pauseMs: 2 * SECOND })
+        : notice({ kind: 'key_refused', call, code: 'invalid_credentials', message: 'API key rejected (token answered 401)' }),
+    ],
+  },
+});
+const emitAgain: Row = { does: 'emits the stored result (again: emitting is idempotent)', then: { phase: 'done', action: { kind: 'emit' }, same: true } };
+
+const table: Record<Phase, Record<OrderEventType, Row>> = {
+  received: {
+    job_started: reserveAgain,
+    funds_reserved: firstAttempt,
+    funds_short: {
+      does: 'starts waiting for funds, says so once, and checks again in 1 s',
+      then: {
+        phase: 'waiting_funds',
+        action: { kind: 'wait', untilMs: AT + SECOND, reason: 'funds' },
+        patch: { fundsWaitSinceMs: AT, fundsLimit: 'balance' },
+        effects: [notice({ kind: 'funds_short', limit: 'balance', cost: COST })],
+      },
+    },
+    create_succeeded: RESTART,
+    create_rejected: RESTART,
+    create_ambiguous: RESTART,
+    order_observed: RESTART,
+    order_not_found: RESTART,
+    call_failed: balanceFailed,
+    rate_limited: pauseFor('balance', 'rate_limited', 'received'),
+    key_refused: pauseFor('balance', 'key_refused', 'received'),
+    webhook_received: rejectedAsDuplicate,
+    result_emitted: RESTART,
+  },
+  waiting_funds: {
+    job_started: { ...reserveAgain, then: { ...reserveAgain.then, phase: 'waiting_funds' } },
+    funds_reserved: firstAttempt,
+    funds_short: {
+      does: 'keeps waiting from the first shortage, silently, and checks again after as long as it has waited',
+      then: { phase: 'waiting_funds', action: { kind: 'wait', untilMs: AT + (AT - FUNDS_SINCE), reason: 'funds' } },
+    },
+    create_succeeded: RESTART,
+    create_rejected: RESTART,
+    create_ambiguous: RESTART,
+    order_observed: RESTART,
+    order_not_found: RESTART,
+    call_failed: { ...balanceFailed, then: { ...balanceFailed.then, phase: 'waiting_funds' } },
+    rate_limited: pauseFor('balance', 'rate_limited', 'waiting_funds'),
+    key_refused: pauseFor('balance', 'key_refused', 'waiting_funds'),
+    webhook_received: rejectedAsDuplicate,
+    result_emitted: RESTART,
+  },
+  placing: {
+    job_started: {
+      does: 'finds the previous run died mid-POST: marks the order maybe-landed and sends the create again',
+      then: {
+        phase: 'placing',
+        action: { kind: 'create', request: REQUEST },
+        patch: { attempts: 2, maybeLanded: true, maybeLandedAtMs: AT },
+      },
+    },
+    funds_reserved: RESTART,
+    funds_short: RESTART,
+    create_succeeded: {
+      does: 'learns the order id (placed) and polls first after pollInitialDelayMs',
+      then: {
+        phase: 'placed',
+        action: { kind: 'wait', untilMs: AT + policy.pollInitialDelayMs, reason: 'order_in_progress' },
+        patch: { orderId: ORDER_ID, placedAtMs: AT },
+        effects: [notice({ kind: 'order_placed', orderId: ORDER_ID })],
+      },
+    },
+    create_rejected: {
+      does: 'is rejected at once with the API’s reason',
+      then: {
+        phase: 'done',
+        action: { kind: 'emit' },
+        result: { status: 'rejected', error: 'validation_error', error_message: 'quantity: must be between 1 and 10', order_id: null, source: 'worker' },
+      },
+    },
+    create_ambiguous: {
+      does: 'marks the order maybe-landed (ambiguous) and retries after the first backoff',
+      then: {
+        phase: 'ambiguous',
+        action: { kind: 'wait', untilMs: AT + 500, reason: 'retry_ambiguous_create' },
+        patch: { maybeLanded: true, maybeLandedAtMs: AT, failures: 1 },
+        effects: [notice({ kind: 'create_ambiguous', attempt: 1, message: 'create answered 503 service_unavailable (the order may have been placed)' })],
+      },
+    },
+    order_observed: RESTART,
+    order_not_found: RESTART,
+    call_failed: {
+      does: 'counts the create as not sent (back to received) and backs off',
+      then: {
+        phase: 'received',
+        action: { kind: 'wait', untilMs: AT + 500, reason: 'retry_after_failure' },
+        patch: { failures: 1 },
+        effects: [notice({ kind: 'call_failed', call: 'create', code: 'transient', message: 'create answered 503', failures: 1 })],
+      },
+    },
+    rate_limited: pauseFor('create', 'rate_limited', 'received', {}),
+    key_refused: pauseFor('create', 'key_refused', 'received', {}),
+    webhook_received: completedByWebhook,
+    result_emitted: RESTART,
+  },
+  ambiguous: {
+    job_started: {
+      does: 'retries the create with the same merchant_order_id, keeping when it first may have landed',
+      then: { phase: 'placing', action: { kind: 'create', request: REQUEST }, patch: { attempts: 2 } },
+    },
+    funds_reserved: RESTART,
+    funds_short: RESTART,
+    create_succeeded: RESTART,
+    create_rejected: RESTART,
+    create_ambiguous: RESTART,
+    order_observed: RESTART,
+    order_not_found: RESTART,
+    call_failed: RESTART,
+    rate_limited: RESTART,
+    key_refused: RESTART,
+    webhook_received: completedByWebhook,
+    result_emitted: RESTART,
+  },
+  placed: {
+    job_started: { does: 'looks the order up', then: { phase: 'placed', action: { kind: 'lookup', orderId: ORDER_ID }, same: true } },
+    funds_reserved: RESTART,
+    funds_short: RESTART,
+    create_succeeded: RESTART,
+    create_rejected: RESTART,
+    create_ambiguous: RESTART,
+    order_observed: {
+      does: 'sees it still in progress and polls again after as long as it has been placed',
+      then: { phase: 'placed', action: { kind: 'wait', untilMs: AT + (AT - PLACED_AT), reason: 'order_in_progress' } },
+    },
+    order_not_found: {
+      does: 'backs off like any failure, counting it',
+      then: {
+        phase: 'placed',
+        action: { kind: 'wait', untilMs: AT + 500, reason: 'retry_after_failure' },
+        patch: { failures: 1 },
+        effects: [notice({ kind: 'call_failed', call: 'lookup', code: 'not_found', message: 'the lookup answered 404 for a placed order', failures: 1 })],
+      },
+    },
+    call_failed: {
+      does: 'backs off after the failed lookup, counting it',
+      then: {
+        phase: 'placed',
+        action: { kind: 'wait', untilMs: AT + 500, reason: 'retry_after_failure' },
+        patch: { failures: 1 },
+        effects: [notice({ kind: 'call_failed', call: 'lookup', code: 'transient', message: 'lookup answered 503', failures: 1 })],
+      },
+    },
+    rate_limited: pauseFor('lookup', 'rate_limited', 'placed'),
+    key_refused: pauseFor('lookup', 'key_refused', 'placed'),
+    webhook_received: completedByWebhook,
+    result_emitted: RESTART,
+  },
+  awaiting_webhook: {
+    job_started: {
+      does: 'keeps waiting for the webhook until the deadline counted from when it may have landed',
+      then: {
+        phase: 'awaiting_webhook',
+        action: { kind: 'wait', untilMs: MAYBE_LANDED_AT + policy.resolveTimeoutMs, reason: 'awaiting_webhook' },
+        same: true,
+      },
+    },
+    funds_reserved: RESTART,
+    funds_short: RESTART,
+    create_succeeded: RESTART,
+    create_rejected: RESTART,
+    create_ambiguous: RESTART,
+    order_observed: RESTART,
+    order_not_found: RESTART,
+    call_failed: RESTART,
+    rate_limited: RESTART,
+    key_refused: RESTART,
+    webhook_received: completedByWebhook,
+    result_emitted: RESTART,
+  },
+  done: {
+    job_started: emitAgain,
+    funds_reserved: emitAgain,
+    funds_short: emitAgain,
+    create_succeeded: emitAgain,
+    create_rejected: emitAgain,
+    create_ambiguous: emitAgain,
+    order_observed: emitAgain,
+    order_not_found: emitAgain,
+    call_failed: emitAgain,
+    rate_limited: emitAgain,
+    key_refused: emitAgain,
+    webhook_received: emitAgain,
+    result_emitted: {
+      does: 'marks the result emitted, gives back the refund (none for a completed order) and finishes',
+      then: { phase: 'done', action: { kind: 'finish' }, patch: { emitted: true }, effects: [{ kind: 'release_funds', balance: 0, spend: 0 }] },
+    },
+  },
+};
+
+function expectOutcome(before: OrderState, decision: Decision, then: Outcome): void {
+  if ('restart' in then) {
+    expect(decision.action.kind).toBe('restart');
+    expect(decision.state).toBe(before);
+    expect(decision.effects).toEqual([]);
+    return;
+  }
+  expect(decision.action).toMatchObject(then.action);
+  expect(decision.effects).toEqual(then.effects ?? []);
+  if (then.same) expect(decision.state).toBe(before);
+  // Every field not named in the row is carried over unchanged.
+  const { result: resultAfter, ...restAfter } = decision.state;
+  const { result: resultBefore, ...restBefore } = before;
+  expect(restAfter).toEqual({ ...restBefore, ...then.patch, phase: then.phase });
+  if (then.phase !== 'done') {
+    expect(resultAfter).toBeNull();
+    return;
+  }
+  expect(resultAfter).not.toBeNull();
+  if (resultBefore !== null) expect(resultAfter).toBe(resultBefore);
+  expect(resultAfter).toMatchObject({ merchant_order_id: MID, ...then.result });
+  if (decision.action.kind === 'emit' || decision.action.kind === 'finish') expect(decision.action.result).toBe(resultAfter);
+}
+
+describe('decide: every event type in every phase', () => {
+  it('has a row for every (phase, event type) pair', () => {
+    const pairs = PHASES.flatMap((phase) => EVENT_TYPES.map((type) => `${phase} × ${type}`));
+    const rows = Object.entries(table).flatMap(([phase, byType]) => Object.keys(byType).map((type) => `${phase} × ${type}`));
+    expect(PHASES).toHaveLength(7);
+    expect(EVENT_TYPES).toHaveLength(13);
+    expect(rows.sort()).toEqual(pairs.sort());
+  });
+
+  for (const phase of PHASES) {
+    describe(`in phase ${phase}`, () => {
+      for (const type of EVENT_TYPES) {
+        const row = table[phase][type];
+        it(`on ${type} ${row.does}`, () => {
+          const before = states[phase]();
+          const snapshot = structuredClone(before);
+          const decision = step(before, tableEvent(type, phase));
+          expectOutcome(before, decision, row.then);
+          expect(before).toEqual(snapshot);
+        });
+      }
+    });
+  }
+
+  describe('once the result is emitted', () => {
+    for (const type of EVENT_TYPES) {
+      it(`on ${type} finishes with the stored result, releasing nothing again`, () => {
+        const before: OrderState = { ...states.done(), emitted: true };
+        const decision = step(before, tableEvent(type, 'done'));
+        expect(decision.state).toBe(before);
+        expect(decision.effects).toEqual([]);
+        expect(decision.action).toEqual({ kind: 'finish', result: before.result });
+      });
+    }
+  });
+
+  describe('an API call outcome fits only the phase that asked for that call', () => {
+    const asks: Record<ApiCall, readonly Phase[]> = {
+      balance: ['received', 'waiting_funds'],
+      create: ['placing'],
+      lookup: ['placed'],
+    };
+    for (const call of ['balance', 'create', 'lookup'] as const) {
+      for (const phase of PHASES.filter((p) => p !== 'done')) {
+        const fits = asks[call].includes(phase);
+        it(`${call} outcomes in ${phase} ${fits ? 'are decided' : 'restart'}`, () => {
+          for (const event of [ev.failed(AT, call), ev.rateLimited(AT, call), ev.keyRefused(AT, call)]) {
+            const before = states[phase]();
+            const decision = step(before, event);
+            if (fits) {
+              expect(decision.action.kind, event.type).not.toBe('restart');
+            } else {
+              expect(decision.action.kind, event.type).toBe('restart');
+              expect(decision.state, event.type).toBe(before);
+            }
+          }
+        });
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. Behaviour, rule by rule.
+// ---------------------------------------------------------------------------------------------
+
+/** A fresh order of `i`, as the handler claims it. */
+const fresh = (i: Intent = intent): OrderState => initialState(i, T0);
+/** The first attempt recorded at `at` (checked and reserved just before). */
+const firstAttemptAt = (at: number, i: Intent = intent): OrderState => reach(fresh(i), [ev.started(at), ev.reserved(at)]);
+/** Placed at `at`: the create answered pending. */
+const placedAt = (at: number): OrderState => reach(firstAttemptAt(at), [ev.created(at)]);
+
+describe('max_price: the money rules are applied before anything is sent', () => {
+  const capped = (maxPrice: number): Intent => ({ ...intent, maxPrice });
+
+  it('rejects price_exceeds_max when the catalog prices the order above max_price', () => {
+    const decisions = run(fresh(capped(10)), [ev.started(T0 + SECOND, { kind: 'priced', cost: 18 })]);
+    const decision = lastOf(decisions);
+    expect(resultOf(decision)).toMatchObject({
+      status: 'rejected',
+      error: 'price_exceeds_max',
+      error_message: 'the order costs 18, more than max_price 10',
+      order_id: null,
+      price: null,
+      source: 'worker',
+      resolved_at: iso(T0 + SECOND),
+    });
+    expect(decision.action.kind).toBe('emit');
+    expect(decision.state.attempts).toBe(0);
+  });
+
+  it('lets an order priced exactly at max_price through to the funds gate', () => {
+    expect(step(fresh(capped(18)), ev.started(T0, { kind: 'priced', cost: 18 })).action).toEqual({ kind: 'reserve_funds', cost: 18 });
+  });
+
+  it('rejects price_unverifiable, naming CATALOG_PATH, when max_price is set but no catalog price is known', () => {
+    const result = resultOf(step(fresh(capped(10)), ev.started(T0, { kind: 'unpriced' })));
+    expect(result).toMatchObject({ status: 'rejected', error: 'price_unverifiable', order_id: null, source: 'worker' });
+    expect(result.error_message).toContain('CATALOG_PATH');
+    expect(result.error_message).toContain('max_price 10');
+    expect(result.error_message).toContain('item 4090');
+  });
+
+  it('reserves an unknown cost when the intent carries no max_price and no catalog is loaded', () => {
+    const noMax: Intent = { merchantOrderId: MID, itemId: 4090, quantity: 2 };
+    const decision = step(fresh(noMax), ev.started(T0, { kind: 'unpriced' }));
+    expect(decision.action).toEqual({ kind: 'reserve_funds', cost: null });
+    expect(decision.state.phase).toBe('received');
+  });
+
+  it('records the catalog cost it reserves', () => {
+    const decision = step(fresh(), ev.started(T0, { kind: 'priced', cost: 12.5 }));
+    expect(decision.state.cost).toBe(12.5);
+    expect(decision.action).toEqual({ kind: 'reserve_funds', cost: 12.5 });
+  });
+
+  it('applies the rule again after a funds wait: a catalog that now prices it higher rejects it', () => {
+    const waiting = reach(fresh(), [ev.started(T0), ev.short(T0)]);
+    expect(waiting.phase).toBe('waiting_funds');
+    const result = resultOf(step(waiting, ev.started(T0 + 5 * SECOND, { kind: 'priced', cost: 25 })));
+    expect(result).toMatchObject({ status: 'rejected', error: 'price_exceeds_max' });
+  });
+
+  it('rejects an intent the catalog or the parser refuses, with its code and message', () => {
+    const catalogSays = resultOf(step(fresh(), ev.started(T0, { kind: 'invalid', code: 'validation_error', message: 'item_id: no such item' })));
+    expect(catalogSays).toMatchObject({ status: 'rejected', error: 'validation_error', error_message: 'item_id: no such item' });
+    const parserSays = resultOf(
+      step(fresh({ merchantOrderId: MID, itemId: null }), ev.started(T0, { kind: 'invalid', code: 'invalid_intent', message: 'item_id: expected an integer item id' })),
+    );
+    expect(parserSays).toMatchObject({ status: 'rejected', error: 'invalid_intent', item_id: null, quantity: null });
+  });
+
+  it('never sends anything for such an intent, whatever the job does afterwards, and gives back all the funds', () => {
+    const rejecting: IntentCheck[] = [{ kind: 'priced', cost: 25 }, { kind: 'unpriced' }];
+    for (const check of rejecting) {
+      const decisions = run(fresh(), [ev.started(T0, check), ev.started(T0 + SECOND, check), ev.emitted(T0 + 2 * SECOND), ev.started(T0 + 3 * SECOND, check)]);
+      for (const d of decisions) expect(['create', 'reserve_funds']).not.toContain(d.action.kind);
+      expect(decisions[2]?.effects).toEqual([{ kind: 'release_funds', balance: 'all', spend: 'all' }]);
+      expect(lastOf(decisions).action.kind).toBe('finish');
+    }
+  });
+});
+
+// -- The ambiguity matrix ---------------------------------------------------------------------
+
+const create = (status: number, body: unknown): OrderEvent =>
+  classifyFailure('create', businessCallError('create', { status, body, retryAfter: undefined } satisfies ApiAnswer, T0), T0);
+const sentFailure = { code: 'ECONNRESET', timeoutEvent: undefined, connected: true, uploaded: true };
+
+/** Every way an attempt may have landed without this system learning the outcome. */
+const causes: { what: string; event: (at: number) => OrderEvent | 'rerun' }[] = [
+  { what: 'a 503 on the create', event: (at) => ({ ...create(503, { code: 'service_unavailable', detail: 'Service temporarily unavailable.' }), atMs: at }) },
+  { what: 'a 502 from a gateway on the create', event: (at) => ({ ...create(502, '<html>502 Bad Gateway</html>'), atMs: at }) },
+  {
+    what: 'a connection reset after the create was sent',
+    event: (at) => classifyFailure('create', transportError('create', sentFailure, new Error('socket hang up')), at),
+  },
+  {
+    what: 'a timeout after the create was sent',
+    event: (at) =>
+      classifyFailure('create', transportError('create', { ...sentFailure, code: 'ETIMEDOUT', timeoutEvent: 'request' }, new Error('timeout')), at),
+  },
+  // The ledger said `placing` when the job ran again: the answer was never recorded.
+  { what: 'a worker killed mid-request', event: () => 'rerun' },
+  { what: 'a Redis restart mid-request', event: () => 'rerun' },
+];
+
+/** Every kind of answer a retry can be rejected with, as the API answers it. */
+const rejections: { what: string; status: number; body: unknown; provable: boolean; code: string }[] = [
+  { what: 'an unknown item', status: 400, body: { code: 'validation_error', detail: 'item_id: no such item' }, provable: true, code: 'validation_error' },
+  {
+    what: 'a quantity out of range',
+    status: 400,
+    body: { code: 'validation_error', detail: 'quantity: must be between 1 and 10' },
+    provable: true,
+    code: 'validation_error',
+  },
+  { what: 'a missing field', status: 400, body: { code: 'validation_error', detail: 'fields.server: is required' }, provable: true, code: 'validation_error' },
+  {
+    what: 'a duplicate merchant_order_id',
+    status: 400,
+    body: { code: 'validation_error', detail: 'merchant_order_id: an order with this merchant_order_id already exists.' },
+    provable: false,
+    code: 'duplicate_merchant_order_id',
+  },
+  { what: 'a 409 already_exists', status: 409, body: { code: 'already_exists', detail: 'conflict' }, provable: false, code: 'duplicate_merchant_order_id' },
+  {
+    what: 'out of stock',
+    status: 400,
+    body: { code: 'validation_error', detail: 'item_id: item 7300 is out of stock' },
+    provable: false,
+    code: 'validation_error',
+  },
+  {
+    what: 'insufficient_balance',
+    status: 400,
+    body: { code: 'insufficient_balance', detail: 'Insufficient balance.' },
+    provable: false,
+    code: 'insufficient_balance',
+  },
+  { what: 'an answer nobody classifies (404 on the create)', status: 404, body: { code: 'not_found', detail: 'Not found.' }, provable: false, code: 'unclassified' },
+];
+
+describe('the ambiguity matrix: every cause of ambiguity × every kind of rejection of the retry', () => {
+  const FIRST_AT = T0 + SECOND;
+  const LANDED_AT = T0 + 5 * SECOND;
+  const RETRY_AT = T0 + 7 * SECOND;
+  const REJECTED_AT = T0 + 8 * SECOND;
+  const DEADLINE = LANDED_AT + policy.resolveTimeoutMs;
+
+  /** From the first attempt to the retry's create: the state in flight and the decision that sent it. */
+  function retryAfter(cause: (typeof causes)[number]): Decision {
+    const placing = firstAttemptAt(FIRST_AT);
+    const happened = cause.event(LANDED_AT);
+    if (happened === 'rerun') {
+      // The job runs again and finds its own attempt still `placing`.
+      return step(placing, ev.started(LANDED_AT));
+    }
+    const ambiguous = step(placing, happened);
+    expect(ambiguous.state).toMatchObject({ phase: 'ambiguous', maybeLanded: true, maybeLandedAtMs: LANDED_AT });
+    expect(ambiguous.action).toEqual({ kind: 'wait', untilMs: LANDED_AT + 500, reason: 'retry_ambiguous_create' });
+    return step(ambiguous.state, ev.started(RETRY_AT));
+  }
+
+  for (const cause of causes) {
+    describe(`when the create may have landed because of ${cause.what}`, () => {
+      it('retries with the same merchant_order_id, the order marked maybe-landed from then', () => {
+        const retry = retryAfter(cause);
+        expect(retry.action).toEqual({ kind: 'create', request: REQUEST });
+        expect(retry.state).toMatchObject({ phase: 'placing', attempts: 2, maybeLanded: true, maybeLandedAtMs: LANDED_AT, firstAttemptAtMs: FIRST_AT });
+      });
+
+      for (const rejection of rejections) {
+        const event = (): OrderEvent => ({ ...create(rejection.status, rejection.body), atMs: REJECTED_AT });
+        if (rejection.provable) {
+          it(`rejects at once when the retry is answered with ${rejection.what}: the API blames a request field`, () => {
+            const decision = step(retryAfter(cause).state, event());
+            const detail = (rejection.body as { detail: string }).detail;
+            expect(resultOf(decision)).toMatchObject({
+              status: 'rejected',
+              error: 'validation_error',
+              error_message: detail,
+              order_id: null,
+              source: 'worker',
+              resolved_at: iso(REJECTED_AT),
+            });
+            expect(decision.action.kind).toBe('emit');
+          });
+        } else {
+          it(`waits for the webhook when the retry is answered with ${rejection.what}, then ends unresolved at the deadline`, () => {
+            const waiting = step(retryAfter(cause).state, event());
+            expect(waiting.state).toMatchObject({ phase: 'awaiting_webhook', result: null, orderId: null });
+            expect(waiting.effects).toEqual([notice({ kind: 'awaiting_webhook', code: rejection.code })]);
+            expect(waiting.action).toEqual({ kind: 'wait', untilMs: DEADLINE, reason: 'awaiting_webhook' });
+
+            const early = step(waiting.state, ev.started(DEADLINE - 1));
+            expect(early.action).toEqual({ kind: 'wait', untilMs: DEADLINE, reason: 'awaiting_webhook' });
+            expect(early.state).toBe(waiting.state);
+
+            const late = step(waiting.state, ev.started(DEADLINE));
+            expect(resultOf(late)).toMatchObject({ status: 'unresolved', error: 'unresolved', order_id: null, source: 'worker', resolved_at: iso(DEADLINE) });
+            expect(resultOf(late).error_message).toContain(`"${MID}"`);
+          });
+
+          it(`takes the webhook’s word when it arrives after a retry answered with ${rejection.what}`, () => {
+            const waiting = step(retryAfter(cause).state, event());
+            const done = step(waiting.state, ev.webhook(DEADLINE - SECOND, order('completed', { id: OTHER_ORDER_ID })));
+            expect(resultOf(done)).toMatchObject({ status: 'completed', order_id: OTHER_ORDER_ID, source: 'webhook' });
+          });
+        }
+      }
+    });
+  }
+
+  describe('when nothing may have landed (a clean first attempt)', () => {
+    const expectations: Record<string, (d: Decision) => void> = {
+      'an unknown item': (d) => expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'validation_error', error_message: 'item_id: no such item' }),
+      'a quantity out of range': (d) => expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'validation_error' }),
+      'a missing field': (d) => expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'validation_error' }),
+      'a duplicate merchant_order_id': (d) => expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'duplicate_merchant_order_id' }),
+      'a 409 already_exists': (d) => expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'duplicate_merchant_order_id' }),
+      'out of stock': (d) =>
+        expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'validation_error', error_message: 'item_id: item 7300 is out of stock' }),
+      insufficient_balance: (d) => expect(d.state.phase).toBe('waiting_funds'),
+      'an answer nobody classifies (404 on the create)': (d) =>
+        expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'api_rejected', error_message: expect.stringContaining('404') as unknown }),
+    };
+    for (const rejection of rejections) {
+      it(`decides at once on ${rejection.what}: no earlier attempt can explain it`, () => {
+        const check = expectations[rejection.what];
+        if (check === undefined) throw new Error(`no expectation for ${rejection.what}`);
+        check(step(firstAttemptAt(FIRST_AT), { ...create(rejection.status, rejection.body), atMs: REJECTED_AT }));
+      });
+    }
+  });
+
+  it('counts the deadline from when the attempt first may have landed, not from the first attempt', () => {
+    // A first attempt refused with a 429 (nothing landed), a second one ambiguous much later.
+    const firstAt = T0;
+    const landedAt = T0 + 10 * MINUTE;
+    const awaiting = reach(fresh(), [
+      ev.started(firstAt),
+      ev.reserved(firstAt),
+      ev.rateLimited(firstAt, 'create'),
+      ev.started(landedAt),
+      ev.reserved(landedAt),
+      ev.ambiguous(landedAt),
+      ev.started(landedAt + SECOND),
+      ev.rejected(landedAt + 2 * SECOND, 'duplicate_merchant_order_id', 'merchant_order_id: already exists'),
+    ]);
+    expect(awaiting).toMatchObject({ phase: 'awaiting_webhook', firstAttemptAtMs: firstAt, maybeLandedAtMs: landedAt, attempts: 3 });
+    expect(resolveDeadline(awaiting, policy)).toBe(landedAt + policy.resolveTimeoutMs);
+    expect(step(awaiting, ev.started(landedAt + policy.resolveTimeoutMs - 1)).state.phase).toBe('awaiting_webhook');
+    expect(resultOf(step(awaiting, ev.started(landedAt + policy.resolveTimeoutMs))).status).toBe('unresolved');
+  });
+
+  it('a retry rejected after the deadline ends unresolved at once', () => {
+    const retry = retryAfter(causes[0] as (typeof causes)[number]);
+    const late = step(retry.state, ev.rejected(DEADLINE + SECOND, 'duplicate_merchant_order_id', 'merchant_order_id: already exists'));
+    expect(resultOf(late)).toMatchObject({ status: 'unresolved', resolved_at: iso(DEADLINE + SECOND) });
+  });
+
+  it('keeps retrying ambiguous creates until one fails past the deadline, then ends unresolved', () => {
+    let state = firstAttemptAt(T0);
+    let at = T0;
+    let decision = step(state, ev.ambiguous(at));
+    while (decision.state.phase !== 'done') {
+      expect(decision.action).toMatchObject({ kind: 'wait', reason: 'retry_ambiguous_create' });
+      at = waitOf(decision).untilMs;
+      state = step(decision.state, ev.started(at)).state;
+      at += 100;
+      decision = step(state, ev.ambiguous(at));
+    }
+    expect(at).toBeGreaterThanOrEqual(T0 + policy.resolveTimeoutMs);
+    expect(resultOf(decision)).toMatchObject({ status: 'unresolved', order_id: null });
+  });
+
+  it('a create refused before it was sent after a maybe-landed attempt goes back to ambiguous, and ends unresolved past the deadline', () => {
+    const retry = retryAfter(causes[0] as (typeof causes)[number]);
+    const refused = step(retry.state, ev.failed(REJECTED_AT, 'create', 'transient', 'create failed: ECONNREFUSED'));
+    expect(refused.state).toMatchObject({ phase: 'ambiguous', maybeLanded: true });
+    expect(refused.action).toMatchObject({ kind: 'wait', reason: 'retry_after_failure' });
+    const past = step(retry.state, ev.failed(DEADLINE, 'create', 'transient', 'create failed: ECONNREFUSED'));
+    expect(resultOf(past)).toMatchObject({ status: 'unresolved' });
+  });
+});
+
+// -- Backoff ----------------------------------------------------------------------------------
+
+describe('consecutive-failure backoff', () => {
+  /** The waits of `n` failures in a row, each arriving when the previous wait ends. */
+  function failuresInARow(start: OrderState, n: number, failure: (at: number) => OrderEvent, again: (at: number) => OrderEvent, random = 0.5): Decision[] {
+    const decisions: Decision[] = [];
+    let state = start;
+    let at = T0 + MINUTE;
+    for (let i = 0; i < n; i++) {
+      const d = step(state, failure(at), ctxOf({ random }));
+      decisions.push(d);
+      at = waitOf(d).untilMs;
+      state = step(d.state, again(at)).state;
+    }
+    return decisions;
+  }
+
+  it('counts failed lookups up and doubles the wait from retryBaseDelayMs up to retryMaxDelayMs', () => {
+    const ds = failuresInARow(placedAt(T0), 9, ev.notFound, ev.started);
+    expect(ds.map((d) => d.state.failures)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const waits: number[] = [];
+    let at = T0 + MINUTE;
+    for (const d of ds) {
+      waits.push(waitOf(d).untilMs - at);
+      at = waitOf(d).untilMs;
+    }
+    expect(waits).toEqual([500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+  });
+
+  it('jitters the capped wait by ±25 %', () => {
+    const low = failuresInARow(placedAt(T0), 10, (at) => ev.failed(at, 'lookup'), ev.started, 0);
+    const high = failuresInARow(placedAt(T0), 10, (at) => ev.failed(at, 'lookup'), ev.started, 0.999_999);
+    const lastWait = (ds: Decision[]): number => {
+      const prev = ds[ds.length - 2];
+      if (prev === undefined) throw new Error('too few');
+      return waitOf(lastOf(ds)).untilMs - waitOf(prev).untilMs;
+    };
+    expect(lastWait(low)).toBe(policy.retryMaxDelayMs * 0.75);
+    expect(lastWait(high)).toBe(policy.retryMaxDelayMs * 1.25);
+    for (const ds of [low, high]) {
+      for (const d of ds) expect(d.action).toMatchObject({ kind: 'wait', reason: 'retry_after_failure' });
+    }
+    // The first wait is the base delay, jittered the same way.
+    expect(waitOf(low[0] as Decision).untilMs - (T0 + MINUTE)).toBe(policy.retryBaseDelayMs * 0.75);
+    expect(waitOf(high[0] as Decision).untilMs - (T0 + MINUTE)).toBe(policy.retryBaseDelayMs * 1.25);
+  });
+
+  it('resets to 0 when a lookup answers, so the next failure waits the base delay again', () => {
+    const [, , third] = failuresInARow(placedAt(T0), 3, ev.notFound, ev.started);
+    if (third === undefined) throw new Error('three failures expected');
+    expect(third.state.failures).toBe(3);
+    const at = waitOf(third).untilMs;
+    const answered = step(third.state, ev.observed(at));
+    expect(answered.state.failures).toBe(0);
+    const again = step(answered.state, ev.notFound(at + 10));
+    expect(again.state.failures).toBe(1);
+    expect(waitOf(again).untilMs).toBe(at + 10 + policy.retryBaseDelayMs);
+  });
+
+  it('counts failed balance calls, and a balance answer (short) resets the count', () => {
+    const ds = run(fresh(), [ev.started(T0), ev.failed(T0, 'balance'), ev.started(T0 + SECOND), ev.failed(T0 + SECOND, 'balance')]);
+    expect(ds[1]?.state.failures).toBe(1);
+    expect(lastOf(ds).state.failures).toBe(2);
+    expect(waitOf(lastOf(ds)).untilMs).toBe(T0 + SECOND + 1_000);
+    const short = step(lastOf(ds).state, ev.short(T0 + 2 * SECOND));
+    expect(short.state).toMatchObject({ phase: 'waiting_funds', failures: 0 });
+  });
+
+  it('counts ambiguous creates: each ambiguous retry waits twice as long', () => {
+    const ds = run(firstAttemptAt(T0), [ev.ambiguous(T0), ev.started(T0 + SECOND), ev.ambiguous(T0 + 2 * SECOND), ev.started(T0 + 4 * SECOND), ev.ambiguous(T0 + 5 * SECOND)]);
+    expect([ds[0], ds[2], ds[4]].map((d) => d?.state.failures)).toEqual([1, 2, 3]);
+    expect(waitOf(ds[0] as Decision).untilMs).toBe(T0 + 500);
+    expect(waitOf(ds[2] as Decision).untilMs).toBe(T0 + 2 * SECOND + 1_000);
+    expect(waitOf(ds[4] as Decision).untilMs).toBe(T0 + 5 * SECOND + 2_000);
+  });
+
+  it('counts creates that were not sent across the reservation in between (the gate reserves from a cached reading)', () => {
+    const ds = run(firstAttemptAt(T0), [
+      ev.failed(T0, 'create', 'transient', 'create failed: ECONNREFUSED'),
+      ev.started(T0 + SECOND),
+      ev.reserved(T0 + SECOND),
+      ev.failed(T0 + SECOND, 'create', 'transient', 'create failed: ECONNREFUSED'),
+    ]);
+    expect(ds[0]?.state).toMatchObject({ phase: 'received', failures: 1, attempts: 1 });
+    expect(lastOf(ds).state).toMatchObject({ phase: 'received', failures: 2, attempts: 2, maybeLanded: false });
+    expect(waitOf(lastOf(ds)).untilMs).toBe(T0 + SECOND + 1_000);
+  });
+
+  it('resets to 0 when the create answers', () => {
+    const ds = run(firstAttemptAt(T0), [ev.ambiguous(T0), ev.started(T0 + SECOND), ev.created(T0 + 2 * SECOND)]);
+    expect(ds[0]?.state.failures).toBe(1);
+    expect(lastOf(ds).state).toMatchObject({ phase: 'placed', failures: 0 });
+  });
+});
+
+// -- A placed order that does not finish ------------------------------------------------------
+
+describe('a placed order that stays in progress', () => {
+  it('is polled with backoff: after pollInitialDelayMs, then as long as it has been placed, up to pollMaxDelayMs', () => {
+    const placed = step(firstAttemptAt(T0), ev.created(T0));
+    expect(waitOf(placed).untilMs).toBe(T0 + policy.pollInitialDelayMs);
+    const waits: number[] = [];
+    let state = placed.state;
+    let at = waitOf(placed).untilMs;
+    for (let i = 0; i < 12; i++) {
+      const d = step(state, ev.observed(at));
+      waits.push(waitOf(d).untilMs - at);
+      state = d.state;
+      at = waitOf(d).untilMs;
+    }
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000]);
+  });
+
+  it('with a live webhook receiver, polls first after pollWebhookDelayMs', () => {
+    const placed = step(firstAttemptAt(T0), ev.created(T0), ctxOf({ webhookAlive: true }));
+    expect(placed.action).toEqual({ kind: 'wait', untilMs: T0 + policy.pollWebhookDelayMs, reason: 'order_in_progress' });
+    const polled = step(placed.state, ev.observed(T0 + policy.pollWebhookDelayMs), ctxOf({ webhookAlive: true }));
+    expect(waitOf(polled).untilMs).toBe(T0 + 2 * policy.pollWebhookDelayMs);
+  });
+
+  it('is flagged stuck exactly once after orderStuckAfterMs, and still polled: no result is invented', () => {
+    const placed = placedAt(T0);
+    const before = step(placed, ev.observed(T0 + policy.orderStuckAfterMs - 1));
+    expect(before.state.stuckSinceMs).toBeNull();
+    expect(noticesOf(before.effects)).toEqual([]);
+
+    const flagged = step(before.state, ev.observed(T0 + policy.orderStuckAfterMs));
+    expect(flagged.state).toMatchObject({ phase: 'placed', stuckSinceMs: T0 + policy.orderStuckAfterMs, result: null });
+    expect(flagged.effects).toEqual([notice({ kind: 'order_stuck', orderId: ORDER_ID, placedAtMs: T0 })]);
+    expect(flagged.action).toEqual({ kind: 'wait', untilMs: T0 + policy.orderStuckAfterMs + policy.pollMaxDelayMs, reason: 'order_in_progress' });
+
+    // Days later: still polled, never flagged again, never decided.
+    let state = flagged.state;
+    for (let at = T0 + 2 * HOUR; at < T0 + 72 * HOUR; at += 7 * HOUR) {
+      const lookup = step(state, ev.started(at));
+      expect(lookup.action).toEqual({ kind: 'lookup', orderId: ORDER_ID });
+      const d = step(lookup.state, ev.observed(at, order('processing')));
+      expect(d.state).toMatchObject({ phase: 'placed', stuckSinceMs: T0 + policy.orderStuckAfterMs });
+      expect(noticesOf(d.effects)).toEqual([]);
+      expect(d.action.kind).toBe('wait');
+      state = d.state;
+    }
+    // And a terminal status still decides it.
+    expect(resultOf(step(state, ev.observed(T0 + 80 * HOUR, order('completed'))))).toMatchObject({ status: 'completed', source: 'poll' });
+  });
+
+  it('when the lookup keeps answering 404 after the create: backs off and is flagged the same way, never decided', () => {
+    let state = placedAt(T0);
+    let at = T0 + SECOND;
+    const stuckNotices: Notice[] = [];
+    let maxWait = 0;
+    while (at < T0 + 3 * policy.orderStuckAfterMs) {
+      const d = step(state, ev.notFound(at));
+      expect(d.state.phase).toBe('placed');
+      expect(d.action).toMatchObject({ kind: 'wait', reason: 'retry_after_failure' });
+      stuckNotices.push(...noticesOf(d.effects).filter((n) => n.kind === 'order_stuck'));
+      if (at - T0 >= policy.orderStuckAfterMs) expect(d.state.stuckSinceMs).not.toBeNull();
+      else expect(d.state.stuckSinceMs).toBeNull();
+      maxWait = Math.max(maxWait, waitOf(d).untilMs - at);
+      state = d.state;
+      at = waitOf(d).untilMs;
+    }
+    expect(stuckNotices).toEqual([{ kind: 'order_stuck', orderId: ORDER_ID, placedAtMs: T0 }]);
+    expect(maxWait).toBe(policy.retryMaxDelayMs);
+  });
+
+  it('never ends unresolved by a deadline of its own, however long its lookups fail', () => {
+    let state = placedAt(T0);
+    for (let at = T0 + MINUTE; at < T0 + 10 * 24 * HOUR; at += 3 * HOUR) {
+      for (const event of [ev.failed(at, 'lookup'), ev.notFound(at + 1), ev.observed(at + 2), ev.started(at + 3)]) {
+        const d = step(state, event);
+        expect(d.state.phase).toBe('placed');
+        state = d.state;
+      }
+    }
+  });
+
+  it('takes a lookup that answers another order for a failure, not for the order', () => {
+    const d = step(placedAt(T0), ev.observed(T0 + SECOND, order('completed', { id: OTHER_ORDER_ID })));
+    expect(d.state).toMatchObject({ phase: 'placed', failures: 1, orderId: ORDER_ID });
+    expect(noticesOf(d.effects)).toEqual([expect.objectContaining({ kind: 'call_failed', code: 'unexpected_response' })]);
+    const foreignMid = step(placedAt(T0), ev.observed(T0 + SECOND, order('completed', { merchantOrderId: OTHER_MID })));
+    expect(foreignMid.state.phase).toBe('placed');
+  });
+
+  it('accepts a lookup answer that omits the merchant_order_id', () => {
+    const d = step(placedAt(T0), ev.observed(T0 + SECOND, order('completed', { merchantOrderId: null })));
+    expect(resultOf(d)).toMatchObject({ status: 'completed', order_id: ORDER_ID, source: 'poll' });
+  });
+});
+
+// -- Funds ------------------------------------------------------------------------------------
+
+describe('waiting for funds', () => {
+  it('says so the first time, then silently rechecks after as long as it has waited (1..30 s)', () => {
+    const ds = run(fresh(), [ev.started(T0), ev.short(T0), ev.started(T0 + SECOND), ev.short(T0 + SECOND), ev.started(T0 + 45 * SECOND), ev.short(T0 + 45 * SECOND)]);
+    const shorts = [ds[1], ds[3], ds[5]] as Decision[];
+    expect(shorts.map((d) => noticesOf(d.effects))).toEqual([[{ kind: 'funds_short', limit: 'balance', cost: COST }], [], []]);
+    expect(shorts.map((d) => waitOf(d).untilMs)).toEqual([T0 + 1_000, T0 + SECOND + 1_000, T0 + 45 * SECOND + 30_000]);
+    for (const d of shorts) expect(d.state).toMatchObject({ phase: 'waiting_funds', fundsWaitSinceMs: T0, fundsLimit: 'balance' });
+  });
+
+  it('says so again when the limit that keeps it waiting changes', () => {
+    const ds = run(fresh(), [ev.short(T0, 'balance'), ev.short(T0 + SECOND, 'spend_limit'), ev.short(T0 + 2 * SECOND, 'spend_limit'), ev.short(T0 + 3 * SECOND, 'balance')]);
+    expect(ds.map((d) => noticesOf(d.effects).map((n) => (n.kind === 'funds_short' ? n.limit : n.kind)))).toEqual([
+      ['balance'],
+      ['spend_limit'],
+      [],
+      ['balance'],
+    ]);
+    expect(lastOf(ds).state.fundsWaitSinceMs).toBe(T0);
+  });
+
+  it('rejects insufficient_balance once balanceWaitMaxMs has passed since the first shortage', () => {
+    const waiting = reach(fresh(), [ev.short(T0)]);
+    expect(step(waiting, ev.short(T0 + policy.balanceWaitMaxMs - 1)).state.phase).toBe('waiting_funds');
+    const done = step(waiting, ev.short(T0 + policy.balanceWaitMaxMs));
+    expect(resultOf(done)).toMatchObject({
+      status: 'rejected',
+      error: 'insufficient_balance',
+      error_message: 'the balance did not cover the order before BALANCE_WAIT_MAX_MS',
+      order_id: null,
+      resolved_at: iso(T0 + policy.balanceWaitMaxMs),
+    });
+  });
+
+  it('rejects spend_limit_reached when it is the fleet’s spend limit that kept it waiting', () => {
+    const waiting = reach(fresh(), [ev.short(T0, 'balance')]);
+    const done = step(waiting, ev.short(T0 + policy.balanceWaitMaxMs, 'spend_limit'));
+    expect(resultOf(done)).toMatchObject({ status: 'rejected', error: 'spend_limit_reached' });
+    expect(resultOf(done).error_message).toContain('SPEND_LIMIT');
+  });
+
+  it('with no wait allowed, the first shortage rejects', () => {
+    const d = step(fresh(), ev.short(T0), ctxOf({ policy: testPolicy({ balanceWaitMaxMs: 0 }) }));
+    expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'insufficient_balance' });
+  });
+
+  it('sends the create as soon as the funds are reserved', () => {
+    const ds = run(fresh(), [ev.started(T0), ev.short(T0), ev.started(T0 + SECOND), ev.reserved(T0 + SECOND)]);
+    expect(lastOf(ds).action).toEqual({ kind: 'create', request: REQUEST });
+    expect(lastOf(ds).state).toMatchObject({ phase: 'placing', attempts: 1, firstAttemptAtMs: T0 + SECOND });
+  });
+
+  describe('when the create is answered insufficient_balance (the fleet’s reading was stale)', () => {
+    it('gives the reservation back, forgets the balance reading and waits for funds', () => {
+      const d = step(firstAttemptAt(T0), ev.rejected(T0 + SECOND, 'insufficient_balance', 'Insufficient balance.'));
+      expect(d.effects).toEqual([
+        { kind: 'release_funds', balance: 'all', spend: 'all' },
+        { kind: 'invalidate_balance' },
+        notice({ kind: 'funds_short', limit: 'balance', cost: COST }),
+      ]);
+      expect(d.state).toMatchObject({ phase: 'waiting_funds', fundsWaitSinceMs: T0 + SECOND, maybeLanded: false, attempts: 1 });
+      expect(d.action).toEqual({ kind: 'wait', untilMs: T0 + 2 * SECOND, reason: 'funds' });
+    });
+
+    it('continues a funds wait that began before the attempt, and rejects once it has lasted balanceWaitMaxMs', () => {
+      const since = T0;
+      const placing = reach(fresh(), [ev.short(since), ev.started(since + 10 * SECOND), ev.reserved(since + 10 * SECOND)]);
+      const again = step(placing, ev.rejected(since + 11 * SECOND, 'insufficient_balance', 'Insufficient balance.'));
+      expect(again.state).toMatchObject({ phase: 'waiting_funds', fundsWaitSinceMs: since });
+      expect(noticesOf(again.effects)).toEqual([]);
+      const late = reach(again.state, [ev.started(since + 59 * SECOND), ev.reserved(since + 59 * SECOND)]);
+      const done = step(late, ev.rejected(since + policy.balanceWaitMaxMs, 'insufficient_balance', 'Insufficient balance.'));
+      expect(resultOf(done)).toMatchObject({ status: 'rejected', error: 'insufficient_balance' });
+      expect(done.effects.slice(0, 2)).toEqual([{ kind: 'release_funds', balance: 'all', spend: 'all' }, { kind: 'invalidate_balance' }]);
+    });
+  });
+});
+
+// -- Fleet pauses -----------------------------------------------------------------------------
+
+describe('when the API rate-limits the fleet or refuses its key', () => {
+  it('pauses the fleet for Retry-After and counts the create as not sent: back to received, nothing maybe-landed', () => {
+    const d = step(firstAttemptAt(T0), ev.rateLimited(T0 + SECOND, 'create', 7 * SECOND));
+    expect(d.action).toEqual({ kind: 'pause_fleet', ms: 7 * SECOND, reason: 'rate_limited' });
+    expect(d.effects).toEqual([notice({ kind: 'rate_limited', call: 'create', pauseMs: 7 * SECOND })]);
+    expect(d.state).toMatchObject({ phase: 'received', attempts: 1, maybeLanded: false, maybeLandedAtMs: null, fundsWaitSinceMs: null });
+  });
+
+  it('pauses DEFAULT_RATE_LIMIT_PAUSE_MS when the 429 said nothing of when to come back', () => {
+    expect(step(firstAttemptAt(T0), ev.rateLimited(T0, 'create', null)).action).toEqual({
+      kind: 'pause_fleet',
+      ms: DEFAULT_RATE_LIMIT_PAUSE_MS,
+      reason: 'rate_limited',
+    });
+  });
+
+  it('pauses authFailurePauseMs when the key is refused, the create counted as not sent', () => {
+    const d = step(firstAttemptAt(T0), ev.keyRefused(T0, 'create'));
+    expect(d.action).toEqual({ kind: 'pause_fleet', ms: policy.authFailurePauseMs, reason: 'key_refused' });
+    expect(d.state).toMatchObject({ phase: 'received', maybeLanded: false });
+  });
+
+  it('after a rate-limited create, a duplicate on the next attempt is still someone else’s order: rejected', () => {
+    const ds = run(firstAttemptAt(T0), [
+      ev.rateLimited(T0, 'create'),
+      ev.started(T0 + 2 * SECOND),
+      ev.reserved(T0 + 2 * SECOND),
+      ev.rejected(T0 + 3 * SECOND, 'duplicate_merchant_order_id', 'merchant_order_id: already exists'),
+    ]);
+    expect(ds[2]?.state.attempts).toBe(2);
+    expect(resultOf(lastOf(ds))).toMatchObject({ status: 'rejected', error: 'duplicate_merchant_order_id' });
+  });
+
+  it('after a maybe-landed attempt, a rate-limited or refused retry goes back to ambiguous, never to received', () => {
+    const retry = reach(firstAttemptAt(T0), [ev.ambiguous(T0), ev.started(T0 + SECOND)]);
+    for (const event of [ev.rateLimited(T0 + 2 * SECOND, 'create'), ev.keyRefused(T0 + 2 * SECOND, 'create')]) {
+      expect(step(retry, event).state).toMatchObject({ phase: 'ambiguous', maybeLanded: true, maybeLandedAtMs: T0 });
+    }
+  });
+
+  it('a funds wait cut short by a rate-limited create starts over on the next shortage', () => {
+    const ds = run(fresh(), [ev.started(T0), ev.short(T0), ev.reserved(T0 + 50 * SECOND), ev.rateLimited(T0 + 50 * SECOND, 'create'), ev.short(T0 + 70 * SECOND)]);
+    expect(lastOf(ds).state).toMatchObject({ phase: 'waiting_funds', fundsWaitSinceMs: T0 + 70 * SECOND });
+    expect(noticesOf(lastOf(ds).effects)).toEqual([{ kind: 'funds_short', limit: 'balance', cost: COST }]);
+  });
+
+  it('leaves balance and lookup states as they are', () => {
+    for (const [state, call] of [
+      [states.received(), 'balance'],
+      [states.placed(), 'lookup'],
+    ] as const) {
+      expect(step(state, ev.rateLimited(AT, call)).state).toBe(state);
+      expect(step(state, ev.keyRefused(AT, call)).state).toBe(state);
+    }
+  });
+});
+
+// -- Webhooks ---------------------------------------------------------------------------------
+
+describe('webhook events', () => {
+  it('before any attempt, a terminal event means someone else used the merchant_order_id: rejected duplicate_merchant_order_id', () => {
+    for (const state of [fresh(), states.received(), states.waiting_funds(), reach(firstAttemptAt(T0), [ev.rateLimited(T0, 'create')])]) {
+      const d = step(state, ev.webhook(AT, order('completed', { id: OTHER_ORDER_ID })));
+      expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'duplicate_merchant_order_id', order_id: null, codes: [] });
+      expect(resultOf(d).error_message).toContain(OTHER_ORDER_ID);
+    }
+  });
+
+  it('decides a placing, ambiguous, placed or awaiting order from the webhook, whatever its terminal status', () => {
+    for (const phase of ['placing', 'ambiguous', 'placed', 'awaiting_webhook'] as const) {
+      for (const status of ['completed', 'partial', 'failed'] as const) {
+        const o = order(status, status === 'partial' ? { deliveredQuantity: 1, refundAmount: 9, codes: ['CODE-1'] } : {});
+        const d = step(states[phase](), ev.webhook(AT, o));
+        expect(resultOf(d), `${phase}/${status}`).toMatchObject({
+          status,
+          source: 'webhook',
+          order_id: ORDER_ID,
+          refund_amount: o.refundAmount,
+          codes: o.codes,
+        });
+        expect(d.state.orderId).toBe(ORDER_ID);
+        expect(d.action.kind).toBe('emit');
+      }
+    }
+  });
+
+  it('ignores an event for another order id once the id is known', () => {
+    const before = states.placed();
+    const d = step(before, ev.webhook(AT, order('completed', { id: OTHER_ORDER_ID })));
+    expect(d.state).toBe(before);
+    expect(d.action).toEqual({ kind: 'restart', reason: 'the event is for another order id' });
+    expect(d.effects).toEqual([notice({ kind: 'webhook_ignored', orderId: OTHER_ORDER_ID, reason: 'the event is for another order id' })]);
+  });
+
+  it('ignores an event for another merchant_order_id in every phase before done', () => {
+    for (const phase of PHASES.filter((p) => p !== 'done')) {
+      const before = states[phase]();
+      const d = step(before, ev.webhook(AT, order('completed', { merchantOrderId: OTHER_MID })));
+      expect(d.state, phase).toBe(before);
+      expect(d.action, phase).toEqual({ kind: 'restart', reason: 'the event is for another merchant_order_id' });
+    }
+  });
+
+  it('ignores an event that is not terminal', () => {
+    for (const phase of PHASES.filter((p) => p !== 'done')) {
+      const before = states[phase]();
+      const d = step(before, ev.webhook(AT, order('processing')));
+      expect(d.state, phase).toBe(before);
+      expect(d.action.kind, phase).toBe('restart');
+    }
+  });
+
+  it('cannot change a decided result', () => {
+    const done = states.done();
+    const d = step(done, ev.webhook(AT, order('failed')));
+    expect(d.state).toBe(done);
+    expect(d.action).toEqual({ kind: 'emit', result: done.result });
+  });
+
+  describe('a webhook stored in the ledger (ctx.webhook)', () => {
+    const stored = order('completed');
+    const withStored = ctxOf({ webhook: stored });
+
+    for (const phase of PHASES.filter((p) => p !== 'done')) {
+      it(`settles an order in ${phase} after whatever event the job brings`, () => {
+        for (const type of EVENT_TYPES.filter((t) => t !== 'webhook_received')) {
+          const before = states[phase]();
+          const event = tableEvent(type, phase);
+          const alone = step(before, event);
+          const d = step(before, event, withStored);
+          const where = `${phase} × ${type}`;
+          expect(d.state.phase, where).toBe('done');
+          if (alone.state.phase === 'done') {
+            // The event decided by itself first: the stored webhook changes nothing.
+            expect(d.state.result, where).toEqual(alone.state.result);
+          } else if (alone.state.phase === 'received' || alone.state.phase === 'waiting_funds') {
+            // Nothing of ours may have landed (never sent, or provably not processed): someone else's order.
+            expect(d.state.result, where).toMatchObject({ status: 'rejected', error: 'duplicate_merchant_order_id', order_id: null });
+          } else {
+            expect(d.state.result, where).toMatchObject({ status: 'completed', source: 'webhook', order_id: ORDER_ID });
+          }
+          expect(d.action.kind, where).toBe('emit');
+          // The effects of the event itself are kept, in front.
+          expect(d.effects.slice(0, alone.effects.length), where).toEqual(alone.effects);
+        }
+      });
+    }
+
+    it('is left alone when it is not this order’s: the event’s own decision stands, without a webhook_ignored notice', () => {
+      const foreign = ctxOf({ webhook: order('completed', { id: OTHER_ORDER_ID }) });
+      const before = states.placed();
+      const d = step(before, ev.started(AT), foreign);
+      expect(d.state).toBe(before);
+      expect(d.action).toEqual({ kind: 'lookup', orderId: ORDER_ID });
+      expect(d.effects).toEqual([]);
+    });
+  });
+});
+
+// -- Emission ---------------------------------------------------------------------------------
+
+describe('emitting the result', () => {
+  const emitOf = (state: OrderState): Decision[] => run(state, [ev.started(AT), ev.emitted(AT + 1), ev.emitted(AT + 2), ev.started(AT + 3)]);
+
+  const cases: { what: string; done: () => OrderState; release: Effect }[] = [
+    {
+      what: 'a rejection gives back everything (nothing was charged)',
+      done: () => step(fresh(), ev.started(T0, { kind: 'priced', cost: 25 })).state,
+      release: { kind: 'release_funds', balance: 'all', spend: 'all' },
+    },
+    {
+      what: 'an unresolved order keeps its money counted (it may have been charged)',
+      done: () => step(states.awaiting_webhook(), ev.started(MAYBE_LANDED_AT + policy.resolveTimeoutMs)).state,
+      release: { kind: 'release_funds', balance: 0, spend: 0 },
+    },
+    {
+      what: 'a completed order gives back nothing',
+      done: () => step(states.placed(), ev.observed(AT, order('completed'))).state,
+      release: { kind: 'release_funds', balance: 0, spend: 0 },
+    },
+    {
+      what: 'a partial order gives back its refund',
+      done: () => step(states.placed(), ev.observed(AT, order('partial', { deliveredQuantity: 1, refundAmount: 9 }))).state,
+      release: { kind: 'release_funds', balance: 9, spend: 9 },
+    },
+    {
+      what: 'a failed order gives back its refund',
+      done: () => step(states.placed(), ev.webhook(AT, order('failed'))).state,
+      release: { kind: 'release_funds', balance: 18, spend: 18 },
+    },
+  ];
+  for (const { what, done, release } of cases) {
+    it(`emits until told it is emitted, then finishes: ${what}`, () => {
+      const state = done();
+      expect(state).toMatchObject({ phase: 'done', emitted: false });
+      const [again, emitted, twice, later] = emitOf(state);
+      expect(again?.action).toEqual({ kind: 'emit', result: state.result });
+      expect(again?.state).toBe(state);
+      expect(emitted?.state).toMatchObject({ emitted: true, result: state.result });
+      expect(emitted?.effects).toEqual([release]);
+      expect(emitted?.action).toEqual({ kind: 'finish', result: state.result });
+      // The release happens once: a repeated result_emitted, or a later run, only finishes.
+      expect(twice?.effects).toEqual([]);
+      expect(twice?.action).toEqual({ kind: 'finish', result: state.result });
+      expect(later?.action).toEqual({ kind: 'finish', result: state.result });
+    });
+  }
+});
+
+// -- What the API charged ---------------------------------------------------------------------
+
+describe('what the API charged', () => {
+  it('records the charge when the create charged another price than the reserved cost', () => {
+    const d = step(firstAttemptAt(T0), ev.created(T0 + SECOND, order('pending', { price: 19.5 })));
+    expect(d.effects).toEqual([{ kind: 'record_charge', amount: 19.5 }, notice({ kind: 'order_placed', orderId: ORDER_ID })]);
+  });
+
+  it('records nothing when the charge is the reserved cost', () => {
+    const d = step(firstAttemptAt(T0), ev.created(T0 + SECOND, order('pending', { price: COST })));
+    expect(d.effects.filter((e) => e.kind === 'record_charge')).toEqual([]);
+  });
+
+  it('records the charge of a create answered with a terminal order', () => {
+    const d = step(firstAttemptAt(T0), ev.created(T0 + SECOND, order('completed', { price: 17 })));
+    expect(resultOf(d)).toMatchObject({ status: 'completed', price: 17, source: 'poll' });
+    expect(d.effects).toEqual([{ kind: 'record_charge', amount: 17 }]);
+  });
+
+  it('records the charge when only the webhook tells what an ambiguous create charged', () => {
+    for (const phase of ['placing', 'ambiguous', 'awaiting_webhook'] as const) {
+      const d = step(states[phase](), ev.webhook(AT, order('completed', { price: 19.5 })));
+      expect(d.effects.filter((e) => e.kind === 'record_charge'), phase).toEqual([{ kind: 'record_charge', amount: 19.5 }]);
+    }
+  });
+
+  it('does not record the charge twice when the create already told it', () => {
+    const placed = step(firstAttemptAt(T0), ev.created(T0 + SECOND, order('pending', { price: 19.5 })));
+    for (const event of [ev.webhook(AT, order('completed', { price: 19.5 })), ev.observed(AT, order('completed', { price: 19.5 }))]) {
+      expect(step(placed.state, event).effects.filter((e) => e.kind === 'record_charge')).toEqual([]);
+    }
+  });
+
+  describe('above max_price (a stale catalog priced it lower)', () => {
+    it('warns in the result and with a notice', () => {
+      const d = step(firstAttemptAt(T0), ev.created(T0 + SECOND, order('completed', { price: 25 })));
+      expect(resultOf(d).warnings).toEqual(['price_above_max']);
+      expect(noticesOf(d.effects)).toEqual([{ kind: 'price_above_max', price: 25, maxPrice: MAX_PRICE }]);
+    });
+
+    it('warns whoever learns the outcome: a poll or the webhook', () => {
+      const placed = placedAt(T0);
+      for (const event of [ev.observed(AT, order('failed', { price: 25 })), ev.webhook(AT, order('partial', { price: 25 }))]) {
+        const d = step(placed, event);
+        expect(resultOf(d).warnings, event.type).toEqual(['price_above_max']);
+        expect(noticesOf(d.effects), event.type).toEqual([{ kind: 'price_above_max', price: 25, maxPrice: MAX_PRICE }]);
+      }
+    });
+
+    it('does not warn at or under max_price, nor without one', () => {
+      expect(resultOf(step(placedAt(T0), ev.observed(AT, order('completed', { price: MAX_PRICE })))).warnings).toEqual([]);
+      const noMax = reach(fresh({ merchantOrderId: MID, itemId: 4090, quantity: 2 }), [ev.started(T0, { kind: 'unpriced' }), ev.reserved(T0), ev.created(T0)]);
+      const d = step(noMax, ev.observed(AT, order('completed', { price: 1_000 })));
+      expect(resultOf(d).warnings).toEqual([]);
+      expect(noticesOf(d.effects)).toEqual([]);
+    });
+  });
+});
+
+// -- Scenarios end to end ---------------------------------------------------------------------
+
+describe('whole lifecycles', () => {
+  it('the happy path: check, reserve, create, poll, emit, finish', () => {
+    const ds = run(fresh(), [
+      ev.started(T0),
+      ev.reserved(T0 + 10),
+      ev.created(T0 + 20),
+      ev.started(T0 + 1_020),
+      ev.observed(T0 + 1_030, order('processing')),
+      ev.started(T0 + 2_030),
+      ev.observed(T0 + 2_040, order('completed')),
+      ev.emitted(T0 + 2_050),
+    ]);
+    expect(ds.map((d) => d.action.kind)).toEqual(['reserve_funds', 'create', 'wait', 'lookup', 'wait', 'lookup', 'emit', 'finish']);
+    expect(lastOf(ds).state).toMatchObject({ phase: 'done', emitted: true, attempts: 1, maybeLanded: false, orderId: ORDER_ID });
+    const result = resultOf(lastOf(ds));
+    expect(result).toEqual({
+      merchant_order_id: MID,
+      order_id: ORDER_ID,
+      status: 'completed',
+      item_id: 4090,
+      quantity: 2,
+      price: COST,
+      delivered_quantity: 2,
+      refund_amount: 0,
+      codes: ['CODE-1', 'CODE-2'],
+      fields: {},
+      error: null,
+      error_message: null,
+      created_at: '2026-11-25T00:00:00.000Z',
+      completed_at: '2026-11-25T00:00:01.000Z',
+      resolved_at: iso(T0 + 2_040),
+      source: 'poll',
+      warnings: [],
+    } satisfies OrderResult);
+  });
+
+  it('a rejection reports the intent’s own item, quantity and fields', () => {
+    const withFields: Intent = { merchantOrderId: MID, itemId: 5100, quantity: 10, fields: { player_id: 'p-1', server: 17 } };
+    const d = step(firstAttemptAt(T0, withFields), ev.rejected(T0 + SECOND, 'validation_error', 'fields.server: 17 is not a valid choice'));
+    expect(resultOf(d)).toMatchObject({
+      status: 'rejected',
+      item_id: 5100,
+      quantity: 10,
+      fields: { player_id: 'p-1', server: 17 },
+      price: null,
+      codes: [],
+      delivered_quantity: 0,
+      refund_amount: 0,
+      created_at: null,
+      warnings: [],
+    });
+  });
+
+  it('sends the intent’s fields in the create exactly as given', () => {
+    const withFields: Intent = { merchantOrderId: MID, itemId: 5100, quantity: 10, fields: { player_id: 'p-1', server: 17 } };
+    const d = step(reach(fresh(withFields), [ev.started(T0, { kind: 'priced', cost: 9.5 })]), ev.reserved(T0));
+    expect(d.action).toEqual({ kind: 'create', request: { itemId: 5100, merchantOrderId: MID, quantity: 10, fields: { player_id: 'p-1', server: 17 } } });
+    const bare = step(reach(fresh({ merchantOrderId: MID, itemId: 6200 }), [ev.started(T0, { kind: 'priced', cost: 15 })]), ev.reserved(T0));
+    expect(bare.action).toEqual({ kind: 'create', request: { itemId: 6200, merchantOrderId: MID } });
+  });
+
+  it('never sends a create for an intent without an item id', () => {
+    const d = step(fresh({ merchantOrderId: MID, itemId: null }), ev.reserved(T0));
+    expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'invalid_intent' });
+    expect(d.action.kind).toBe('emit');
+  });
+
+  it('a webhook before the create’s answer decides the order; the late answer only asks to start over', () => {
+    const inFlight = firstAttemptAt(T0);
+    const done = step(inFlight, ev.webhook(T0 + SECOND));
+    expect(resultOf(done)).toMatchObject({ status: 'completed', source: 'webhook' });
+    const late = step(done.state, ev.created(T0 + 2 * SECOND));
+    expect(late.state).toBe(done.state);
+    expect(late.action).toEqual({ kind: 'emit', result: done.state.result });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. Random event sequences (fast-check): the invariants hold whatever happens, in any order.
+// ---------------------------------------------------------------------------------------------
+
+/** What the catalog says of the sequence's intent (the handler computes the same check on every run). */
+interface World {
+  maxPrice: number | undefined;
+  check: IntentCheck;
+  webhookAlive: boolean;
+  /** From this step on, a terminal webhook event is stored for the merchant_order_id (null = never). */
+  storedFrom: number | null;
+  storedStatus: 'completed' | 'partial' | 'failed';
+  storedForOtherMid: boolean;
+}
+
+/** One step: either an answer that fits what the machine asked for, or any event at all. */
+interface Move {
+  fits: boolean;
+  pick: number;
+  gap: number;
+  random: number;
+  price: number;
+  status: OrderStatus;
+  /** A terminal status, for a webhook event or a lookup that finds the order finished. */
+  webhookStatus: 'completed' | 'partial' | 'failed';
+}
+
+const worldArb: fc.Arbitrary<World> = fc.record({
+  maxPrice: fc.constantFrom<number | undefined>(undefined, undefined, 10, 18, 20),
+  check: fc.constantFrom<IntentCheck>(
+    { kind: 'priced', cost: 18 },
+    { kind: 'priced', cost: 18 },
+    { kind: 'priced', cost: 9 },
+    { kind: 'priced', cost: 25 },
+    { kind: 'unpriced' },
+    { kind: 'unpriced' },
+    { kind: 'invalid', code: 'validation_error', message: 'item_id: no such item' },
+  ),
+  webhookAlive: fc.boolean(),
+  storedFrom: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.nat({ max: 40 }), weight: 1 }),
+  storedStatus: fc.constantFrom('completed', 'partial', 'failed'),
+  storedForOtherMid: fc.boolean(),
+});
+
+const moveArb: fc.Arbitrary<Move> = fc.record({
+  fits: fc.integer({ min: 0, max: 9 }).map((n) => n < 8),
+  pick: fc.nat({ max: 1_000 }),
+  gap: fc.constantFrom(0, 1, 250, 2 * SECOND, 20 * SECOND, 61 * SECOND, 2 * HOUR),
+  random: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+  price: fc.constantFrom(18, 18, 9, 25),
+  status: fc.constantFrom<OrderStatus>('pending', 'processing', 'completed', 'partial', 'failed'),
+  webhookStatus: fc.constantFrom('completed', 'partial', 'failed'),
+});
+
+const REJECT_ANSWERS: readonly { code: Extract<OrderEvent, { type: 'create_rejected' }>['code']; message: string }[] = [
+  { code: 'validation_error', message: 'quantity: must be between 1 and 10' },
+  { code: 'validation_error', message: 'item_id: item 7300 is out of stock' },
+  { code: 'duplicate_merchant_order_id', message: 'merchant_order_id: an order with this merchant_order_id already exists.' },
+  { code: 'insufficient_balance', message: 'Insufficient balance.' },
+  { code: 'unclassified', message: 'create answered 404 not_found' },
+];
+const CALLS: readonly ApiCall[] = ['balance', 'create', 'lookup'];
+
+function pick<T>(items: readonly T[], n: number): T {
+  const item = items[n % items.length];
+  if (item === undefined) throw new Error('pick from an empty list');
+  return item;
+}
+
+/** The event a move stands for, given what the machine last asked for. */
+function eventFor(move: Move, world: World, state: OrderState, last: Action | null, atMs: number): OrderEvent {
+  const o = (status: OrderStatus, id = state.orderId ?? ORDER_ID): Order =>
+    apiOrder(MID, id, status, { price: move.price, ...(status === 'failed' || status === 'partial' ? { refundAmount: move.price / 2 } : {}) });
+  const rejection = (n: number): OrderEvent => {
+    const r = pick(REJECT_ANSWERS, n);
+    return ev.rejected(atMs, r.code, r.message);
+  };
+  const started = ev.started(atMs, world.check);
+  if (move.fits && last !== null) {
+    const n = move.pick;
+    switch (last.kind) {
+      case 'reserve_funds':
+        return pick<OrderEvent>(
+          [
+            ev.reserved(atMs),
+            ev.reserved(atMs),
+            ev.short(atMs, 'balance'),
+            ev.short(atMs, 'spend_limit'),
+            ev.failed(atMs, 'balance'),
+            ev.rateLimited(atMs, 'balance'),
+            ev.keyRefused(atMs, 'balance'),
+          ],
+          n,
+        );
+      case 'create':
+        return pick<OrderEvent>(
+          [
+            ev.created(atMs, o('pending', ORDER_ID)),
+            ev.created(atMs, o(move.status, ORDER_ID)),
+            rejection(n >> 4),
+            rejection(n >> 5),
+            ev.ambiguous(atMs),
+            ev.ambiguous(atMs),
+            ev.failed(atMs, 'create'),
+            ev.rateLimited(atMs, 'create', null),
+            ev.keyRefused(atMs, 'create'),
+            started, // the worker died mid-POST
+          ],
+          n,
+        );
+      case 'lookup':
+        return pick<OrderEvent>(
+          [
+            ev.observed(atMs, o(move.status)),
+            ev.observed(atMs, o(move.webhookStatus)),
+            ev.observed(atMs, o('processing')),
+            ev.observed(atMs, o('completed', OTHER_ORDER_ID)),
+            ev.notFound(atMs),
+            ev.failed(atMs, 'lookup'),
+            ev.rateLimited(atMs, 'lookup'),
+            ev.keyRefused(atMs, 'lookup'),
+          ],
+          n,
+        );
+      case 'emit':
+        return pick<OrderEvent>([ev.emitted(atMs), ev.emitted(atMs), started], n);
+      default:
+        return pick<OrderEvent>(
+          [started, started, started, ev.webhook(atMs, o(move.webhookStatus)), ev.webhook(atMs, apiOrder(OTHER_MID, OTHER_ORDER_ID, 'completed'))],
+          n,
+        );
+    }
+  }
+  // Any event at all, fitting or not, except funds_reserved, which only ever answers a reserve_funds.
+  const n = move.pick;
+  return pick<OrderEvent>(
+    [
+      started,
+      ev.short(atMs, n % 2 === 0 ? 'balance' : 'spend_limit'),
+      ev.created(atMs, o(move.status, ORDER_ID)),
+      rejection(n >> 4),
+      ev.ambiguous(atMs),
+      ev.observed(atMs, o(move.status)),
+      ev.notFound(atMs),
+      ev.failed(atMs, pick(CALLS, n >> 4)),
+      ev.rateLimited(atMs, pick(CALLS, n >> 4), n % 3 === 0 ? null : 1_500),
+      ev.keyRefused(atMs, pick(CALLS, n >> 4)),
+      ev.webhook(atMs, o(move.status, n % 3 === 0 ? OTHER_ORDER_ID : (state.orderId ?? ORDER_ID))),
+      ev.emitted(atMs),
+    ],
+    n,
+  );
+}
+
+/** Whether the world's intent fails a rule checked before anything is sent. */
+function refusedBeforeSending(world: World): boolean {
+  if (world.check.kind === 'invalid') return true;
+  if (world.maxPrice === undefined) return false;
+  return world.check.kind === 'unpriced' || world.check.cost > world.maxPrice;
+}
+
+interface Coverage {
+  phases: Set<Phase>;
+  results: Set<string>;
+  situations: Set<string>;
+}
+
+function checkSequence(world: World, moves: readonly Move[], coverage: Coverage): void {
+  const seqIntent: Intent = { merchantOrderId: MID, itemId: 4090, quantity: 2, ...(world.maxPrice === undefined ? {} : { maxPrice: world.maxPrice }) };
+  let state = initialState(seqIntent, T0);
+  let last: Action | null = null;
+  let now = T0;
+  let firstResult: OrderResult | null = null;
+  let releases = 0;
+  const refused = refusedBeforeSending(world);
+
+  moves.forEach((move, i) => {
+    // A fitting event comes when the machine asked for it: a wait's end, at the earliest.
+    now += move.gap;
+    if (move.fits && last?.kind === 'wait') now = Math.max(now, last.untilMs);
+    const event = eventFor(move, world, state, last, now);
+    const stored =
+      world.storedFrom !== null && i >= world.storedFrom
+        ? apiOrder(world.storedForOtherMid ? OTHER_MID : MID, state.orderId ?? ORDER_ID, world.storedStatus)
+        : null;
+    const before = state;
+    const d = decide(before, event, { policy, webhookAlive: world.webhookAlive, webhook: stored, random: move.random });
+    const after = d.state;
+    const where = `step ${i}: ${before.phase} × ${event.type}`;
+
+    // phase done ⇔ a result.
+    expect(after.phase === 'done', where).toBe(after.result !== null);
+    // Once done, the result never changes.
+    if (firstResult !== null) expect(after.result, where).toBe(firstResult);
+    if (before.result === null && after.result !== null) firstResult = after.result;
+    // Attempts never decrease; maybeLanded and emitted never go back.
+    expect(after.attempts, where).toBeGreaterThanOrEqual(before.attempts);
+    if (before.maybeLanded) expect(after.maybeLanded, where).toBe(true);
+    if (before.emitted) expect(after.emitted, where).toBe(true);
+    // Nothing is sent (or reserved) for an intent a rule refuses.
+    if (refused) {
+      expect(['create', 'reserve_funds'], where).not.toContain(d.action.kind);
+      expect(after.attempts, where).toBe(0);
+    }
+    // A create always comes with its attempt recorded in the state persisted before it.
+    if (d.action.kind === 'create') {
+      expect(after.phase, where).toBe('placing');
+      expect(after.attempts, where).toBe(before.attempts + 1);
+      expect(after.firstAttemptAtMs, where).not.toBeNull();
+    }
+    // Every wait ends after the event that asked for it.
+    if (d.action.kind === 'wait') expect(d.action.untilMs, where).toBeGreaterThan(event.atMs);
+    // An event that does not fit changes nothing.
+    if (d.action.kind === 'restart') expect(after, where).toBe(before);
+    // Shapes of the phases.
+    if (after.phase === 'received' || after.phase === 'waiting_funds') {
+      expect(after.maybeLanded, where).toBe(false);
+      expect(after.orderId, where).toBeNull();
+    }
+    if (after.phase === 'ambiguous' || after.phase === 'awaiting_webhook') expect(after.maybeLanded, where).toBe(true);
+    if (after.phase === 'placed') expect(after.orderId, where).not.toBeNull();
+    if (after.orderId !== null) expect(['placed', 'done'], where).toContain(after.phase);
+    if (after.stuckSinceMs !== null) expect(after.placedAtMs, where).not.toBeNull();
+    if (before.stuckSinceMs !== null) expect(after.stuckSinceMs, where).toBe(before.stuckSinceMs);
+
+    // The funds view is given back once per result, when it is emitted.
+    const released = d.effects.filter((e) => e.kind === 'release_funds');
+    if (event.type === 'result_emitted') releases += released.length;
+    expect(releases, where).toBeLessThanOrEqual(1);
+    if (released.length > 0 && event.type !== 'result_emitted') {
+      expect(event.type === 'create_rejected' && event.code === 'insufficient_balance', where).toBe(true);
+    }
+
+    const decided = before.result === null ? after.result : null;
+    if (decided !== null) {
+      const key = `${decided.status}/${decided.status === 'rejected' || decided.status === 'unresolved' ? decided.error : decided.source}`;
+      coverage.results.add(key);
+      expect(decided.merchant_order_id, where).toBe(MID);
+      expect(decided.resolved_at, where).toBe(iso(event.atMs));
+      expect(d.action, where).toEqual({ kind: 'emit', result: decided });
+      if (decided.status === 'rejected') {
+        // Once an attempt may have landed, only a rejection an identical earlier request would have met rejects.
+        if (before.maybeLanded || after.maybeLanded) {
+          expect(event.type === 'create_rejected' && event.provable && decided.error === 'validation_error', where).toBe(true);
+          coverage.situations.add('maybe-landed order rejected on a provable rejection');
+        }
+        expect(decided.order_id, where).toBeNull();
+      }
+      if (decided.status === 'unresolved') {
+        // Only an unknown outcome is given up on, and only at its deadline.
+        expect(before.orderId, where).toBeNull();
+        expect(before.phase, where).not.toBe('placed');
+        expect(after.maybeLanded, where).toBe(true);
+        expect(event.atMs, where).toBeGreaterThanOrEqual(resolveDeadline(after, policy));
+      }
+      if (refused) expect(decided.status, where).toBe('rejected');
+    }
+    if (after.stuckSinceMs !== null && before.stuckSinceMs === null) coverage.situations.add('stuck flagged');
+    if (event.type === 'create_rejected' && before.maybeLanded && after.phase === 'awaiting_webhook') coverage.situations.add('awaiting the webhook');
+    if (stored !== null && before.phase !== 'done' && after.phase === 'done' && decided?.source === 'webhook' && event.type !== 'webhook_received') {
+      coverage.situations.add('settled by a stored webhook');
+    }
+    coverage.phases.add(after.phase);
+    state = after;
+    last = d.action;
+  });
+}
+
+describe('decide under random event sequences (fast-check)', () => {
+  it('keeps every invariant', () => {
+    const coverage: Coverage = { phases: new Set(), results: new Set(), situations: new Set() };
+    fc.assert(
+      fc.property(worldArb, fc.array(moveArb, { minLength: 1, maxLength: 60, size: 'max' }), (world, moves) => {
+        checkSequence(world, moves, coverage);
+      }),
+      { seed: 42, numRuns: 300 },
+    );
+
+    // The generator must reach the interesting places, or the invariants prove nothing.
+    expect([...coverage.phases].sort()).toEqual([...PHASES].sort());
+    for (const kind of [
+      'completed/poll',
+      'completed/webhook',
+      'failed/poll',
+      'partial/webhook',
+      'rejected/validation_error',
+      'rejected/duplicate_merchant_order_id',
+      'rejected/price_exceeds_max',
+      'rejected/price_unverifiable',
+      'rejected/api_rejected',
+      'unresolved/unresolved',
+    ]) {
+      expect([...coverage.results], kind).toContain(kind);
+    }
+    expect([...coverage.situations].sort()).toEqual(
+      ['awaiting the webhook', 'maybe-landed order rejected on a provable rejection', 'settled by a stored webhook', 'stuck flagged'].sort(),
+    );
+  });
+});
