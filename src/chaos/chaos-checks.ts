@@ -4,20 +4,21 @@ import type { LogFacts } from './chaos-log-facts.js';
 import type { LogLeak } from './chaos-log-scan.js';
 
 /**
- * Why an `unresolved` result was allowed: its create was ambiguous (the worker never learned the
- * order id) and the webhook never reached the receiver before the worker gave up.
+ * Why a result ended `unresolved` although the worker never learned its order id (its create was
+ * ambiguous). Only `webhook_dropped` is allowed: the order exists, and the sandbox never sent its
+ * webhook (the `webhook.drop` fault), so nothing could tell the worker what became of it.
  */
 export type UnresolvedCause =
-  /** The sandbox has no order for the merchant_order_id: nothing was charged. */
+  /** The sandbox has no order for the merchant_order_id: nothing was placed, so no webhook could come. A problem. */
   | 'no_order'
-  /** The sandbox settled the order but never sent its webhook (the `webhook.drop` fault). */
+  /** The sandbox settled the order but never sent its webhook (the `webhook.drop` fault). Allowed. */
   | 'webhook_dropped'
-  /** Deliveries were attempted but the receiver stored none (every delivery failed: abandoned). */
+  /** Deliveries were attempted but the receiver stored none (every delivery failed: abandoned). A problem. */
   | 'webhook_never_stored'
-  /** The receiver stored the webhook only after the worker had decided `unresolved`. */
+  /** The receiver stored the webhook only after the worker had decided `unresolved`. A problem. */
   | 'webhook_late';
 
-/** Count of allowed `unresolved` results by cause. */
+/** Count of `unresolved` results by cause (only `webhook_dropped` is allowed). */
 export type UnresolvedBreakdown = Record<UnresolvedCause, number>;
 
 /** An intent job that failed in `order-intents` (it then never gives a result). */
@@ -94,9 +95,9 @@ export function sandboxOrderProblems(
  * Each result against the sandbox's record of its order:
  * - completed / partial / failed: the order exists and order_id, status, price, delivered quantity,
  *   refund and codes are the sandbox's;
- * - rejected: only the intents meant to be rejected (`mustReject`), and never with an order behind it;
- * - every intent in `mustReject` is rejected.
- * `unresolved` results are judged by {@link unresolvedProblems}.
+ * - rejected: only the intents meant to be rejected (`mustReject`), and never with an order behind it.
+ * That every intent in `mustReject` is rejected, and soon, is judged by {@link invalidIntentProblems};
+ * `unresolved` results by {@link unresolvedProblems}.
  */
 export function resultMatchProblems(
   results: ReadonlyMap<string, OrderResult>,
@@ -105,10 +106,6 @@ export function resultMatchProblems(
 ): string[] {
   const problems: string[] = [];
   const byMid = ordersByMerchantOrderId(orders);
-  for (const mid of mustReject) {
-    const result = results.get(mid);
-    if (result !== undefined && result.status !== 'rejected') problems.push(`${mid}: an invalid intent ended ${result.status}, expected rejected`);
-  }
   for (const [mid, result] of results) {
     const truth = byMid.get(mid)?.[0];
     if (result.status === 'unresolved') continue;
@@ -139,7 +136,7 @@ export function resultMatchProblems(
   return problems;
 }
 
-/** One allowed `unresolved` result and why it was allowed. */
+/** One `unresolved` result the worker could not have avoided, and why. */
 export interface AllowedUnresolved {
   merchantOrderId: string;
   cause: UnresolvedCause;
@@ -150,17 +147,26 @@ export interface AllowedUnresolved {
 /** What {@link unresolvedProblems} found. */
 export interface UnresolvedVerdict {
   problems: string[];
-  /** The allowed ones, by cause. */
+  /** Every `unresolved` result without a known order id, by cause (the allowed and the others). */
   causes: UnresolvedBreakdown;
-  /** The allowed ones, each with its cause. */
+  /** The allowed ones (cause `webhook_dropped`), each with its order. */
   allowed: AllowedUnresolved[];
 }
 
 /**
- * `unresolved` is allowed only where the worker never learned the order id (its create was
- * ambiguous) and the webhook never reached the receiver in time: the sandbox has no order for the
- * merchant_order_id, or it dropped the order's webhook, or the receiver stored no event for it
- * before the result was decided (`facts.webhookAcceptedAtMs`, from the receiver's log lines).
+ * `unresolved` is allowed only for an order the sandbox shows exists, whose create was ambiguous
+ * (the worker never learned the order id) and whose webhook the sandbox dropped: nothing could have
+ * told the worker what became of it. Every other `unresolved` is a problem, classified:
+ * - the worker knew the order id (it could have looked the order up);
+ * - `no_order`: the sandbox holds no order: nothing was placed, so no webhook could come; the
+ *   worker should have learned that from the API (a provable rejection, or a retry that places the
+ *   order). The sold-out case, whose refusal may rightly wait, is not in the chaos mix;
+ * - `webhook_never_stored`: the sandbox delivered the webhook but the receiver stored none;
+ * - `webhook_late`: the receiver stored it only after the result was decided (the run's webhooks
+ *   arrive within seconds of settling, well inside the resolve timeout, so a late one means the
+ *   receiver or the deadline misbehaved — or the resolve timeout was set below that latency);
+ * - the receiver stored it before the result was decided (`facts.webhookAcceptedAtMs`, from the
+ *   receiver's log lines): the worker ignored an answer it had.
  */
 export function unresolvedProblems(
   results: ReadonlyMap<string, OrderResult>,
@@ -170,10 +176,6 @@ export function unresolvedProblems(
   const problems: string[] = [];
   const causes: UnresolvedBreakdown = { no_order: 0, webhook_dropped: 0, webhook_never_stored: 0, webhook_late: 0 };
   const allowed: AllowedUnresolved[] = [];
-  const allow = (merchantOrderId: string, cause: UnresolvedCause, sandboxOrderId: string | null): void => {
-    causes[cause] += 1;
-    allowed.push({ merchantOrderId, cause, sandboxOrderId });
-  };
   const byMid = ordersByMerchantOrderId(orders);
   for (const [mid, result] of results) {
     if (result.status !== 'unresolved') continue;
@@ -183,21 +185,32 @@ export function unresolvedProblems(
     }
     const truth = byMid.get(mid)?.[0];
     if (truth === undefined) {
-      allow(mid, 'no_order', null);
+      causes.no_order += 1;
+      problems.push(`${mid}: unresolved but the sandbox has no order for it: nothing was placed, so no webhook could come (${result.error_message ?? 'no message'})`);
       continue;
     }
     const acceptedAtMs = facts.webhookAcceptedAtMs.get(mid);
-    const resolvedAtMs = Date.parse(result.resolved_at);
     if (acceptedAtMs === undefined) {
-      allow(mid, truth.webhookAttempts === 0 ? 'webhook_dropped' : 'webhook_never_stored', truth.id);
+      if (truth.webhookAttempts === 0) {
+        causes.webhook_dropped += 1;
+        allowed.push({ merchantOrderId: mid, cause: 'webhook_dropped', sandboxOrderId: truth.id });
+      } else {
+        causes.webhook_never_stored += 1;
+        problems.push(`${mid}: unresolved; the sandbox sent the webhook of order ${truth.id} ${truth.webhookAttempts} time(s) but the receiver stored none`);
+      }
       continue;
     }
+    const resolvedAtMs = Date.parse(result.resolved_at);
     if (Number.isNaN(resolvedAtMs)) {
       problems.push(`${mid}: unresolved with an unreadable resolved_at ${JSON.stringify(result.resolved_at)}`);
       continue;
     }
     if (acceptedAtMs >= resolvedAtMs) {
-      allow(mid, 'webhook_late', truth.id);
+      causes.webhook_late += 1;
+      problems.push(
+        `${mid}: unresolved at ${result.resolved_at}; the receiver stored the webhook of order ${truth.id} only ` +
+          `${acceptedAtMs - resolvedAtMs} ms later (${new Date(acceptedAtMs).toISOString()})`,
+      );
       continue;
     }
     problems.push(
@@ -206,6 +219,93 @@ export function unresolvedProblems(
     );
   }
   return { problems, causes, allowed };
+}
+
+/** How soon after it was enqueued an invalid intent must end `rejected`, in ms (issue 7). */
+export const INVALID_REJECTION_LIMIT_MS = 60_000;
+
+/** Rejection codes an invalid intent may end with: the API's (or the catalog's) and the job data's own. */
+const INVALID_INTENT_CODES: ReadonlySet<string> = new Set(['validation_error', 'invalid_intent']);
+
+/** How an invalid intent fared. */
+export interface InvalidIntentFigures {
+  /** Invalid intents (distinct merchant_order_ids meant to be rejected). */
+  intents: number;
+  /** Of them, ended `rejected` with an allowed code within the limit. */
+  rejectedInTime: number;
+  /** Rejected ones by error code. */
+  byCode: Record<string, number>;
+  /** Slowest rejection, from enqueue to `resolved_at`, in ms (null when none was timed). */
+  slowestMs: number | null;
+  /**
+   * Invalid intents a worker logged an ambiguous create for: the ones that met the rule after an
+   * ambiguous attempt (a lower bound: a worker killed mid-request leaves no such line).
+   */
+  afterAmbiguousCreate: number;
+  /** The limit, in ms. */
+  limitMs: number;
+}
+
+/** What {@link invalidIntentProblems} found. */
+export interface InvalidIntentVerdict {
+  problems: string[];
+  figures: InvalidIntentFigures;
+}
+
+/**
+ * Every invalid intent (`mustReject`) ends `rejected` with `validation_error` or `invalid_intent`,
+ * and its `resolved_at` is at most `limitMs` after it was first enqueued (`enqueuedAtMs`, epoch ms):
+ * an ambiguous attempt before the rejection (503, 502, reset, hang, a killed worker) must not make
+ * it wait for a webhook that never comes. An intent with no result at all is reported by
+ * {@link resultCountProblems}.
+ */
+export function invalidIntentProblems(
+  results: ReadonlyMap<string, OrderResult>,
+  mustReject: ReadonlySet<string>,
+  enqueuedAtMs: ReadonlyMap<string, number>,
+  facts: Pick<LogFacts, 'ambiguousCreates'>,
+  limitMs: number,
+): InvalidIntentVerdict {
+  const problems: string[] = [];
+  const byCode: Record<string, number> = {};
+  let rejectedInTime = 0;
+  let slowestMs: number | null = null;
+  let afterAmbiguousCreate = 0;
+  for (const mid of mustReject) {
+    if (facts.ambiguousCreates.has(mid)) afterAmbiguousCreate += 1;
+    const result = results.get(mid);
+    if (result === undefined) continue;
+    if (result.status !== 'rejected') {
+      const order = result.order_id === null ? '' : ` (order ${result.order_id})`;
+      const why = result.error === null || result.error === '' ? '' : ` (${result.error}: ${result.error_message ?? ''})`;
+      problems.push(`${mid}: an invalid intent ended ${result.status}${order}${why}, expected rejected`);
+      continue;
+    }
+    const code = result.error ?? 'no code';
+    byCode[code] = (byCode[code] ?? 0) + 1;
+    if (!INVALID_INTENT_CODES.has(code)) {
+      problems.push(`${mid}: an invalid intent was rejected with ${code}, expected validation_error or invalid_intent: ${result.error_message ?? ''}`);
+      continue;
+    }
+    const enqueued = enqueuedAtMs.get(mid);
+    const resolvedAtMs = Date.parse(result.resolved_at);
+    if (enqueued === undefined) {
+      problems.push(`${mid}: no enqueue time was recorded for this invalid intent`);
+      continue;
+    }
+    if (Number.isNaN(resolvedAtMs)) {
+      problems.push(`${mid}: rejected with an unreadable resolved_at ${JSON.stringify(result.resolved_at)}`);
+      continue;
+    }
+    const tookMs = resolvedAtMs - enqueued;
+    slowestMs = Math.max(slowestMs ?? tookMs, tookMs);
+    if (tookMs > limitMs) {
+      problems.push(`${mid}: an invalid intent was rejected ${(tookMs / 1000).toFixed(1)} s after it was enqueued (limit ${(limitMs / 1000).toFixed(0)} s)`);
+      continue;
+    }
+    rejectedInTime += 1;
+  }
+  return { problems, figures: { intents: mustReject.size, rejectedInTime, byCode, slowestMs, afterAmbiguousCreate, limitMs } };
 }
 
 /** The account's money as the sandbox kept it. */

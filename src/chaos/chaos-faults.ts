@@ -1,5 +1,16 @@
 import type { FaultConfig } from '../sandbox/sandbox-types.js';
 import type { FleetSandboxOptions } from '../dev/fleet.js';
+import type { InvalidCaseName } from '../dev/sample-intents.js';
+
+/**
+ * The invalid intents of a chaos run: the kinds issue 7 names (unknown item, quantity out of range,
+ * missing required field), each refused by the API itself when the workers have no catalog, with a
+ * detail that proves the request wrong whatever an earlier attempt did. Left out: the sold-out item
+ * (after an ambiguous attempt its refusal may rightly wait for a webhook that never comes and end
+ * `unresolved` with no order, which this run counts as a problem) and quantity 0 (refused by the
+ * job-data check before any call, so it never meets an ambiguous attempt).
+ */
+export const CHAOS_INVALID_CASES: readonly InvalidCaseName[] = ['unknown-item', 'quantity-above-max', 'missing-field'];
 
 /** Access-token lifetime the chaos sandbox issues, in ms: short, so the fleet re-exchanges all run long. */
 export const CHAOS_TOKEN_TTL_MS = 3_000;
@@ -10,14 +21,17 @@ export const CHAOS_HANG_MS = 2_500;
 /**
  * The steady fault mix of a chaos run: every fault the worker must survive, often enough that a
  * run of a few hundred orders meets each of them several times. 429 bursts come on top of this
- * (see {@link withRateLimitBurst}).
+ * (see {@link withRateLimitBurst}). The 502, reset and hang come after a commit, so only the 503
+ * (and a worker killed mid-request) can make the create of an invalid intent ambiguous: it is the
+ * most frequent, for the rule "a provable rejection after an ambiguous attempt ends rejected" to
+ * meet a few invalid intents in every run.
  */
 export function chaosBaseFaults(): FaultConfig {
   return {
     token: { unavailable: 0.2 },
     balance: { serverError: 0.02, rateLimited: 0.01 },
     create: {
-      unavailableBeforeCommit: 0.03,
+      unavailableBeforeCommit: 0.05,
       badGatewayAfterCommit: 0.03,
       resetAfterCommit: 0.03,
       hangAfterCommit: 0.02,

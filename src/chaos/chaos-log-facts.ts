@@ -18,14 +18,14 @@ export interface LogFacts {
   unparsedLines: number;
 }
 
-// The messages of the worker and receiver this reads (src/handlers/order-job-handler.ts,
+// The messages of the worker and receiver this reads (src/handlers/order-effects.ts,
 // src/webhook/webhook-receiver.ts). A renamed message only makes a fact go missing, which the
 // checks report as a problem rather than passing silently.
 const WEBHOOK_ACCEPTED = 'webhook event accepted';
 const RESULT_EMITTED = 'result emitted';
 const AMBIGUOUS_MESSAGES: ReadonlySet<string> = new Set([
   'create outcome unknown: retrying with the same merchant_order_id',
-  'an earlier attempt landed but its order id is unknown: waiting for the webhook',
+  'an earlier attempt may have landed but its order id is unknown: waiting for the webhook',
 ]);
 
 /**
@@ -41,7 +41,7 @@ export class LogFactCollector {
   /** Read one line written by `process`. */
   read(process: string, line: string): void {
     // Cheap test first: most lines are none of ours.
-    if (!line.includes(WEBHOOK_ACCEPTED) && !line.includes(RESULT_EMITTED) && !line.includes('create outcome unknown') && !line.includes('an earlier attempt landed')) {
+    if (!line.includes(WEBHOOK_ACCEPTED) && !line.includes(RESULT_EMITTED) && !line.includes('create outcome unknown') && !line.includes('an earlier attempt may have landed')) {
       if (!line.startsWith('{')) this.unparsed += 1;
       return;
     }

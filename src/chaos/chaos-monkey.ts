@@ -25,7 +25,7 @@ export interface ChaosMonkeyOptions<P extends ChaosProcess = FleetProcess> {
   baseFaults: FaultConfig;
   /** The fault mix during a rate-limit burst. */
   burstFaults: FaultConfig;
-  /** Gap between two worker kills (SIGKILL, then a fresh worker at once). */
+  /** Gap between two worker kills (SIGKILL, then a fresh worker at once); longer when a replacement takes longer to start. */
   killEveryMs: number;
   /** Kills at most. Default unlimited. */
   maxKills?: number;
@@ -57,9 +57,10 @@ export interface ChaosActions {
 
 
 /**
- * Injects the faults the sandbox cannot: kills a worker every `killEveryMs` (restarted right away),
- * switches 429 bursts on and off, and restarts Redis on request. Everything it does is counted;
- * stop() waits for an action in progress, so the fleet is whole again when it returns.
+ * Injects the faults the sandbox cannot: kills a worker every `killEveryMs` (restarted right away;
+ * the next kill waits for the replacement when it takes longer to start), switches 429 bursts on and off, and restarts Redis
+ * on request. Everything it does is counted; stop() waits for the actions in progress, so the
+ * fleet is whole again when it returns.
  */
 export class ChaosMonkey<P extends ChaosProcess = FleetProcess> {
   private readonly actions: ChaosActions = { kills: 0, workerRestarts: 0, bursts: 0, redisRestarts: 0, failures: [] };
@@ -116,6 +117,7 @@ export class ChaosMonkey<P extends ChaosProcess = FleetProcess> {
 
   private killOne(): void {
     void this.track(async () => {
+      const killedAtMs = Date.now();
       const workers = this.options.target.workers();
       const victim = workers[this.options.random.int(0, workers.length - 1)];
       if (victim !== undefined) {
@@ -129,7 +131,9 @@ export class ChaosMonkey<P extends ChaosProcess = FleetProcess> {
           this.actions.failures.push(`replacing ${victim.name} failed: ${errorMessage(err)}`);
         }
       }
-      if (this.killsLeft()) this.later(this.options.killEveryMs, () => this.killOne());
+      // The next kill is due `killEveryMs` after this one, or as soon as this one's replacement is
+      // up when its start took longer: one worker down at a time, never one still starting.
+      if (this.killsLeft()) this.later(Math.max(0, killedAtMs + this.options.killEveryMs - Date.now()), () => this.killOne());
     });
   }
 

@@ -16,6 +16,11 @@ const CAUSE_TEXT = {
   webhook_late: 'the receiver stored its webhook after the deadline',
 } as const;
 
+/** The verdict line of a run without problems: what was proved. */
+export const PASS_TEXT =
+  'PASS: no order lost, none charged twice, every result matches the sandbox, every invalid intent rejected in time, ' +
+  'unresolved only where the webhook was dropped';
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
@@ -32,7 +37,8 @@ export function renderChaosReport(s: ChaosSummary): string {
     '',
     `voodoo-fulfillment chaos: ${s.intents} intents, ${s.expected} distinct merchant_order_ids, ${s.workers} workers, seed ${s.seed}, ${seconds(s.durationMs)}`,
     `  plan: SIGKILL a worker every ${seconds(p.killEveryMs)}, 429 burst of ${seconds(p.burstMs)} every ${seconds(p.burstEveryMs + p.burstMs)}, ` +
-      `Redis down ${seconds(p.redisDownMs)} once (AOF), worker lock ${seconds(p.lockMs)}, unresolved after ${seconds(p.resolveTimeoutMs)}`,
+      `Redis down ${seconds(p.redisDownMs)} once (AOF), worker lock ${seconds(p.lockMs)}, unresolved after ${seconds(p.resolveTimeoutMs)}, ` +
+      (p.catalog ? 'workers with the sample catalog (invalid intents are rejected before the API)' : 'workers without a catalog (invalid intents meet the API)'),
     '',
     '  results by status',
   );
@@ -45,7 +51,8 @@ export function renderChaosReport(s: ChaosSummary): string {
     lines.push(
       row(
         '    unresolved because',
-        `no order ${u.no_order}, webhook dropped ${u.webhook_dropped}, webhook never stored ${u.webhook_never_stored}, webhook late ${u.webhook_late}`,
+        `webhook dropped ${u.webhook_dropped} (allowed); no order ${u.no_order}, webhook never stored ${u.webhook_never_stored}, ` +
+          `webhook late ${u.webhook_late} (problems)`,
       ),
     );
     for (const item of s.unresolvedOrders.slice(0, LISTED_UNRESOLVED)) {
@@ -54,6 +61,19 @@ export function renderChaosReport(s: ChaosSummary): string {
     }
     if (s.unresolvedOrders.length > LISTED_UNRESOLVED) lines.push(`      … and ${s.unresolvedOrders.length - LISTED_UNRESOLVED} more`);
   }
+  const inv = s.invalidIntents;
+  const codes = Object.entries(inv.byCode)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
+  lines.push(
+    row(
+      '  invalid intents',
+      `${String(inv.intents).padStart(6)} (${inv.rejectedInTime} rejected within ${seconds(inv.limitMs)}` +
+        `${codes === '' ? '' : `: ${codes}`}; slowest ${inv.slowestMs === null ? '-' : seconds(inv.slowestMs)}; ` +
+        `${inv.afterAmbiguousCreate} after an ambiguous create)`,
+    ),
+  );
   lines.push('');
   const faults = Object.entries(s.faults)
     .filter(([, n]) => n > 0)
@@ -80,6 +100,6 @@ export function renderChaosReport(s: ChaosSummary): string {
   // A problem may carry a process's last log lines: indent them under it.
   for (const problem of s.problems.slice(0, LISTED_PROBLEMS)) lines.push(`    - ${problem.split('\n').join('\n        ')}`);
   if (s.problems.length > LISTED_PROBLEMS) lines.push(`    … and ${s.problems.length - LISTED_PROBLEMS} more`);
-  lines.push('', `  verdict: ${s.ok ? 'PASS: no order lost, none charged twice, every result matches the sandbox' : 'FAIL'}`, '');
+  lines.push('', `  verdict: ${s.ok ? PASS_TEXT : 'FAIL'}`, '');
   return lines.join('\n');
 }

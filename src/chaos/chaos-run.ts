@@ -12,7 +12,7 @@ import type { OrderResult } from '../lifecycle/order-state.js';
 import { seededRandom, streamSeed } from '../sandbox/seeded-random.js';
 import type { SandboxOrderRecord } from '../sandbox/sandbox-types.js';
 import type { FailedIntentJob } from './chaos-checks.js';
-import { chaosBaseFaults, chaosSandboxOptions, chaosWorkerEnv, withRateLimitBurst, type ChaosSecrets } from './chaos-faults.js';
+import { CHAOS_INVALID_CASES, chaosBaseFaults, chaosSandboxOptions, chaosWorkerEnv, withRateLimitBurst, type ChaosSecrets } from './chaos-faults.js';
 import { LogFactCollector } from './chaos-log-facts.js';
 import { LogLeakScanner } from './chaos-log-scan.js';
 import { ChaosMonkey } from './chaos-monkey.js';
@@ -24,7 +24,7 @@ export type ChaosStream = NodeJS.WritableStream;
 
 /** Options of {@link runChaos}. Durations in ms. */
 export interface ChaosOptions {
-  /** Intents to enqueue (a few invalid ones and duplicates included). Default 2000. */
+  /** Intents to enqueue (about 3 % invalid ones and 1 % duplicates included). Default 2000. */
   orders?: number;
   /** Worker processes (a webhook receiver runs as well). Default 3. */
   workers?: number;
@@ -32,7 +32,7 @@ export interface ChaosOptions {
   seed?: number;
   /** Intents enqueued per second, so faults meet work in flight all along. Default 100. */
   enqueuePerSecond?: number;
-  /** Gap between two worker kills. Default 2000. */
+  /** Gap between two worker kills (longer when a replacement takes longer to start). Default 1000. */
   killEveryMs?: number;
   /** Kills at most. Default unlimited (until every result is in). */
   maxKills?: number;
@@ -53,6 +53,12 @@ export interface ChaosOptions {
   /** Give up waiting for the results after this long. Default 600000. */
   timeoutMs?: number;
   /**
+   * Give the workers the sample catalog (CATALOG_PATH). Default false: without it the invalid
+   * intents reach the API and, after an ambiguous attempt, prove the rule that a provable
+   * rejection ends `rejected` at once; with it they are rejected before anything is sent.
+   */
+  catalog?: boolean;
+  /**
    * Write every log line of every process here (`[worker-3] {...}`), for looking into a problem.
    * The lines hold no credentials unless the run reports a leak; they do hold order ids.
    */
@@ -71,6 +77,8 @@ const PROGRESS_GAP_MS = 2_000;
 const ENQUEUE_BATCH = 20;
 /** How long sandbox orders may take to settle once every result is in, in ms. */
 const SETTLE_WAIT_MS = 15_000;
+/** Share of the intents that are invalid. */
+const INVALID_SHARE = 0.03;
 
 function requireWhole(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new FleetError(`${name} must be a whole number >= ${min} (got ${value})`);
@@ -81,14 +89,16 @@ function requireWhole(name: string, value: number, min: number): void {
  * `voodoo-fulfillment chaos`: run a fleet (private Redis with AOF, sandbox, webhook receiver,
  * workers) through a storm of faults — sandbox faults, 429 bursts, worker SIGKILLs, a Redis
  * restart — then check every result, every charge and every log line against the sandbox's own
- * records. Prints the figures and every problem; returns the summary (`ok` = no problem). Throws a
- * FleetError when the fleet cannot start or the run is interrupted. Closes everything it started.
+ * records; every invalid intent must end `rejected` within a minute and the only `unresolved`
+ * results must be orders whose webhook the sandbox dropped. Prints the figures and every problem;
+ * returns the summary (`ok` = no problem). Throws a FleetError when the fleet cannot start or the
+ * run is interrupted. Closes everything it started.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const orders = options.orders ?? 2_000;
   const workers = options.workers ?? 3;
   const seed = options.seed ?? randomInt(0, 2 ** 31);
-  const killEveryMs = options.killEveryMs ?? 2_000;
+  const killEveryMs = options.killEveryMs ?? 1_000;
   const burstEveryMs = options.burstEveryMs ?? 4_000;
   const burstMs = options.burstMs ?? 1_000;
   const redisDownMs = options.redisDownMs ?? 1_000;
@@ -106,14 +116,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     if (signal?.aborted) throw new FleetError('the chaos run was interrupted');
   };
 
-  const batch = sampleIntents(orders, { seed, idPrefix: 'chaos' });
+  const batch = sampleIntents(orders, { seed, idPrefix: 'chaos', invalidCases: CHAOS_INVALID_CASES, invalidShare: INVALID_SHARE });
   const expected = batch.merchantOrderIds;
   const mustReject = new Set(batch.intents.filter((s) => s.kind === 'invalid').map((s) => s.intent.merchant_order_id));
   const secrets: ChaosSecrets = { apiKey: `ak_chaos_${randomBytes(16).toString('hex')}`, webhookSecret: `whsec_chaos_${randomBytes(16).toString('hex')}` };
   const scanner = new LogLeakScanner(secrets);
   const collector = new LogFactCollector();
   const baseFaults = chaosBaseFaults();
-  const catalogPath = sampleCatalogPath();
+  const catalogPath = options.catalog === true ? sampleCatalogPath() : null;
+  if (catalogPath !== null && !existsSync(catalogPath)) throw new FleetError(`no sample catalog at ${catalogPath} (run \`npm run catalog:sample\`)`);
   // Opened up front so a bad path fails before anything is started; a later write error is a problem of the run.
   const logFile: WriteStream | null = options.logFile === undefined ? null : createWriteStream(options.logFile, { fd: openSync(options.logFile, 'w') });
   const runFailures: string[] = [];
@@ -132,7 +143,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     sandbox: chaosSandboxOptions(seed, secrets),
     workers,
     env: chaosWorkerEnv({ lockMs, resolveTimeoutMs }),
-    ...(existsSync(catalogPath) ? { catalogPath } : {}),
+    ...(catalogPath === null ? {} : { catalogPath }),
     // Every line is scanned as it arrives; the fleet keeps only a few for error messages.
     keepLines: 200,
     onLine: (proc, line) => {
@@ -167,11 +178,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const restartAfter = Math.max(1, Math.ceil(orders * restartAt));
     let redisRestart: Promise<void> | undefined;
     let enqueued = 0;
+    const enqueuedAtMs = new Map<string, number>();
     for (let i = 0; i < batch.intents.length; i += ENQUEUE_BATCH) {
       checkAborted();
       const slice = batch.intents.slice(i, i + ENQUEUE_BATCH);
       const roundStartMs = Date.now();
-      enqueued += (await enqueueSamples(fleet.intents, slice)).jobs;
+      const report = await enqueueSamples(fleet.intents, slice);
+      enqueued += report.jobs;
+      for (const [mid, atMs] of report.enqueuedAtMs) if (!enqueuedAtMs.has(mid)) enqueuedAtMs.set(mid, atMs);
       if (redisRestart === undefined && enqueued >= restartAfter) redisRestart = monkey.restartRedis();
       await abortableSleep(Math.max(0, (slice.length * 1000) / perSecond - (Date.now() - roundStartMs)), signal);
     }
@@ -211,6 +225,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       intents: batch.intents.length,
       expected,
       mustReject,
+      enqueuedAtMs,
       ...observed,
       sandboxOrders,
       stats,
@@ -223,7 +238,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       linesWritten,
       waitFailure,
       durationMs,
-      plan: { killEveryMs, burstEveryMs, burstMs, redisDownMs, lockMs, resolveTimeoutMs },
+      plan: { killEveryMs, burstEveryMs, burstMs, redisDownMs, lockMs, resolveTimeoutMs, catalog: catalogPath !== null },
     };
     const summary = summarizeChaos(run);
     out.write(`${renderChaosReport(summary)}\n`);

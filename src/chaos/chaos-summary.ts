@@ -3,6 +3,8 @@ import type { SandboxOrderRecord, SandboxStats } from '../sandbox/sandbox-types.
 import {
   balanceProblems,
   emittedProblems,
+  invalidIntentProblems,
+  INVALID_REJECTION_LIMIT_MS,
   logProblems,
   ordersByMerchantOrderId,
   resultCountProblems,
@@ -12,6 +14,7 @@ import {
   type AllowedUnresolved,
   type BalanceFigures,
   type FailedIntentJob,
+  type InvalidIntentFigures,
   type UnresolvedBreakdown,
 } from './chaos-checks.js';
 import type { LogFacts } from './chaos-log-facts.js';
@@ -28,6 +31,8 @@ export interface ChaosObservations {
   expected: readonly string[];
   /** merchant_order_ids of the intents meant to be rejected (invalid on purpose). */
   mustReject: ReadonlySet<string>;
+  /** When each merchant_order_id was first enqueued, epoch ms. */
+  enqueuedAtMs: ReadonlyMap<string, number>;
   results: ReadonlyMap<string, OrderResult>;
   /** Jobs in `order-results`. */
   resultJobs: number;
@@ -50,8 +55,8 @@ export interface ChaosObservations {
   waitFailure: string | null;
   /** First enqueue to the end of the wait, in ms. */
   durationMs: number;
-  /** The fault mix and schedule, for the report. */
-  plan: { killEveryMs: number; burstEveryMs: number; burstMs: number; redisDownMs: number; lockMs: number; resolveTimeoutMs: number };
+  /** The fault mix and schedule, for the report; `catalog`: the workers ran with the sample catalog (invalid intents never reach the API). */
+  plan: { killEveryMs: number; burstEveryMs: number; burstMs: number; redisDownMs: number; lockMs: number; resolveTimeoutMs: number; catalog: boolean };
 }
 
 /** The verdict and figures of a chaos run. */
@@ -65,8 +70,10 @@ export interface ChaosSummary {
   expected: number;
   results: number;
   byStatus: Record<ResultStatus, number>;
-  /** Allowed `unresolved` results by cause. */
+  /** `unresolved` results by cause; only `webhook_dropped` is allowed, the others are problems as well. */
   unresolved: UnresolvedBreakdown;
+  /** How the invalid intents fared (each must end `rejected` within the limit). */
+  invalidIntents: InvalidIntentFigures;
   /** The allowed `unresolved` results themselves (look them up in the run's log file). */
   unresolvedOrders: AllowedUnresolved[];
   placedOrders: number;
@@ -93,6 +100,7 @@ export function summarizeChaos(run: ChaosObservations): ChaosSummary {
   const byStatus: Record<ResultStatus, number> = { completed: 0, partial: 0, failed: 0, rejected: 0, unresolved: 0 };
   for (const result of run.results.values()) byStatus[result.status] += 1;
   const unresolved = unresolvedProblems(run.results, run.sandboxOrders, run.facts);
+  const invalid = invalidIntentProblems(run.results, run.mustReject, run.enqueuedAtMs, run.facts, INVALID_REJECTION_LIMIT_MS);
 
   const problems: string[] = [];
   if (run.waitFailure !== null) problems.push(run.waitFailure.split('\n')[0] ?? run.waitFailure);
@@ -102,6 +110,7 @@ export function summarizeChaos(run: ChaosObservations): ChaosSummary {
     ...resultCountProblems(run.expected, run.results, run.resultJobs, run.failedIntentJobs),
     ...sandboxOrderProblems(run.expected, run.results, run.sandboxOrders),
     ...resultMatchProblems(run.results, run.sandboxOrders, run.mustReject),
+    ...invalid.problems,
     ...unresolved.problems,
     ...balanceProblems(run.balance, run.stats, run.sandboxOrders),
     ...logProblems({ leaks: run.leaks, droppedLeaks: run.droppedLeaks, scanned: run.linesScanned, written: run.linesWritten }),
@@ -121,6 +130,7 @@ export function summarizeChaos(run: ChaosObservations): ChaosSummary {
     results: run.results.size,
     byStatus,
     unresolved: unresolved.causes,
+    invalidIntents: invalid.figures,
     unresolvedOrders: unresolved.allowed,
     placedOrders: run.sandboxOrders.length,
     maxOrdersPerMerchantOrderId: maxOrders,

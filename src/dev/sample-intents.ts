@@ -18,6 +18,20 @@ export interface SampleIntent {
   note: string;
 }
 
+/** The kinds of mistake an invalid sample intent makes. */
+export type InvalidCaseName = 'quantity-not-positive' | 'quantity-above-max' | 'unknown-item' | 'missing-field' | 'sold-out';
+
+/** Every kind of invalid sample intent (the demo's mix). */
+export const ALL_INVALID_CASES: readonly InvalidCaseName[] = ['quantity-not-positive', 'quantity-above-max', 'unknown-item', 'missing-field', 'sold-out'];
+
+/**
+ * The invalid cases whose rejection proves the request itself wrong, whatever an earlier attempt
+ * did: the item does not exist, the quantity is out of range, a required field is missing. Left
+ * out: the sold-out item, whose rejection depends on the moment (after an ambiguous attempt it may
+ * rightly wait for a webhook and end `unresolved` with no order).
+ */
+export const PROVABLE_INVALID_CASES: readonly InvalidCaseName[] = ['quantity-not-positive', 'quantity-above-max', 'unknown-item', 'missing-field'];
+
 /** Options of {@link sampleIntents}. */
 export interface SampleIntentsOptions {
   /** Seed of the quantities and product mix. Default 1. */
@@ -26,6 +40,10 @@ export interface SampleIntentsOptions {
   idPrefix?: string;
   /** Include invalid intents. Default true. */
   invalid?: boolean;
+  /** Which kinds of invalid intent, used in turn. Default {@link ALL_INVALID_CASES}; empty means none. */
+  invalidCases?: readonly InvalidCaseName[];
+  /** Share of the batch that is invalid, 0..1 (at least one of each case once there is room). Default 0.02. */
+  invalidShare?: number;
   /** Include duplicates. Default true. */
   duplicates?: boolean;
 }
@@ -41,13 +59,16 @@ export interface SampleBatch {
 const TOPUP_FIELDS = { player_id: 'p-123', server: 17 };
 
 /** The sample catalog's invalid cases (see src/catalog/sample-items.ts), one per kind of mistake. */
-const INVALID_CASES: { note: string; make: (mid: string) => OrderIntent }[] = [
-  { note: 'non-positive quantity', make: (mid) => ({ merchant_order_id: mid, item_id: 4090, quantity: 0 }) },
-  { note: 'quantity above the item maximum', make: (mid) => ({ merchant_order_id: mid, item_id: 4091, quantity: 11 }) },
-  { note: 'unknown item', make: (mid) => ({ merchant_order_id: mid, item_id: 999_999, quantity: 1 }) },
-  { note: 'missing required field', make: (mid) => ({ merchant_order_id: mid, item_id: 5100, quantity: 10, fields: { player_id: 'p-123' } }) },
-  { note: 'sold-out item 7300', make: (mid) => ({ merchant_order_id: mid, item_id: 7300, quantity: 1 }) },
-];
+const INVALID_CASES: Record<InvalidCaseName, { note: string; make: (mid: string) => OrderIntent }> = {
+  'quantity-not-positive': { note: 'non-positive quantity', make: (mid) => ({ merchant_order_id: mid, item_id: 4090, quantity: 0 }) },
+  'quantity-above-max': { note: 'quantity above the item maximum', make: (mid) => ({ merchant_order_id: mid, item_id: 4091, quantity: 11 }) },
+  'unknown-item': { note: 'unknown item', make: (mid) => ({ merchant_order_id: mid, item_id: 999_999, quantity: 1 }) },
+  'missing-field': {
+    note: 'missing required field',
+    make: (mid) => ({ merchant_order_id: mid, item_id: 5100, quantity: 10, fields: { player_id: 'p-123' } }),
+  },
+  'sold-out': { note: 'sold-out item 7300', make: (mid) => ({ merchant_order_id: mid, item_id: 7300, quantity: 1 }) },
+};
 
 const TOPUP_AMOUNTS = [5, 10, 12.5, 25, 50, 99.99, 250];
 
@@ -66,10 +87,10 @@ function validIntent(mid: string, random: Random): SampleIntent {
   return { intent: { merchant_order_id: mid, item_id: 6200, fields: { account_name: `acct-${mid}` } }, kind: 'valid', note: 'service' };
 }
 
-/** How many of `count` intents are invalid: every case once as soon as there is room, then about 2 %. */
-function invalidCount(count: number): number {
-  if (count < 10) return 0;
-  return Math.max(Math.min(INVALID_CASES.length, Math.floor(count / 8)), Math.round(count * 0.02));
+/** How many of `count` intents are invalid: every one of `cases` once as soon as there is room, then about `share`. */
+function invalidCount(count: number, cases: number, share: number): number {
+  if (count < 10 || cases === 0) return 0;
+  return Math.max(Math.min(cases, Math.floor(count / 8)), Math.round(count * share));
 }
 
 /** About 1 %, at least one once there are a few intents to copy. */
@@ -79,14 +100,18 @@ function duplicateCount(count: number): number {
 
 /**
  * `count` deterministic sample intents for the sample catalog: key items with quantities, top-ups with
- * valid fields, services, and — spread evenly through the batch — a few invalid intents (one of each
- * kind of mistake) and a few duplicates of earlier valid ones. Same `count` and seed, same batch.
+ * valid fields, services, and — spread evenly through the batch — a few invalid intents (each chosen
+ * kind of mistake in turn) and a few duplicates of earlier valid ones. Same `count`, seed and
+ * options, same batch.
  */
 export function sampleIntents(count: number, options: SampleIntentsOptions = {}): SampleBatch {
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a whole number >= 0 (got ${count})`);
   const random = seededRandom(streamSeed(options.seed ?? 1, 'sample-intents'));
   const idPrefix = options.idPrefix ?? 'demo';
-  const invalid = options.invalid === false ? 0 : invalidCount(count);
+  const share = options.invalidShare ?? 0.02;
+  if (!(share >= 0 && share <= 1)) throw new RangeError(`invalidShare must lie in 0..1 (got ${share})`);
+  const cases = (options.invalidCases ?? ALL_INVALID_CASES).map((name) => INVALID_CASES[name]);
+  const invalid = options.invalid === false ? 0 : invalidCount(count, cases.length, share);
   const duplicates = options.duplicates === false ? 0 : duplicateCount(count);
   const width = String(count).length;
 
@@ -110,7 +135,7 @@ export function sampleIntents(count: number, options: SampleIntentsOptions = {})
       intents.push({ intent: structuredClone(original.intent), kind: 'duplicate', note: `same merchant_order_id as ${original.intent.merchant_order_id}` });
       continue;
     }
-    const invalidCase = slot === 'invalid' ? INVALID_CASES[invalidSeen++ % INVALID_CASES.length] : undefined;
+    const invalidCase = slot === 'invalid' ? cases[invalidSeen++ % cases.length] : undefined;
     if (invalidCase !== undefined) {
       intents.push({ intent: invalidCase.make(mid), kind: 'invalid', note: invalidCase.note });
       continue;

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   balanceProblems,
   emittedProblems,
+  INVALID_REJECTION_LIMIT_MS,
+  invalidIntentProblems,
   logProblems,
   resultCountProblems,
   resultMatchProblems,
@@ -159,35 +161,42 @@ describe('resultMatchProblems', () => {
     ]);
   });
 
-  it('accepts the rejection of an invalid intent but reports a valid intent rejected and an invalid one that was not', () => {
+  it('accepts the rejection of an invalid intent but reports a valid intent rejected (an invalid one that was not is for invalidIntentProblems)', () => {
     const results = byMid(workerResult('bad', 'rejected'), workerResult('good', 'rejected', { error: 'insufficient_balance', error_message: 'no funds' }), resultOf(order('bad2')));
-    expect(resultMatchProblems(results, [order('bad2')], new Set(['bad', 'bad2']))).toEqual([
-      'bad2: an invalid intent ended completed, expected rejected',
-      'good: a valid intent was rejected: insufficient_balance: no funds',
-    ]);
+    expect(resultMatchProblems(results, [order('bad2')], new Set(['bad', 'bad2']))).toEqual(['good: a valid intent was rejected: insufficient_balance: no funds']);
   });
 });
 
 describe('unresolvedProblems', () => {
   const resolvedAtMs = Date.parse(RESOLVED_AT);
 
-  it('allows unresolved when the sandbox has no order, dropped the webhook, never got one stored, or it came late, and counts each cause', () => {
+  it('allows unresolved only for an order the sandbox holds whose webhook it dropped', () => {
+    const results = byMid(workerResult('dropped', 'unresolved'), workerResult('dropped2', 'unresolved'));
+    const orders = [order('dropped', { webhookAttempts: 0 }), order('dropped2', { id: 'o-77', webhookAttempts: 0 })];
+    const verdict = unresolvedProblems(results, orders, { webhookAcceptedAtMs: new Map() });
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.causes).toEqual({ no_order: 0, webhook_dropped: 2, webhook_never_stored: 0, webhook_late: 0 });
+    expect(verdict.allowed).toEqual([
+      { merchantOrderId: 'dropped', cause: 'webhook_dropped', sandboxOrderId: 'order-dropped' },
+      { merchantOrderId: 'dropped2', cause: 'webhook_dropped', sandboxOrderId: 'o-77' },
+    ]);
+  });
+
+  it('reports unresolved with no order in the sandbox, with a webhook delivered but never stored, and with one stored after the decision, counting each cause', () => {
     const results = byMid(
-      workerResult('none', 'unresolved'),
-      workerResult('dropped', 'unresolved'),
+      workerResult('none', 'unresolved', { error_message: 'no webhook within POLL_TIMEOUT_MS' }),
       workerResult('abandoned', 'unresolved'),
       workerResult('late', 'unresolved'),
     );
-    const orders = [order('dropped', { webhookAttempts: 0 }), order('abandoned', { webhookAttempts: 4 }), order('late')];
-    const verdict = unresolvedProblems(results, orders, { webhookAcceptedAtMs: new Map([['late', resolvedAtMs + 1]]) });
-    expect(verdict.problems).toEqual([]);
-    expect(verdict.causes).toEqual({ no_order: 1, webhook_dropped: 1, webhook_never_stored: 1, webhook_late: 1 });
-    expect(verdict.allowed).toEqual([
-      { merchantOrderId: 'none', cause: 'no_order', sandboxOrderId: null },
-      { merchantOrderId: 'dropped', cause: 'webhook_dropped', sandboxOrderId: 'order-dropped' },
-      { merchantOrderId: 'abandoned', cause: 'webhook_never_stored', sandboxOrderId: 'order-abandoned' },
-      { merchantOrderId: 'late', cause: 'webhook_late', sandboxOrderId: 'order-late' },
+    const orders = [order('abandoned', { webhookAttempts: 4 }), order('late')];
+    const verdict = unresolvedProblems(results, orders, { webhookAcceptedAtMs: new Map([['late', resolvedAtMs + 2500]]) });
+    expect(verdict.problems).toEqual([
+      'none: unresolved but the sandbox has no order for it: nothing was placed, so no webhook could come (no webhook within POLL_TIMEOUT_MS)',
+      'abandoned: unresolved; the sandbox sent the webhook of order order-abandoned 4 time(s) but the receiver stored none',
+      'late: unresolved at 2026-06-10T12:00:30.000Z; the receiver stored the webhook of order order-late only 2500 ms later (2026-06-10T12:00:32.500Z)',
     ]);
+    expect(verdict.causes).toEqual({ no_order: 1, webhook_dropped: 0, webhook_never_stored: 1, webhook_late: 1 });
+    expect(verdict.allowed).toEqual([]);
   });
 
   it('reports unresolved although the receiver had stored the webhook before the result was decided', () => {
@@ -209,6 +218,69 @@ describe('unresolvedProblems', () => {
 
   it('ignores results that are not unresolved', () => {
     expect(unresolvedProblems(byMid(resultOf(order('a'))), [], { webhookAcceptedAtMs: new Map() }).problems).toEqual([]);
+  });
+});
+
+describe('invalidIntentProblems', () => {
+  const enqueuedAtMs = Date.parse(RESOLVED_AT) - 5_000;
+  const enqueued = (...mids: string[]): Map<string, number> => new Map(mids.map((mid) => [mid, enqueuedAtMs]));
+  const noAmbiguity = { ambiguousCreates: new Set<string>() };
+
+  it('accepts invalid intents rejected with validation_error or invalid_intent within the limit, and gathers the figures', () => {
+    const results = byMid(
+      workerResult('unknown-item', 'rejected', { error_message: 'item_id: no such item' }),
+      workerResult('zero', 'rejected', { error: 'invalid_intent', resolved_at: new Date(enqueuedAtMs + 200).toISOString() }),
+      workerResult('edge', 'rejected', { resolved_at: new Date(enqueuedAtMs + INVALID_REJECTION_LIMIT_MS).toISOString() }),
+      resultOf(order('valid')),
+    );
+    const verdict = invalidIntentProblems(results, new Set(['unknown-item', 'zero', 'edge']), enqueued('unknown-item', 'zero', 'edge', 'valid'), {
+      ambiguousCreates: new Set(['unknown-item', 'valid']),
+    }, INVALID_REJECTION_LIMIT_MS);
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.figures).toEqual({
+      intents: 3,
+      rejectedInTime: 3,
+      byCode: { validation_error: 2, invalid_intent: 1 },
+      slowestMs: INVALID_REJECTION_LIMIT_MS,
+      afterAmbiguousCreate: 1,
+      limitMs: INVALID_REJECTION_LIMIT_MS,
+    });
+  });
+
+  it('reports an invalid intent that ended unresolved or completed instead of rejected', () => {
+    const results = byMid(
+      workerResult('waited', 'unresolved', { error_message: 'no webhook' }),
+      resultOf(order('placed')),
+    );
+    const verdict = invalidIntentProblems(results, new Set(['waited', 'placed']), enqueued('waited', 'placed'), noAmbiguity, INVALID_REJECTION_LIMIT_MS);
+    expect(verdict.problems).toEqual([
+      'waited: an invalid intent ended unresolved (unresolved: no webhook), expected rejected',
+      'placed: an invalid intent ended completed (order order-placed), expected rejected',
+    ]);
+    expect(verdict.figures.rejectedInTime).toBe(0);
+  });
+
+  it('reports a rejection with another code, one past the limit, and one whose enqueue time or resolved_at cannot be read', () => {
+    const results = byMid(
+      workerResult('funds', 'rejected', { error: 'insufficient_balance', error_message: 'no funds' }),
+      workerResult('slow', 'rejected', { resolved_at: new Date(enqueuedAtMs + INVALID_REJECTION_LIMIT_MS + 1_500).toISOString() }),
+      workerResult('untimed', 'rejected'),
+      workerResult('garbled', 'rejected', { resolved_at: 'yesterday' }),
+    );
+    const verdict = invalidIntentProblems(results, new Set(['funds', 'slow', 'untimed', 'garbled']), enqueued('funds', 'slow', 'garbled'), noAmbiguity, INVALID_REJECTION_LIMIT_MS);
+    expect(verdict.problems).toEqual([
+      'funds: an invalid intent was rejected with insufficient_balance, expected validation_error or invalid_intent: no funds',
+      'slow: an invalid intent was rejected 61.5 s after it was enqueued (limit 60 s)',
+      'untimed: no enqueue time was recorded for this invalid intent',
+      'garbled: rejected with an unreadable resolved_at "yesterday"',
+    ]);
+    expect(verdict.figures).toMatchObject({ intents: 4, rejectedInTime: 0, byCode: { insufficient_balance: 1, validation_error: 3 }, slowestMs: INVALID_REJECTION_LIMIT_MS + 1_500 });
+  });
+
+  it('leaves an invalid intent without a result to resultCountProblems, and has no slowest time when none was timed', () => {
+    const verdict = invalidIntentProblems(new Map(), new Set(['lost']), enqueued('lost'), noAmbiguity, INVALID_REJECTION_LIMIT_MS);
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.figures).toMatchObject({ intents: 1, rejectedInTime: 0, slowestMs: null });
   });
 });
 

@@ -34,7 +34,7 @@ describe('LogFactCollector', () => {
   it('notes creates a worker reported as ambiguous', () => {
     const c = new LogFactCollector();
     c.read('worker-1', line({ msg: 'create outcome unknown: retrying with the same merchant_order_id', merchant_order_id: 'a' }));
-    c.read('worker-1', line({ msg: 'an earlier attempt landed but its order id is unknown: waiting for the webhook', merchant_order_id: 'b' }));
+    c.read('worker-1', line({ msg: 'an earlier attempt may have landed but its order id is unknown: waiting for the webhook', merchant_order_id: 'b' }));
     c.read('worker-1', line({ msg: 'order placed', merchant_order_id: 'c' }));
     expect(c.facts().ambiguousCreates).toEqual(new Set(['a', 'b']));
   });

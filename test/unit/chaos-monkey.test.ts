@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ChaosMonkey, type ChaosMonkeyOptions, type ChaosTarget } from '../../src/chaos/chaos-monkey.js';
 import { seededRandom } from '../../src/sandbox/seeded-random.js';
 import type { FaultConfig } from '../../src/sandbox/sandbox-types.js';
@@ -75,6 +75,63 @@ describe('ChaosMonkey', () => {
     expect(fleet.log.every((entry) => entry.startsWith('SIGKILL worker-'))).toBe(true);
     expect(fleet.running()).toHaveLength(2);
     expect(events.filter((e) => e.startsWith('kill: SIGKILL'))).toHaveLength(3);
+  });
+
+  it('kills every killEveryMs counted from the previous kill, but never before its replacement is up', async () => {
+    const fleet = fakeFleet();
+    let release: () => void = () => undefined;
+    const slowStart = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const restart = (proc: FakeProcess, signal?: NodeJS.Signals): Promise<FakeProcess> => fleet.target.restart(proc, signal);
+    const target: ChaosTarget<FakeProcess> = {
+      ...fleet.target,
+      restart: async (proc, signal) => {
+        await slowStart;
+        return restart(proc, signal);
+      },
+    };
+    const m = monkey(target, { maxKills: 3, killEveryMs: 5 });
+    m.start();
+    await expect.poll(() => m.counts().kills).toBe(1);
+    // The gap has long passed, but the first replacement is not up: no second kill yet.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(m.counts()).toMatchObject({ kills: 1, workerRestarts: 0 });
+    release();
+    await expect.poll(() => m.counts().workerRestarts).toBe(3);
+    expect(await m.stop()).toMatchObject({ kills: 3, workerRestarts: 3, failures: [] });
+  });
+
+  it('does not add the replacement start to the gap between kills', async () => {
+    vi.useFakeTimers();
+    try {
+      const fleet = fakeFleet();
+      const restart = (proc: FakeProcess, signal?: NodeJS.Signals): Promise<FakeProcess> => fleet.target.restart(proc, signal);
+      const target: ChaosTarget<FakeProcess> = {
+        ...fleet.target,
+        // A start takes 40 ms.
+        restart: async (proc, signal) => {
+          await new Promise((r) => setTimeout(r, 40));
+          return restart(proc, signal);
+        },
+      };
+      const m = monkey(target, { maxKills: 3, killEveryMs: 60 });
+      m.start();
+      await vi.advanceTimersByTimeAsync(60);
+      expect(m.counts()).toMatchObject({ kills: 1, workerRestarts: 0 });
+      await vi.advanceTimersByTimeAsync(59);
+      expect(m.counts()).toMatchObject({ kills: 1, workerRestarts: 1 });
+      // 60 ms after the first kill, not 60 ms after its replacement came up (at 100 ms).
+      await vi.advanceTimersByTimeAsync(1);
+      expect(m.counts().kills).toBe(2);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(m.counts()).toMatchObject({ kills: 3, workerRestarts: 3 });
+      const stopped = m.stop();
+      await vi.runAllTimersAsync();
+      await stopped;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('kills nobody with maxKills 0', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderChaosReport } from '../../src/chaos/chaos-report.js';
+import { PASS_TEXT, renderChaosReport } from '../../src/chaos/chaos-report.js';
 import { summarizeChaos, type ChaosObservations } from '../../src/chaos/chaos-summary.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import type { SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
@@ -54,7 +54,15 @@ function unresolved(mid: string): OrderResult {
   return { ...resultOf(order(mid, 0)), order_id: null, status: 'unresolved', price: null, codes: [], error: 'unresolved', source: 'worker', warnings: [] };
 }
 
-/** A small clean run: two orders (one partial), one dropped webhook behind an unresolved result. */
+/** An invalid intent the worker rejected, 2 s after it was enqueued. */
+function rejected(mid: string): OrderResult {
+  return { ...unresolved(mid), status: 'rejected', error: 'validation_error', error_message: 'item_id: no such item' };
+}
+
+/**
+ * A small clean run: two orders (one partial), one dropped webhook behind an unresolved result,
+ * one invalid intent rejected 2 s after it was enqueued (after an ambiguous create).
+ */
 function cleanRun(): ChaosObservations {
   const orders = [order('a', 18), order('b', 20, { status: 'partial', refundAmount: 5, deliveredQuantity: 1 }), order('c', 9, { webhookAttempts: 0 })];
   const [a, b] = orders;
@@ -63,15 +71,18 @@ function cleanRun(): ChaosObservations {
     ['a', resultOf(a)],
     ['b', resultOf(b)],
     ['c', unresolved('c')],
+    ['x', rejected('x')],
   ]);
+  const enqueuedAtMs = Date.parse(RESOLVED_AT) - 2_000;
   return {
     seed: 7,
     workers: 3,
-    intents: 3,
-    expected: ['a', 'b', 'c'],
-    mustReject: new Set(),
+    intents: 4,
+    expected: ['a', 'b', 'c', 'x'],
+    mustReject: new Set(['x']),
+    enqueuedAtMs: new Map(['a', 'b', 'c', 'x'].map((mid) => [mid, enqueuedAtMs])),
     results,
-    resultJobs: 3,
+    resultJobs: 4,
     failedIntentJobs: [],
     recoveredIntentJobs: 4,
     sandboxOrders: orders,
@@ -93,7 +104,7 @@ function cleanRun(): ChaosObservations {
         ['a', [{ process: 'worker-1', status: 'completed', orderId: 'order-a' }]],
         ['c', [{ process: 'worker-2', status: 'unresolved', orderId: null }]],
       ]),
-      ambiguousCreates: new Set(['c']),
+      ambiguousCreates: new Set(['c', 'x']),
       unparsedLines: 2,
     },
     leaks: [],
@@ -109,7 +120,7 @@ function cleanRun(): ChaosObservations {
     crashed: [],
     waitFailure: null,
     durationMs: 12_345,
-    plan: { killEveryMs: 2000, burstEveryMs: 4000, burstMs: 1000, redisDownMs: 1000, lockMs: 5000, resolveTimeoutMs: 20000 },
+    plan: { killEveryMs: 1000, burstEveryMs: 4000, burstMs: 1000, redisDownMs: 1000, lockMs: 5000, resolveTimeoutMs: 20000, catalog: false },
   };
 }
 
@@ -118,12 +129,20 @@ describe('summarizeChaos', () => {
     const s = summarizeChaos(cleanRun());
     expect(s.problems).toEqual([]);
     expect(s.ok).toBe(true);
-    expect(s.byStatus).toEqual({ completed: 1, partial: 1, failed: 0, rejected: 0, unresolved: 1 });
+    expect(s.byStatus).toEqual({ completed: 1, partial: 1, failed: 0, rejected: 1, unresolved: 1 });
     expect(s.unresolved).toEqual({ no_order: 0, webhook_dropped: 1, webhook_never_stored: 0, webhook_late: 0 });
+    expect(s.invalidIntents).toEqual({
+      intents: 1,
+      rejectedInTime: 1,
+      byCode: { validation_error: 1 },
+      slowestMs: 2_000,
+      afterAmbiguousCreate: 1,
+      limitMs: 60_000,
+    });
     expect(s.maxOrdersPerMerchantOrderId).toBe(1);
     expect(s.money).toEqual({ initial: 1000, charged: 47, refunded: 5, final: 958 });
     expect(s.logLines).toBe(15);
-    expect(s.ambiguousCreates).toBe(1);
+    expect(s.ambiguousCreates).toBe(2);
     expect(s.nonJsonLogLines).toBe(2);
   });
 
@@ -146,10 +165,51 @@ describe('summarizeChaos', () => {
   });
 });
 
+describe('summarizeChaos: invalid intents and unresolved results', () => {
+  it('fails when an invalid intent is rejected late or waits, and when an unresolved result has no order or a stored webhook', () => {
+    const run = cleanRun();
+    const results = new Map(run.results);
+    results.set('x', { ...rejected('x'), resolved_at: new Date(Date.parse(RESOLVED_AT) + 60_000).toISOString() });
+    results.set('y', { ...unresolved('y'), error_message: 'no webhook within POLL_TIMEOUT_MS' });
+    results.set('d', unresolved('d'));
+    const orders = [...run.sandboxOrders, order('d', 9, { webhookAttempts: 3 })];
+    const s = summarizeChaos({
+      ...run,
+      expected: [...run.expected, 'y', 'd'],
+      mustReject: new Set(['x', 'y']),
+      enqueuedAtMs: new Map([...run.enqueuedAtMs, ['y', 0], ['d', 0]]),
+      results,
+      resultJobs: results.size,
+      sandboxOrders: orders,
+      stats: { ...run.stats, charged: run.stats.charged + 9 },
+      balance: { ...run.balance, final: run.balance.final - 9 },
+    });
+    expect(s.ok).toBe(false);
+    expect(s.problems).toEqual([
+      'x: an invalid intent was rejected 62.0 s after it was enqueued (limit 60 s)',
+      'y: an invalid intent ended unresolved (unresolved: no webhook within POLL_TIMEOUT_MS), expected rejected',
+      'y: unresolved but the sandbox has no order for it: nothing was placed, so no webhook could come (no webhook within POLL_TIMEOUT_MS)',
+      'd: unresolved; the sandbox sent the webhook of order order-d 3 time(s) but the receiver stored none',
+    ]);
+    expect(s.unresolved).toEqual({ no_order: 1, webhook_dropped: 1, webhook_never_stored: 1, webhook_late: 0 });
+    expect(s.unresolvedOrders.map((u) => u.merchantOrderId)).toEqual(['c']);
+    expect(s.invalidIntents).toMatchObject({ intents: 2, rejectedInTime: 0, slowestMs: 62_000 });
+    const text = renderChaosReport(s);
+    expect(text).toContain('webhook dropped 1 (allowed); no order 1, webhook never stored 1, webhook late 0 (problems)');
+    expect(text).toMatch(/invalid intents\s+2 \(0 rejected within 60\.0 s: validation_error 1; slowest 62\.0 s; 1 after an ambiguous create\)/);
+    expect(text).toContain('verdict: FAIL');
+  });
+});
+
 describe('renderChaosReport', () => {
   it('prints the figures, the faults injected (none of the zero ones), the chaos actions and a PASS', () => {
     const text = renderChaosReport(summarizeChaos(cleanRun()));
-    expect(text).toMatch(/3 intents, 3 distinct merchant_order_ids, 3 workers, seed 7, 12\.3 s/);
+    expect(text).toMatch(/4 intents, 4 distinct merchant_order_ids, 3 workers, seed 7, 12\.3 s/);
+    expect(text).toContain('SIGKILL a worker every 1.0 s');
+    expect(text).toContain('workers without a catalog (invalid intents meet the API)');
+    expect(text).toMatch(/rejected\s+1\n/);
+    expect(text).toMatch(/invalid intents\s+1 \(1 rejected within 60\.0 s: validation_error 1; slowest 2\.0 s; 1 after an ambiguous create\)/);
+    expect(text).toContain('webhook dropped 1 (allowed); no order 0, webhook never stored 0, webhook late 0 (problems)');
     expect(text).toMatch(/completed\s+1\n/);
     expect(text).toMatch(/unresolved\s+1\n/);
     expect(text).toContain('c (order order-c): the sandbox dropped its webhook');
@@ -161,7 +221,7 @@ describe('renderChaosReport', () => {
     expect(text).toContain('initial 1000.00 − charged 47.00 + refunded 5.00 = final 958.00');
     expect(text).toMatch(/log lines scanned\s+15 \(2 not JSON; secrets or codes found: 0\)/);
     expect(text).toContain('problems: 0');
-    expect(text).toContain('verdict: PASS');
+    expect(text).toContain(`verdict: ${PASS_TEXT}`);
     expect(text).not.toContain('VOODOO-');
   });
 

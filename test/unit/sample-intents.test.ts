@@ -3,9 +3,23 @@ import { sampleCatalogItems } from '../../src/catalog/sample-items.js';
 import { checkOrder } from '../../src/catalog/order-rules.js';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { parseIntent } from '../../src/lifecycle/intent.js';
-import { sampleIntents } from '../../src/dev/sample-intents.js';
+import { ALL_INVALID_CASES, PROVABLE_INVALID_CASES, sampleIntents, type SampleIntent } from '../../src/dev/sample-intents.js';
+import { isRequestRejection } from '../../src/api/error-mapping.js';
 
 const catalog = Catalog.fromItems(sampleCatalogItems());
+
+/**
+ * How the intent is refused without a catalog: by the job-data check (`invalid_intent`), or by the
+ * API with a validation detail the lifecycle reads as provable (or not).
+ */
+function refusal(sample: SampleIntent): 'invalid_intent' | 'provable' | 'not provable' {
+  const { intent } = sample;
+  if (parseIntent(intent).kind !== 'ok') return 'invalid_intent';
+  // The sandbox answers `400 validation_error` with `<field>: <message>` from the same rules.
+  const check = checkOrder(catalog.get(intent.item_id), { quantity: intent.quantity, fields: intent.fields });
+  if (check.ok) throw new Error(`${intent.merchant_order_id} is accepted`);
+  return isRequestRejection(`${check.field}: ${check.message}`) ? 'provable' : 'not provable';
+}
 
 function catalogAccepts(intent: { item_id: number; quantity?: number; fields?: Record<string, string | number> }): boolean {
   const parsed = parseIntent(intent);
@@ -34,6 +48,30 @@ describe('sampleIntents', () => {
       ['missing required field', 'non-positive quantity', 'quantity above the item maximum', 'sold-out item 7300', 'unknown item'].sort(),
     );
     expect(invalid.filter((s) => catalogAccepts(s.intent))).toEqual([]);
+  });
+
+  it('uses only the chosen invalid cases, in the share asked for; the provable ones are refused in a way no earlier attempt explains', () => {
+    const batch = sampleIntents(300, { seed: 3, invalidCases: PROVABLE_INVALID_CASES, invalidShare: 0.03 });
+    const invalid = batch.intents.filter((s) => s.kind === 'invalid');
+    expect(invalid).toHaveLength(9);
+    expect(new Set(invalid.map((s) => s.note))).toEqual(
+      new Set(['non-positive quantity', 'quantity above the item maximum', 'unknown item', 'missing required field']),
+    );
+    expect(invalid.filter((s) => catalogAccepts(s.intent))).toEqual([]);
+    expect(invalid.map(refusal).filter((how) => how === 'not provable')).toEqual([]);
+    expect(invalid.map(refusal)).toContain('provable');
+  });
+
+  it('has the sold-out case among all cases only, and its refusal depends on the moment', () => {
+    expect(ALL_INVALID_CASES.filter((name) => !PROVABLE_INVALID_CASES.includes(name))).toEqual(['sold-out']);
+    const soldOut = sampleIntents(40).intents.find((s) => s.note === 'sold-out item 7300');
+    if (soldOut === undefined) throw new Error('no sold-out intent');
+    expect(refusal(soldOut)).toBe('not provable');
+  });
+
+  it('has no invalid intent with no case chosen, and refuses a share outside 0..1', () => {
+    expect(sampleIntents(100, { invalidCases: [] }).intents.filter((s) => s.kind === 'invalid')).toEqual([]);
+    expect(() => sampleIntents(100, { invalidShare: 1.5 })).toThrow(RangeError);
   });
 
   it('repeats an earlier merchant_order_id with the same content for each duplicate, and counts ids once', () => {
