@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../../src/sandbox/canonical-json.js';
+import type { FaultConfig, LocalSandbox } from '../../../src/sandbox/sandbox-types.js';
+import { SIGNATURE_HEADER, signWebhook } from '../../../src/webhook/signature.js';
+import { apiOrder } from '../../support/lifecycle.js';
+import { WEBHOOK_SECRET } from '../../support/pipeline.js';
+import { uniquePrefix } from '../../support/redis.js';
+import { defaultSandboxCatalog } from '../../../src/sandbox/sandbox-server.js';
+import { Resources, startHandlerKit, startKitReceiver, startTestSandbox, type HandlerKit, type KitReceiver } from './handler-kit.js';
+
+/**
+ * The webhook fast path (issue 7, items 6 and 7): the receiver finalizes a placed order from its
+ * event with the same decision function, emits its one result and removes the parked intent job;
+ * an event for another order id under the same merchant_order_id is kept aside and blocks nothing.
+ */
+
+const resources = new Resources();
+afterEach(() => resources.close());
+
+/** Receiver first (the sandbox needs its URL), then the sandbox, then the workers, on one prefix. */
+async function setup(fulfilmentMs: number, faults: FaultConfig = {}): Promise<{ receiver: KitReceiver; sandbox: LocalSandbox; kit: HandlerKit }> {
+  const prefix = uniquePrefix('oh');
+  const receiver = resources.add(await startKitReceiver(prefix));
+  const sandbox = resources.add(
+    await startTestSandbox({
+      fulfilment: { minMs: fulfilmentMs, maxMs: fulfilmentMs },
+      webhook: { url: receiver.webhookUrl, secret: WEBHOOK_SECRET, retryGapMs: 200 },
+      faults,
+    }),
+  );
+  const kit = resources.add(await startHandlerKit({ apiUrl: sandbox.url, prefix, catalog: defaultSandboxCatalog() }));
+  return { receiver, sandbox, kit };
+}
+
+const intent = (mid: string) => ({ merchant_order_id: mid, item_id: 4090, quantity: 2 });
+const ordersOf = (sandbox: LocalSandbox, mid: string) => sandbox.orders().filter((o) => o.merchantOrderId === mid);
+
+describe('a placed order finalized by its webhook', () => {
+  it('gets exactly one result, from the webhook, and its parked intent job is removed at once', async () => {
+    const { receiver, sandbox, kit } = await setup(500);
+    await kit.enqueue(intent('wh-1'));
+    const { dueAtMs } = await kit.parked('wh-1');
+    // A receiver is alive, so the safety-net poll waits POLL_WEBHOOK_DELAY_MS.
+    expect(dueAtMs).toBe(((await kit.state('wh-1'))?.placedAtMs ?? 0) + kit.policy.pollWebhookDelayMs);
+
+    // No promote, no clock: the event alone settles it.
+    const result = await kit.result('wh-1');
+    const [order] = ordersOf(sandbox, 'wh-1');
+    expect(result).toMatchObject({ status: 'completed', source: 'webhook', order_id: order?.id, codes: order?.codes, price: 18 });
+    await expect.poll(() => kit.jobState('wh-1')).toBe('unknown');
+    expect(await kit.state('wh-1')).toMatchObject({ phase: 'done', emitted: true });
+    expect(await kit.emissions('wh-1')).toBe(1);
+    expect(await kit.reservations()).toEqual({});
+    expect(sandbox.stats().calls.lookup).toBe(0);
+    // The receiver emitted it; no worker did.
+    expect(await receiverResults(receiver)).toBe(1);
+    expect(await kit.counter('voodoo_results_total')).toBe(0);
+  });
+});
+
+describe('a webhook that arrives while the create’s answer is still on its way', () => {
+  it('settles the order once: the job meets the finished order when the answer comes, and is not parked', async () => {
+    // The order commits, completes and is announced at once; its 201 comes 300 ms later.
+    const { receiver, sandbox, kit } = await setup(0, { create: { hangAfterCommit: 1 }, hangMs: 300 });
+    await kit.enqueue(intent('wh-race'));
+
+    const result = await kit.result('wh-race');
+    const [order] = ordersOf(sandbox, 'wh-race');
+    expect(result).toMatchObject({ status: 'completed', source: 'webhook', order_id: order?.id });
+    await expect.poll(() => kit.jobState('wh-race')).toBe('completed');
+    expect((await kit.intents.getJob('intent-wh-race'))?.returnvalue).toMatchObject({ status: 'completed', order_id: order?.id });
+    expect(await kit.emissions('wh-race')).toBe(1);
+    expect(await receiverResults(receiver)).toBe(1);
+    expect(await kit.counter('voodoo_results_total')).toBe(0);
+    expect(await kit.state('wh-race')).toMatchObject({ phase: 'done', emitted: true, attempts: 1 });
+    expect(await kit.reservations()).toEqual({});
+  });
+});
+
+describe('a stored event the receiver could not apply (it died after storing it)', () => {
+  it('is applied by the order’s job when it wakes: the result comes from the event, without a lookup', async () => {
+    const sandbox = resources.add(await startTestSandbox({ fulfilment: { minMs: 0, maxMs: 0 } }));
+    const kit = resources.add(await startHandlerKit({ apiUrl: sandbox.url, catalog: defaultSandboxCatalog() }));
+    await kit.enqueue(intent('wh-stored'));
+    await kit.parked('wh-stored');
+    const [order] = ordersOf(sandbox, 'wh-stored');
+    await expect.poll(() => ordersOf(sandbox, 'wh-stored')[0]?.status).toBe('completed');
+
+    const stored = await kit.ledger.recordEvent('wh-stored', apiOrder('wh-stored', order?.id ?? '', 'completed'));
+    expect(stored.outcome).toBe('stored');
+    kit.clock.advance(kit.policy.pollInitialDelayMs);
+    await kit.promote('wh-stored');
+
+    expect(await kit.result('wh-stored')).toMatchObject({ status: 'completed', source: 'webhook', order_id: order?.id, codes: ['CODE-1', 'CODE-2'] });
+    expect(sandbox.stats().calls.lookup).toBe(0);
+    expect(await kit.emissions('wh-stored')).toBe(1);
+  });
+});
+
+describe('a signed event for another order id with the same merchant_order_id', () => {
+  it('is kept aside and does not block the real event, which still finalizes the order at once', async () => {
+    const { receiver, sandbox, kit } = await setup(1_500);
+    await kit.enqueue(intent('wh-2'));
+    await kit.parked('wh-2');
+    const [order] = ordersOf(sandbox, 'wh-2');
+    expect(order?.status).not.toBe('completed');
+
+    const foreignId = randomUUID();
+    expect(await deliver(receiver, foreignEvent('wh-2', foreignId))).toBe(200);
+
+    const aside = await kit.redis.lrange(kit.ledger.conflictingEventsKey, 0, -1);
+    expect(aside).toHaveLength(1);
+    expect(aside[0]).toContain(foreignId);
+    const record = await kit.ledger.load('wh-2');
+    expect(record?.event).toBeNull();
+    expect(record?.state).toMatchObject({ phase: 'placed', orderId: order?.id });
+    expect(await kit.jobState('wh-2')).toBe('delayed');
+    expect(await kit.allResults()).toEqual([]);
+
+    // The sandbox's own event arrives when the order completes: finalized without a poll.
+    const result = await kit.result('wh-2');
+    expect(result).toMatchObject({ status: 'completed', source: 'webhook', order_id: order?.id });
+    await expect.poll(() => kit.jobState('wh-2')).toBe('unknown');
+    expect(await kit.emissions('wh-2')).toBe(1);
+    expect(sandbox.stats().calls.lookup).toBe(0);
+  });
+});
+
+describe('a signed event for an order this system never sent (it waits for funds)', () => {
+  it('is decided by the machine: rejected as a duplicate merchant_order_id, never adopted, nothing sent', async () => {
+    const prefix = uniquePrefix('oh');
+    const receiver = resources.add(await startKitReceiver(prefix));
+    const sandbox = resources.add(await startTestSandbox({ initialBalance: 10 }));
+    const kit = resources.add(await startHandlerKit({ apiUrl: sandbox.url, prefix, catalog: defaultSandboxCatalog() }));
+    await kit.enqueue(intent('wh-early'));
+    await kit.waitForState('wh-early', 'waiting_funds');
+    await kit.parked('wh-early');
+
+    // Someone else placed an order under this merchant_order_id.
+    expect(await deliver(receiver, foreignEvent('wh-early', randomUUID()))).toBe(200);
+
+    const result = await kit.result('wh-early');
+    expect(result).toMatchObject({ status: 'rejected', error: 'duplicate_merchant_order_id', order_id: null, codes: [] });
+    expect(await kit.jobState('wh-early')).toBe('unknown');
+    expect(await kit.emissions('wh-early')).toBe(1);
+    expect(sandbox.stats().calls.create).toBe(0);
+  });
+});
+
+/** A completed event for `mid` under another order id, as the API would sign it. */
+function foreignEvent(mid: string, orderId: string): string {
+  return canonicalJson({
+    order_id: orderId,
+    merchant_order_id: mid,
+    status: 'completed',
+    item_id: 4090,
+    item_name: 'Sample Gift Card 10 USD',
+    quantity: 2,
+    total_price: 18,
+    delivered_quantity: 2,
+    refund_amount: 0,
+    fields: {},
+    codes: ['FOREIGN-1', 'FOREIGN-2'],
+    error: '',
+    error_message: '',
+    completed_at: new Date().toISOString(),
+    created_at: new Date().toISOString(),
+  });
+}
+
+async function deliver(receiver: KitReceiver, body: string): Promise<number> {
+  const res = await fetch(receiver.webhookUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(WEBHOOK_SECRET, body) },
+    body,
+  });
+  await res.text();
+  return res.status;
+}
+
+async function receiverResults(receiver: KitReceiver): Promise<number> {
+  const metric = receiver.metrics.registry.getSingleMetric('voodoo_results_total');
+  const values = (await metric?.get())?.values ?? [];
+  return values.reduce((sum, v) => sum + v.value, 0);
+}
