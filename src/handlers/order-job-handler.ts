@@ -1,5 +1,4 @@
 import { DelayedError, RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Order } from '../api/order.js';
 import type { VoodooClient } from '../api/voodoo-client.js';
 import type { BalanceGate } from '../balance/balance-gate.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -91,7 +90,9 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
       const action = decision.action;
       switch (action.kind) {
         case 'reserve_funds':
-          event = await reserve(mid, action.cost);
+          event = await call('balance', () => deps.gate.reserve(mid, action.cost), (outcome) =>
+            outcome === 'ok' ? { type: 'funds_reserved', atMs: now() } : { type: 'funds_short', atMs: now(), limit: outcome === 'capped' ? 'spend_limit' : 'balance' },
+          );
           break;
         case 'create':
           event = await call('create', () => deps.client.createOrder(action.request), (order) => ({ type: 'create_succeeded', atMs: now(), order }));
@@ -125,21 +126,11 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
   };
 
   /** Run an API call; its answer or its failure (classified in one place) is the next event. */
-  async function call(name: ApiCall, run: () => Promise<Order>, answered: (order: Order) => OrderEvent): Promise<OrderEvent> {
+  async function call<T>(name: ApiCall, run: () => Promise<T>, answered: (answer: T) => OrderEvent): Promise<OrderEvent> {
     try {
       return answered(await run());
     } catch (err) {
       return classifyFailure(name, err, now());
-    }
-  }
-
-  async function reserve(mid: string, cost: number | null): Promise<OrderEvent> {
-    try {
-      const outcome = await deps.gate.reserve(mid, cost);
-      if (outcome === 'ok') return { type: 'funds_reserved', atMs: now() };
-      return { type: 'funds_short', atMs: now(), limit: outcome === 'capped' ? 'spend_limit' : 'balance' };
-    } catch (err) {
-      return classifyFailure('balance', err, now());
     }
   }
 

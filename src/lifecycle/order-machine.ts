@@ -2,9 +2,11 @@ import { isTerminalStatus, type Order } from '../api/order.js';
 import { resultFromOrder, workerResult } from './order-results.js';
 import {
   DEFAULT_RATE_LIMIT_PAUSE_MS,
+  EMIT_GRACE_MS,
   fundsRecheckDelay,
   pollDelay,
   resolveDeadline,
+  retryCutoff,
   retryDelay,
 } from './order-timing.js';
 import type {
@@ -36,6 +38,7 @@ export function initialState(intent: Intent, atMs: number): OrderState {
     receivedAtMs: atMs,
     firstAttemptAtMs: null,
     maybeLandedAtMs: null,
+    lastMaybeLandedAtMs: null,
     placedAtMs: null,
     fundsWaitSinceMs: null,
     fundsLimit: null,
@@ -54,13 +57,20 @@ export function initialState(intent: Intent, atMs: number): OrderState {
  * event that does not fit the state asks the caller to start over (`restart`).
  *
  * A stored terminal webhook event is considered after every event: it settles the order as soon
- * as anyone who drives it looks, whatever they were doing.
+ * as anyone who drives it looks, whatever they were doing — and it beats giving up: an order the
+ * event would end `unresolved` is settled by the stored webhook instead.
  */
 export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
-  let step = apply(state, event, ctx);
-  if (ctx.webhook !== null && event.type !== 'webhook_received' && step.state.phase !== 'done') {
-    const settled = apply(step.state, { type: 'webhook_received', atMs: event.atMs, order: ctx.webhook }, ctx);
-    if (settled.state.phase === 'done') step = { ...settled, effects: [...step.effects, ...settled.effects] };
+  const step = apply(state, event, ctx);
+  if (ctx.webhook === null || event.type === 'webhook_received' || state.phase === 'done') return step;
+  const webhook: OrderEvent = { type: 'webhook_received', atMs: event.atMs, order: ctx.webhook };
+  if (step.state.phase !== 'done') {
+    const settled = apply(step.state, webhook, ctx);
+    return settled.state.phase === 'done' ? { ...settled, effects: [...step.effects, ...settled.effects] } : step;
+  }
+  if (step.state.result?.status === 'unresolved') {
+    const settled = apply(state, webhook, ctx);
+    if (settled.state.phase === 'done') return settled;
   }
   return step;
 }
@@ -71,12 +81,14 @@ type Step = Decision;
 const restart = (state: OrderState, reason: string): Step => ({ state, effects: [], action: { kind: 'restart', reason } });
 const notice = (n: Notice): Effect => ({ kind: 'notice', notice: n });
 const wait = (untilMs: number, reason: WaitReason): Action => ({ kind: 'wait', untilMs, reason });
+/** No more retries after POLL_TIMEOUT_MS: what is left is the webhook of an attempt that may have landed. */
+const cutoffNotice: Effect = notice({ kind: 'awaiting_webhook', code: 'retry_cutoff' });
 
 function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Step {
   const { policy } = ctx;
   if (state.phase === 'done') {
     if (event.type === 'result_emitted' && !state.emitted) return emitted(state);
-    return settle(state, []);
+    return settle(state, event.atMs);
   }
 
   switch (event.type) {
@@ -85,12 +97,15 @@ function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Step
         case 'received':
         case 'waiting_funds':
           return checkIntent(state, event.check, event.atMs);
-        case 'placing':
+        case 'placing': {
           // The previous run died between recording its attempt and recording the answer: the POST
-          // may have landed, so this retry is protected only by the merchant_order_id.
-          return attempt(state, event.atMs, true);
+          // may have landed, so a retry is protected only by the merchant_order_id.
+          const landed = mayHaveLanded(state, event.atMs);
+          return event.atMs >= retryCutoff(landed, policy) ? awaitWebhook({ ...landed, phase: 'awaiting_webhook' }, event.atMs, ctx, [cutoffNotice]) : attempt(landed, event.atMs);
+        }
         case 'ambiguous':
-          return attempt(state, event.atMs, false);
+          // Past the cutoff no new attempt is sent: the last one's webhook gets its window, then unresolved.
+          return event.atMs >= retryCutoff(state, policy) ? awaitWebhook({ ...state, phase: 'awaiting_webhook' }, event.atMs, ctx, [cutoffNotice]) : attempt(state, event.atMs);
         case 'placed':
           return lookup(state);
         case 'awaiting_webhook':
@@ -100,7 +115,7 @@ function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Step
 
     case 'funds_reserved':
       if (!sendable(state)) return restart(state, 'funds only gate an order that was never sent');
-      return attempt(state, event.atMs, false);
+      return attempt(state, event.atMs);
 
     case 'funds_short':
       if (!sendable(state)) return restart(state, 'funds only gate an order that was never sent');
@@ -125,16 +140,9 @@ function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Step
 
     case 'create_ambiguous': {
       if (state.phase !== 'placing') return restart(state, 'no attempt is in flight');
-      const next: OrderState = {
-        ...state,
-        phase: 'ambiguous',
-        maybeLanded: true,
-        maybeLandedAtMs: state.maybeLandedAtMs ?? event.atMs,
-        failures: state.failures + 1,
-      };
-      // The deadline is checked only after a retry was sent and failed again, so a retry that waited
-      // behind a backlog still gets its chance to learn the truth ("duplicate" or 201).
-      if (event.atMs >= resolveDeadline(next, policy)) return unresolved(next, event.atMs);
+      const next: OrderState = { ...mayHaveLanded(state, event.atMs), phase: 'ambiguous', failures: state.failures + 1 };
+      // Past the cutoff no retry is sent; this attempt's webhook still gets its whole window.
+      if (event.atMs >= retryCutoff(next, policy)) return awaitWebhook({ ...next, phase: 'awaiting_webhook' }, event.atMs, ctx, [cutoffNotice]);
       return {
         state: next,
         effects: [notice({ kind: 'create_ambiguous', attempt: next.attempts, message: event.message })],
@@ -229,8 +237,13 @@ function checkIntent(state: OrderState, check: IntentCheck, atMs: number): Step 
   return { state: next, effects: [], action: { kind: 'reserve_funds', cost } };
 }
 
+/** The attempt in flight may have created the order (heard of at `atMs`). */
+function mayHaveLanded(state: OrderState, atMs: number): OrderState {
+  return { ...state, maybeLanded: true, maybeLandedAtMs: state.maybeLandedAtMs ?? atMs, lastMaybeLandedAtMs: atMs };
+}
+
 /** Record an attempt (persisted before the POST is sent) and send the create. */
-function attempt(state: OrderState, atMs: number, mayHaveLanded: boolean): Step {
+function attempt(state: OrderState, atMs: number): Step {
   const { intent } = state;
   if (intent.itemId === null) return reject(state, 'invalid_intent', 'item_id: expected an integer item id', atMs);
   const next: OrderState = {
@@ -238,7 +251,6 @@ function attempt(state: OrderState, atMs: number, mayHaveLanded: boolean): Step 
     phase: 'placing',
     attempts: state.attempts + 1,
     firstAttemptAtMs: state.firstAttemptAtMs ?? atMs,
-    ...(mayHaveLanded ? { maybeLanded: true, maybeLandedAtMs: state.maybeLandedAtMs ?? atMs } : {}),
   };
   const request = {
     itemId: intent.itemId,
@@ -296,7 +308,10 @@ function createRejected(state: OrderState, event: Extract<OrderEvent, { type: 'c
 /** A call that was not processed: back off by the order's consecutive failures. */
 function failed(state: OrderState, atMs: number, ctx: DecisionContext, call: ApiCall, code: string, message: string): Step {
   const base = { ...notSent(state, call), failures: state.failures + 1 };
-  if (call === 'create' && base.maybeLanded && atMs >= resolveDeadline(base, ctx.policy)) return unresolved(base, atMs);
+  // Not sent, so nothing new may have landed; past the cutoff the earlier attempts' webhook is all that is left.
+  if (call === 'create' && base.maybeLanded && atMs >= retryCutoff(base, ctx.policy)) {
+    return awaitWebhook({ ...base, phase: 'awaiting_webhook' }, atMs, ctx, [cutoffNotice]);
+  }
   const { state: next, effects } = flagIfStuck(base, atMs, ctx);
   effects.unshift(notice({ kind: 'call_failed', call, code, message, failures: next.failures }));
   return { state: next, effects, action: wait(atMs + retryDelay(ctx.policy, next.failures, ctx.random), 'retry_after_failure') };
@@ -379,11 +394,18 @@ function finish(state: OrderState, result: OrderResult, effects: Effect[]): Step
   return { state: done, effects: [...effects, ...notices], action: { kind: 'emit', result } };
 }
 
-/** For a done order: emit the result if that is not known to have happened, else finish. */
-function settle(state: OrderState, effects: Effect[]): Step {
-  if (state.result === null) throw new Error('invariant: a done order has a result');
-  if (state.emitted) return { state, effects, action: { kind: 'finish', result: state.result } };
-  return { state, effects, action: { kind: 'emit', result: state.result } };
+/**
+ * For a done order found by someone other than its decider: finish if the result is emitted; emit it
+ * if its decider had time enough and did not (it died in between); else give the decider that time,
+ * so a worker and the webhook receiver racing on one order do not both add the result.
+ */
+function settle(state: OrderState, atMs: number): Step {
+  const { result } = state;
+  if (result === null) throw new Error('invariant: a done order has a result');
+  if (state.emitted) return { state, effects: [], action: { kind: 'finish', result } };
+  const emitBy = Date.parse(result.resolved_at) + EMIT_GRACE_MS;
+  if (atMs < emitBy) return { state, effects: [], action: wait(emitBy, 'result_being_emitted') };
+  return { state, effects: [], action: { kind: 'emit', result } };
 }
 
 /**

@@ -104,6 +104,11 @@ export interface OrderState {
    * into the time the webhook has to arrive.
    */
   maybeLandedAtMs: number | null;
+  /**
+   * When the latest attempt that may have landed was last heard of (its ambiguous answer, or the
+   * restart after its worker died), epoch ms. Each such attempt gets POLL_TIMEOUT_MS for its webhook.
+   */
+  lastMaybeLandedAtMs: number | null;
   /** When the order id became known, epoch ms; poll backoff and the stuck flag count from here. */
   placedAtMs: number | null;
   /** When the order started waiting for funds, epoch ms. */
@@ -126,7 +131,10 @@ export interface OrderState {
 export interface LifecyclePolicy {
   /** How long an order may wait for funds (balance or spend limit) before it is rejected. */
   balanceWaitMaxMs: number;
-  /** How long after an attempt first may have landed an unknown outcome may stay unknown before `unresolved`. */
+  /**
+   * How long an unknown outcome may stay unknown: no create is retried later than this after the first
+   * attempt that may have landed, and the order ends `unresolved` this long after the latest one.
+   */
   resolveTimeoutMs: number;
   /** First poll after placement when no webhook receiver is alive. */
   pollInitialDelayMs: number;
@@ -202,7 +210,8 @@ export type WaitReason =
   | 'retry_after_failure'
   | 'retry_ambiguous_create'
   | 'order_in_progress'
-  | 'awaiting_webhook';
+  | 'awaiting_webhook'
+  | 'result_being_emitted';
 
 /** What to create: the order request, exactly as it is sent. */
 export interface CreateRequest {

@@ -43,7 +43,26 @@ export function fundsRecheckDelay(waitedMs: number): number {
   return Math.min(FUNDS_RECHECK_MAX_MS, Math.max(FUNDS_RECHECK_MIN_MS, waitedMs));
 }
 
-/** When an unknown outcome becomes `unresolved`, epoch ms: counted from when an attempt first may have landed. */
-export function resolveDeadline(state: OrderState, policy: LifecyclePolicy): number {
+/**
+ * When no create may be retried any more, epoch ms: POLL_TIMEOUT_MS after the first attempt that may
+ * have landed. Attempts that provably did not land (429, insufficient balance) do not count.
+ */
+export function retryCutoff(state: OrderState, policy: LifecyclePolicy): number {
   return (state.maybeLandedAtMs ?? state.firstAttemptAtMs ?? state.receivedAtMs) + policy.resolveTimeoutMs;
 }
+
+/**
+ * When an unknown outcome becomes `unresolved`, epoch ms: POLL_TIMEOUT_MS after the latest attempt
+ * that may have landed, so a retry sent just before the cutoff still gets the whole window for its
+ * webhook. Bounded: no attempt is sent after {@link retryCutoff}.
+ */
+export function resolveDeadline(state: OrderState, policy: LifecyclePolicy): number {
+  return (state.lastMaybeLandedAtMs ?? state.maybeLandedAtMs ?? state.firstAttemptAtMs ?? state.receivedAtMs) + policy.resolveTimeoutMs;
+}
+
+/**
+ * How long whoever decided a result has to emit it before someone else who finds it decided but
+ * not emitted does so (the decider then died between the two), in ms. Keeps a worker and the webhook
+ * receiver that race on one order from both adding the result.
+ */
+export const EMIT_GRACE_MS = 5_000;

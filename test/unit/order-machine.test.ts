@@ -21,7 +21,7 @@ import type {
   OrderState,
   Phase,
 } from '../../src/lifecycle/order-state.js';
-import { DEFAULT_RATE_LIMIT_PAUSE_MS, resolveDeadline } from '../../src/lifecycle/order-timing.js';
+import { DEFAULT_RATE_LIMIT_PAUSE_MS, EMIT_GRACE_MS, resolveDeadline, retryCutoff } from '../../src/lifecycle/order-timing.js';
 import { apiOrder, testPolicy } from '../support/lifecycle.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -55,8 +55,16 @@ const FUNDS_SINCE = T0 + 1 * SECOND;
 const FIRST_ATTEMPT_AT = T0 + 2 * SECOND;
 const MAYBE_LANDED_AT = T0 + 3 * SECOND;
 const PLACED_AT = T0 + 4 * SECOND;
-/** The time of the table's events: early, so no limit of the policy has passed. */
-const AT = T0 + 10 * SECOND;
+/** When the done fixture's result was decided (a poll of the placed order). */
+const DECIDED_AT = T0 + 5 * SECOND;
+/** When the awaiting_webhook fixture's latest attempt may have landed (a retry answered ambiguously too). */
+const LAST_MAYBE_LANDED_AT = T0 + 6 * SECOND;
+/**
+ * The time of the table's events: early, so no limit of the policy has passed (the retry cutoff is
+ * MAYBE_LANDED_AT + 1 min), yet long after the done fixture was decided (3 × EMIT_GRACE_MS), so its
+ * decider had time enough to emit it.
+ */
+const AT = T0 + 20 * SECOND;
 
 const PRICED: IntentCheck = { kind: 'priced', cost: COST };
 
@@ -111,12 +119,20 @@ const states: Record<Phase, () => OrderState> = {
   received: () => ({ ...initialState(intent, T0), cost: COST }),
   waiting_funds: () => ({ ...states.received(), phase: 'waiting_funds', fundsWaitSinceMs: FUNDS_SINCE, fundsLimit: 'balance' }),
   placing: () => ({ ...states.received(), phase: 'placing', attempts: 1, firstAttemptAtMs: FIRST_ATTEMPT_AT }),
-  ambiguous: () => ({ ...states.placing(), phase: 'ambiguous', maybeLanded: true, maybeLandedAtMs: MAYBE_LANDED_AT, failures: 1 }),
+  ambiguous: () => ({
+    ...states.placing(),
+    phase: 'ambiguous',
+    maybeLanded: true,
+    maybeLandedAtMs: MAYBE_LANDED_AT,
+    lastMaybeLandedAtMs: MAYBE_LANDED_AT,
+    failures: 1,
+  }),
   placed: () => ({ ...states.placing(), phase: 'placed', orderId: ORDER_ID, placedAtMs: PLACED_AT }),
-  awaiting_webhook: () => ({ ...states.ambiguous(), phase: 'awaiting_webhook', attempts: 2 }),
+  // The first attempt and its retry were both answered ambiguously; a third was answered duplicate.
+  awaiting_webhook: () => ({ ...states.ambiguous(), phase: 'awaiting_webhook', attempts: 3, lastMaybeLandedAtMs: LAST_MAYBE_LANDED_AT, failures: 2 }),
   done: () => {
     const placed = states.placed();
-    return { ...placed, phase: 'done', result: resultFromOrder(placed, order('completed'), 'poll', T0 + 8 * SECOND) };
+    return { ...placed, phase: 'done', result: resultFromOrder(placed, order('completed'), 'poll', DECIDED_AT) };
   },
 };
 
@@ -159,6 +175,12 @@ function resultOf(decision: Decision): OrderResult {
   const { result } = decision.state;
   if (result === null) throw new Error('a done state must carry its result');
   return result;
+}
+
+/** When a done state's result was decided (its resolved_at), epoch ms. */
+function decidedAtOf(state: OrderState): number {
+  if (state.result === null) throw new Error('a done state must carry its result');
+  return Date.parse(state.result.resolved_at);
 }
 
 function waitOf(decision: Decision): Extract<Action, { kind: 'wait' }> {
@@ -326,7 +348,10 @@ const pauseFor = (call: ApiCall, reason: 'rate_limited' | 'key_refused', phase: 
     ],
   },
 });
-const emitAgain: Row = { does: 'emits the stored result (again: emitting is idempotent)', then: { phase: 'done', action: { kind: 'emit' }, same: true } };
+const emitAgain: Row = {
+  does: 'emits the stored result: its decider had EMIT_GRACE_MS to and did not (emitting is idempotent)',
+  then: { phase: 'done', action: { kind: 'emit' }, same: true },
+};
 
 const table: Record<Phase, Record<OrderEventType, Row>> = {
   received: {
@@ -372,11 +397,11 @@ const table: Record<Phase, Record<OrderEventType, Row>> = {
   },
   placing: {
     job_started: {
-      does: 'finds the previous run died mid-POST: marks the order maybe-landed and sends the create again',
+      does: 'finds the previous run died mid-POST: marks the order maybe-landed from now and, before the cutoff, sends the create again',
       then: {
         phase: 'placing',
         action: { kind: 'create', request: REQUEST },
-        patch: { attempts: 2, maybeLanded: true, maybeLandedAtMs: AT },
+        patch: { attempts: 2, maybeLanded: true, maybeLandedAtMs: AT, lastMaybeLandedAtMs: AT },
       },
     },
     funds_reserved: RESTART,
@@ -399,11 +424,11 @@ const table: Record<Phase, Record<OrderEventType, Row>> = {
       },
     },
     create_ambiguous: {
-      does: 'marks the order maybe-landed (ambiguous) and retries after the first backoff',
+      does: 'marks the order maybe-landed (ambiguous) from now and, before the cutoff, retries after the first backoff',
       then: {
         phase: 'ambiguous',
         action: { kind: 'wait', untilMs: AT + 500, reason: 'retry_ambiguous_create' },
-        patch: { maybeLanded: true, maybeLandedAtMs: AT, failures: 1 },
+        patch: { maybeLanded: true, maybeLandedAtMs: AT, lastMaybeLandedAtMs: AT, failures: 1 },
         effects: [notice({ kind: 'create_ambiguous', attempt: 1, message: 'create answered 503 service_unavailable (the order may have been placed)' })],
       },
     },
@@ -425,7 +450,7 @@ const table: Record<Phase, Record<OrderEventType, Row>> = {
   },
   ambiguous: {
     job_started: {
-      does: 'retries the create with the same merchant_order_id, keeping when it first may have landed',
+      does: 'before the cutoff, retries the create with the same merchant_order_id, keeping when it first and last may have landed',
       then: { phase: 'placing', action: { kind: 'create', request: REQUEST }, patch: { attempts: 2 } },
     },
     funds_reserved: RESTART,
@@ -477,10 +502,10 @@ const table: Record<Phase, Record<OrderEventType, Row>> = {
   },
   awaiting_webhook: {
     job_started: {
-      does: 'keeps waiting for the webhook until the deadline counted from when it may have landed',
+      does: 'keeps waiting for the webhook until the deadline counted from when the latest attempt may have landed',
       then: {
         phase: 'awaiting_webhook',
-        action: { kind: 'wait', untilMs: MAYBE_LANDED_AT + policy.resolveTimeoutMs, reason: 'awaiting_webhook' },
+        action: { kind: 'wait', untilMs: LAST_MAYBE_LANDED_AT + policy.resolveTimeoutMs, reason: 'awaiting_webhook' },
         same: true,
       },
     },
@@ -761,7 +786,7 @@ describe('the ambiguity matrix: every cause of ambiguity × every kind of reject
       return step(placing, ev.started(LANDED_AT));
     }
     const ambiguous = step(placing, happened);
-    expect(ambiguous.state).toMatchObject({ phase: 'ambiguous', maybeLanded: true, maybeLandedAtMs: LANDED_AT });
+    expect(ambiguous.state).toMatchObject({ phase: 'ambiguous', maybeLanded: true, maybeLandedAtMs: LANDED_AT, lastMaybeLandedAtMs: LANDED_AT });
     expect(ambiguous.action).toEqual({ kind: 'wait', untilMs: LANDED_AT + 500, reason: 'retry_ambiguous_create' });
     return step(ambiguous.state, ev.started(RETRY_AT));
   }
@@ -771,7 +796,16 @@ describe('the ambiguity matrix: every cause of ambiguity × every kind of reject
       it('retries with the same merchant_order_id, the order marked maybe-landed from then', () => {
         const retry = retryAfter(cause);
         expect(retry.action).toEqual({ kind: 'create', request: REQUEST });
-        expect(retry.state).toMatchObject({ phase: 'placing', attempts: 2, maybeLanded: true, maybeLandedAtMs: LANDED_AT, firstAttemptAtMs: FIRST_AT });
+        expect(retry.state).toMatchObject({
+          phase: 'placing',
+          attempts: 2,
+          maybeLanded: true,
+          maybeLandedAtMs: LANDED_AT,
+          lastMaybeLandedAtMs: LANDED_AT,
+          firstAttemptAtMs: FIRST_AT,
+        });
+        expect(retryCutoff(retry.state, policy)).toBe(DEADLINE);
+        expect(resolveDeadline(retry.state, policy)).toBe(DEADLINE);
       });
 
       for (const rejection of rejections) {
@@ -852,7 +886,8 @@ describe('the ambiguity matrix: every cause of ambiguity × every kind of reject
       ev.started(landedAt + SECOND),
       ev.rejected(landedAt + 2 * SECOND, 'duplicate_merchant_order_id', 'merchant_order_id: already exists'),
     ]);
-    expect(awaiting).toMatchObject({ phase: 'awaiting_webhook', firstAttemptAtMs: firstAt, maybeLandedAtMs: landedAt, attempts: 3 });
+    expect(awaiting).toMatchObject({ phase: 'awaiting_webhook', firstAttemptAtMs: firstAt, maybeLandedAtMs: landedAt, lastMaybeLandedAtMs: landedAt, attempts: 3 });
+    expect(retryCutoff(awaiting, policy)).toBe(landedAt + policy.resolveTimeoutMs);
     expect(resolveDeadline(awaiting, policy)).toBe(landedAt + policy.resolveTimeoutMs);
     expect(step(awaiting, ev.started(landedAt + policy.resolveTimeoutMs - 1)).state.phase).toBe('awaiting_webhook');
     expect(resultOf(step(awaiting, ev.started(landedAt + policy.resolveTimeoutMs))).status).toBe('unresolved');
@@ -864,28 +899,166 @@ describe('the ambiguity matrix: every cause of ambiguity × every kind of reject
     expect(resultOf(late)).toMatchObject({ status: 'unresolved', resolved_at: iso(DEADLINE + SECOND) });
   });
 
-  it('keeps retrying ambiguous creates until one fails past the deadline, then ends unresolved', () => {
-    let state = firstAttemptAt(T0);
-    let at = T0;
-    let decision = step(state, ev.ambiguous(at));
-    while (decision.state.phase !== 'done') {
+  it('keeps retrying ambiguous creates until the retry cutoff, then gives the last attempt its whole window, then ends unresolved', () => {
+    let decision = step(firstAttemptAt(T0), ev.ambiguous(T0));
+    const cutoff = retryCutoff(decision.state, policy);
+    expect(cutoff).toBe(T0 + policy.resolveTimeoutMs);
+    const creates: number[] = [];
+    let lastLandedAt = T0;
+    while (decision.state.phase === 'ambiguous') {
       expect(decision.action).toMatchObject({ kind: 'wait', reason: 'retry_ambiguous_create' });
-      at = waitOf(decision).untilMs;
-      state = step(decision.state, ev.started(at)).state;
-      at += 100;
-      decision = step(state, ev.ambiguous(at));
+      const at = waitOf(decision).untilMs;
+      const retry = step(decision.state, ev.started(at));
+      if (retry.action.kind !== 'create') {
+        decision = retry;
+        break;
+      }
+      creates.push(at);
+      lastLandedAt = at + 100;
+      decision = step(retry.state, ev.ambiguous(lastLandedAt));
     }
-    expect(at).toBeGreaterThanOrEqual(T0 + policy.resolveTimeoutMs);
-    expect(resultOf(decision)).toMatchObject({ status: 'unresolved', order_id: null });
+    // Every create went out before the cutoff; once past it, the order waits for the webhook.
+    expect(creates.length).toBeGreaterThan(3);
+    for (const at of creates) expect(at).toBeLessThan(cutoff);
+    expect(decision.state).toMatchObject({ phase: 'awaiting_webhook', maybeLandedAtMs: T0, lastMaybeLandedAtMs: lastLandedAt, result: null });
+    expect(lastLandedAt).toBeGreaterThan(T0);
+    const deadline = lastLandedAt + policy.resolveTimeoutMs;
+    expect(resolveDeadline(decision.state, policy)).toBe(deadline);
+    expect(deadline).toBeGreaterThan(cutoff);
+
+    const early = step(decision.state, ev.started(deadline - 1));
+    expect(early.action).toEqual({ kind: 'wait', untilMs: deadline, reason: 'awaiting_webhook' });
+    expect(resultOf(step(decision.state, ev.started(deadline)))).toMatchObject({ status: 'unresolved', order_id: null, resolved_at: iso(deadline) });
   });
 
-  it('a create refused before it was sent after a maybe-landed attempt goes back to ambiguous, and ends unresolved past the deadline', () => {
+  it('a create refused before it was sent after a maybe-landed attempt goes back to ambiguous; past the cutoff, to the earlier attempt’s webhook', () => {
     const retry = retryAfter(causes[0] as (typeof causes)[number]);
     const refused = step(retry.state, ev.failed(REJECTED_AT, 'create', 'transient', 'create failed: ECONNREFUSED'));
-    expect(refused.state).toMatchObject({ phase: 'ambiguous', maybeLanded: true });
+    expect(refused.state).toMatchObject({ phase: 'ambiguous', maybeLanded: true, lastMaybeLandedAtMs: LANDED_AT });
     expect(refused.action).toMatchObject({ kind: 'wait', reason: 'retry_after_failure' });
+    // Not sent, so nothing new may have landed: the window is still the earlier attempt's, already over here.
     const past = step(retry.state, ev.failed(DEADLINE, 'create', 'transient', 'create failed: ECONNREFUSED'));
-    expect(resultOf(past)).toMatchObject({ status: 'unresolved' });
+    expect(past.state.lastMaybeLandedAtMs).toBe(LANDED_AT);
+    expect(resultOf(past)).toMatchObject({ status: 'unresolved', resolved_at: iso(DEADLINE) });
+  });
+});
+
+// -- The retry cutoff ---------------------------------------------------------------------------
+
+describe('when the retry cutoff has passed', () => {
+  // The first attempt may have landed at LANDED_AT (a 503): the cutoff is one resolveTimeoutMs later.
+  // A retry sent just before it was answered ambiguously too, at LAST_LANDED_AT: its webhook gets a
+  // whole resolveTimeoutMs of its own, so the order ends unresolved only at DEADLINE.
+  const FIRST_AT = T0;
+  const LANDED_AT = T0 + SECOND;
+  const CUTOFF = LANDED_AT + policy.resolveTimeoutMs;
+  const RETRY_AT = CUTOFF - 5 * SECOND;
+  const LAST_LANDED_AT = CUTOFF - 2 * SECOND;
+  const DEADLINE = LAST_LANDED_AT + policy.resolveTimeoutMs;
+
+  /** The retry sent at RETRY_AT, its answer not yet recorded. */
+  const lastRetry = (): OrderState => reach(firstAttemptAt(FIRST_AT), [ev.ambiguous(LANDED_AT), ev.started(RETRY_AT)]);
+  /** That retry answered ambiguously at LAST_LANDED_AT: the order waits to retry once more. */
+  const twiceLanded = (): OrderState => reach(lastRetry(), [ev.ambiguous(LAST_LANDED_AT)]);
+
+  it('is fixed by the first attempt that may have landed; a later one moves only the deadline', () => {
+    const state = twiceLanded();
+    expect(state).toMatchObject({ phase: 'ambiguous', attempts: 2, maybeLandedAtMs: LANDED_AT, lastMaybeLandedAtMs: LAST_LANDED_AT });
+    expect(retryCutoff(state, policy)).toBe(CUTOFF);
+    expect(resolveDeadline(state, policy)).toBe(DEADLINE);
+  });
+
+  it('retries up to just before the cutoff, and sends no create at or after it: the job waits for the webhook instead', () => {
+    expect(step(twiceLanded(), ev.started(CUTOFF - 1)).action).toEqual({ kind: 'create', request: REQUEST });
+    for (const at of [CUTOFF, CUTOFF + 1, CUTOFF + 30 * SECOND]) {
+      const d = step(twiceLanded(), ev.started(at));
+      expect(d.state, `at cutoff + ${at - CUTOFF} ms`).toMatchObject({
+        phase: 'awaiting_webhook',
+        attempts: 2,
+        maybeLandedAtMs: LANDED_AT,
+        lastMaybeLandedAtMs: LAST_LANDED_AT,
+        result: null,
+      });
+      expect(d.action).toEqual({ kind: 'wait', untilMs: DEADLINE, reason: 'awaiting_webhook' });
+      expect(d.effects).toEqual([{ kind: 'notice', notice: { kind: 'awaiting_webhook', code: 'retry_cutoff' } }]);
+    }
+  });
+
+  it('gives an attempt answered ambiguously at or after the cutoff a whole window for its webhook: no retry, never unresolved at once', () => {
+    // However late the answer comes, even past the window of the first attempt that may have landed.
+    for (const answeredAt of [CUTOFF, CUTOFF + 30 * SECOND, CUTOFF + policy.resolveTimeoutMs]) {
+      const d = step(lastRetry(), ev.ambiguous(answeredAt));
+      expect(d.state, `answered at cutoff + ${answeredAt - CUTOFF} ms`).toMatchObject({
+        phase: 'awaiting_webhook',
+        attempts: 2,
+        failures: 2,
+        maybeLanded: true,
+        maybeLandedAtMs: LANDED_AT,
+        lastMaybeLandedAtMs: answeredAt,
+        result: null,
+      });
+      expect(resolveDeadline(d.state, policy)).toBe(answeredAt + policy.resolveTimeoutMs);
+      expect(d.action).toEqual({ kind: 'wait', untilMs: answeredAt + policy.resolveTimeoutMs, reason: 'awaiting_webhook' });
+    }
+  });
+
+  it('gives an attempt whose worker died mid-request the window from when the job finds it, past the cutoff, instead of retrying', () => {
+    const foundAt = CUTOFF + 10 * SECOND;
+    const d = step(lastRetry(), ev.started(foundAt));
+    expect(d.state).toMatchObject({ phase: 'awaiting_webhook', attempts: 2, maybeLandedAtMs: LANDED_AT, lastMaybeLandedAtMs: foundAt });
+    expect(d.action).toEqual({ kind: 'wait', untilMs: foundAt + policy.resolveTimeoutMs, reason: 'awaiting_webhook' });
+    // A first attempt that dies counts as the first that may have landed: it is retried, however late it is found.
+    const late = step(firstAttemptAt(FIRST_AT), ev.started(FIRST_AT + 2 * HOUR));
+    expect(late.action).toEqual({ kind: 'create', request: REQUEST });
+    expect(late.state).toMatchObject({ attempts: 2, maybeLandedAtMs: FIRST_AT + 2 * HOUR, lastMaybeLandedAtMs: FIRST_AT + 2 * HOUR });
+  });
+
+  it('waits for the earlier attempts’ webhook when a create is not sent at or after the cutoff (nothing new may have landed)', () => {
+    const lastTry = step(twiceLanded(), ev.started(CUTOFF - 1)).state;
+    const before = step(lastTry, ev.failed(CUTOFF - 1, 'create', 'transient', 'create failed: ECONNREFUSED'));
+    expect(before.state.phase).toBe('ambiguous');
+    expect(before.action).toMatchObject({ kind: 'wait', reason: 'retry_after_failure' });
+
+    const refused = step(lastTry, ev.failed(CUTOFF, 'create', 'transient', 'create failed: ECONNREFUSED'));
+    expect(refused.state).toMatchObject({ phase: 'awaiting_webhook', attempts: 3, failures: 3, lastMaybeLandedAtMs: LAST_LANDED_AT });
+    expect(refused.action).toEqual({ kind: 'wait', untilMs: DEADLINE, reason: 'awaiting_webhook' });
+
+    // A 429 pauses the fleet first; the job that runs after the pause waits for the webhook too.
+    const limited = step(lastTry, ev.rateLimited(CUTOFF, 'create'));
+    expect(limited.state.phase).toBe('ambiguous');
+    const resumed = step(limited.state, ev.started(CUTOFF + 2 * SECOND));
+    expect(resumed.state).toMatchObject({ phase: 'awaiting_webhook', attempts: 3, lastMaybeLandedAtMs: LAST_LANDED_AT });
+    expect(resumed.action).toEqual({ kind: 'wait', untilMs: DEADLINE, reason: 'awaiting_webhook' });
+  });
+
+  it('then ends unresolved exactly when the last attempt’s window ends, checking at least every pollMaxDelayMs', () => {
+    const ctx = ctxOf({ policy: testPolicy({ pollMaxDelayMs: 20 * SECOND }) });
+    let d = step(twiceLanded(), ev.started(CUTOFF), ctx);
+    const waits: number[] = [];
+    while (d.state.phase !== 'done') {
+      expect(d.action).toMatchObject({ kind: 'wait', reason: 'awaiting_webhook' });
+      waits.push(waitOf(d).untilMs);
+      d = step(d.state, ev.started(waitOf(d).untilMs), ctx);
+    }
+    expect(waits).toEqual([CUTOFF + 20 * SECOND, CUTOFF + 40 * SECOND, DEADLINE]);
+    expect(resultOf(d)).toMatchObject({ status: 'unresolved', error: 'unresolved', order_id: null, source: 'worker', resolved_at: iso(DEADLINE) });
+    expect(resultOf(d).error_message).toContain(`"${MID}"`);
+    expect(d.state.attempts).toBe(2);
+
+    const awaiting = step(twiceLanded(), ev.started(CUTOFF)).state;
+    expect(step(awaiting, ev.started(DEADLINE - 1)).action).toEqual({ kind: 'wait', untilMs: DEADLINE, reason: 'awaiting_webhook' });
+  });
+
+  it('settles the order when a webhook arrives inside that window, up to its last millisecond', () => {
+    const awaiting = step(twiceLanded(), ev.started(CUTOFF)).state;
+    for (const at of [CUTOFF + 1, CUTOFF + policy.resolveTimeoutMs, DEADLINE - 1]) {
+      const d = step(awaiting, ev.webhook(at, order('completed')));
+      expect(resultOf(d), `at cutoff + ${at - CUTOFF} ms`).toMatchObject({ status: 'completed', source: 'webhook', order_id: ORDER_ID, resolved_at: iso(at) });
+      expect(d.action).toEqual({ kind: 'emit', result: d.state.result });
+    }
+    // A webhook the receiver stored settles it as soon as the job looks.
+    const stored = step(awaiting, ev.started(DEADLINE - 1), ctxOf({ webhook: order('failed') }));
+    expect(resultOf(stored)).toMatchObject({ status: 'failed', source: 'webhook', order_id: ORDER_ID, refund_amount: COST });
   });
 });
 
@@ -1323,7 +1496,11 @@ describe('webhook events', () => {
 // -- Emission ---------------------------------------------------------------------------------
 
 describe('emitting the result', () => {
-  const emitOf = (state: OrderState): Decision[] => run(state, [ev.started(AT), ev.emitted(AT + 1), ev.emitted(AT + 2), ev.started(AT + 3)]);
+  /** A run that finds the result not emitted once its decider had EMIT_GRACE_MS, then the emission and what follows. */
+  const emitOf = (state: OrderState): Decision[] => {
+    const at = decidedAtOf(state) + EMIT_GRACE_MS;
+    return run(state, [ev.started(at), ev.emitted(at + 1), ev.emitted(at + 2), ev.started(at + 3)]);
+  };
 
   const cases: { what: string; done: () => OrderState; release: Effect }[] = [
     {
@@ -1333,7 +1510,7 @@ describe('emitting the result', () => {
     },
     {
       what: 'an unresolved order keeps its money counted (it may have been charged)',
-      done: () => step(states.awaiting_webhook(), ev.started(MAYBE_LANDED_AT + policy.resolveTimeoutMs)).state,
+      done: () => step(states.awaiting_webhook(), ev.started(resolveDeadline(states.awaiting_webhook(), policy))).state,
       release: { kind: 'release_funds', balance: 0, spend: 0 },
     },
     {
@@ -1353,7 +1530,7 @@ describe('emitting the result', () => {
     },
   ];
   for (const { what, done, release } of cases) {
-    it(`emits until told it is emitted, then finishes: ${what}`, () => {
+    it(`emits (its decider, or anyone once EMIT_GRACE_MS has passed) until told it is emitted, then finishes: ${what}`, () => {
       const state = done();
       expect(state).toMatchObject({ phase: 'done', emitted: false });
       const [again, emitted, twice, later] = emitOf(state);
@@ -1368,6 +1545,99 @@ describe('emitting the result', () => {
       expect(later?.action).toEqual({ kind: 'finish', result: state.result });
     });
   }
+});
+
+// -- Emit grace ---------------------------------------------------------------------------------
+
+describe('when a decided result is found before it was emitted', () => {
+  // A poll decides the order at DECIDED: its decider emits it; anyone else who finds it done and
+  // not emitted leaves that to the decider until EMIT_BY.
+  const DECIDED = T0 + 30 * SECOND;
+  const EMIT_BY = DECIDED + EMIT_GRACE_MS;
+  const decision = (): Decision => step(reach(placedAt(T0), [ev.started(DECIDED)]), ev.observed(DECIDED, order('completed')));
+  const decided = (): OrderState => decision().state;
+  const at = (event: OrderEvent, atMs: number): OrderEvent => ({ ...event, atMs });
+
+  it('is emitted by its decider at once, from the decision that made it done', () => {
+    const d = decision();
+    expect(resultOf(d)).toMatchObject({ status: 'completed', source: 'poll', resolved_at: iso(DECIDED) });
+    expect(d.state.emitted).toBe(false);
+    expect(d.action).toEqual({ kind: 'emit', result: d.state.result });
+  });
+
+  it('makes anyone else wait until resolved_at + EMIT_GRACE_MS (result_being_emitted), whatever the event', () => {
+    for (const type of EVENT_TYPES.filter((t) => t !== 'result_emitted')) {
+      for (const atMs of [DECIDED, DECIDED + 1, EMIT_BY - 1]) {
+        const before = decided();
+        const d = step(before, at(tableEvent(type, 'done'), atMs));
+        const where = `${type} at decided + ${atMs - DECIDED} ms`;
+        expect(d.state, where).toBe(before);
+        expect(d.effects, where).toEqual([]);
+        expect(d.action, where).toEqual({ kind: 'wait', untilMs: EMIT_BY, reason: 'result_being_emitted' });
+      }
+    }
+  });
+
+  it('emits it from resolved_at + EMIT_GRACE_MS on: its decider died before emitting it', () => {
+    for (const atMs of [EMIT_BY, EMIT_BY + 1, EMIT_BY + HOUR]) {
+      for (const event of [ev.started(atMs), ev.created(atMs), ev.webhook(atMs, order('completed'))]) {
+        const before = decided();
+        const d = step(before, event);
+        expect(d.state, `${event.type} at ${atMs - EMIT_BY} ms past`).toBe(before);
+        expect(d.effects).toEqual([]);
+        expect(d.action).toEqual({ kind: 'emit', result: before.result });
+      }
+    }
+    // The job that waited comes back exactly then, and emits.
+    const waited = step(decided(), ev.started(DECIDED + SECOND));
+    expect(step(decided(), ev.started(waitOf(waited).untilMs)).action.kind).toBe('emit');
+  });
+
+  it('counts the grace from resolved_at whoever decided and whatever: a rejection, an unresolved order', () => {
+    const rejected = step(fresh(), ev.started(T0, { kind: 'priced', cost: 25 })).state;
+    expect(step(rejected, ev.started(T0 + 1)).action).toEqual({ kind: 'wait', untilMs: T0 + EMIT_GRACE_MS, reason: 'result_being_emitted' });
+    const deadline = resolveDeadline(states.awaiting_webhook(), policy);
+    const unresolved = step(states.awaiting_webhook(), ev.started(deadline)).state;
+    expect(unresolved.result).toMatchObject({ status: 'unresolved', resolved_at: iso(deadline) });
+    expect(step(unresolved, ev.webhook(deadline + 1, order('completed'))).action).toEqual({
+      kind: 'wait',
+      untilMs: deadline + EMIT_GRACE_MS,
+      reason: 'result_being_emitted',
+    });
+  });
+
+  it('is added once when the webhook receiver and a worker race on one order', () => {
+    // The worker's poll decides it; the receiver's event comes 200 ms later, then the worker's emit is recorded.
+    const ds = run(reach(placedAt(T0), [ev.started(DECIDED)]), [
+      ev.observed(DECIDED, order('completed')),
+      ev.webhook(DECIDED + 200, order('completed')),
+      ev.emitted(DECIDED + 300),
+      ev.webhook(EMIT_BY, order('completed')),
+    ]);
+    expect(ds.map((d) => d.action.kind)).toEqual(['emit', 'wait', 'finish', 'finish']);
+    expect(ds[1]?.action).toEqual({ kind: 'wait', untilMs: EMIT_BY, reason: 'result_being_emitted' });
+    expect(ds.flatMap((d) => d.effects.filter((e) => e.kind === 'release_funds'))).toEqual([{ kind: 'release_funds', balance: 0, spend: 0 }]);
+  });
+
+  it('finishes once it is emitted, within the grace or after, releasing nothing again', () => {
+    const emitted = step(decided(), ev.emitted(DECIDED + 1));
+    expect(emitted.state.emitted).toBe(true);
+    expect(emitted.effects).toEqual([{ kind: 'release_funds', balance: 0, spend: 0 }]);
+    expect(emitted.action).toEqual({ kind: 'finish', result: emitted.state.result });
+    for (const atMs of [DECIDED + 2, EMIT_BY - 1, EMIT_BY, EMIT_BY + HOUR]) {
+      const d = step(emitted.state, ev.started(atMs));
+      expect(d.state).toBe(emitted.state);
+      expect(d.effects).toEqual([]);
+      expect(d.action).toEqual({ kind: 'finish', result: emitted.state.result });
+    }
+  });
+
+  it('is not changed by a stored webhook either', () => {
+    const before = decided();
+    const d = step(before, ev.started(DECIDED + 1), ctxOf({ webhook: order('failed') }));
+    expect(d.state).toBe(before);
+    expect(d.action).toEqual({ kind: 'wait', untilMs: EMIT_BY, reason: 'result_being_emitted' });
+  });
 });
 
 // -- What the API charged ---------------------------------------------------------------------
@@ -1498,13 +1768,15 @@ describe('whole lifecycles', () => {
     expect(d.action.kind).toBe('emit');
   });
 
-  it('a webhook before the create’s answer decides the order; the late answer only asks to start over', () => {
+  it('a webhook before the create’s answer decides the order; the late answer changes nothing and leaves the emitting to its decider', () => {
     const inFlight = firstAttemptAt(T0);
     const done = step(inFlight, ev.webhook(T0 + SECOND));
     expect(resultOf(done)).toMatchObject({ status: 'completed', source: 'webhook' });
+    expect(done.action).toEqual({ kind: 'emit', result: done.state.result });
     const late = step(done.state, ev.created(T0 + 2 * SECOND));
     expect(late.state).toBe(done.state);
-    expect(late.action).toEqual({ kind: 'emit', result: done.state.result });
+    expect(late.effects).toEqual([]);
+    expect(late.action).toEqual({ kind: 'wait', untilMs: T0 + SECOND + EMIT_GRACE_MS, reason: 'result_being_emitted' });
   });
 });
 
@@ -1555,7 +1827,7 @@ const worldArb: fc.Arbitrary<World> = fc.record({
 const moveArb: fc.Arbitrary<Move> = fc.record({
   fits: fc.integer({ min: 0, max: 9 }).map((n) => n < 8),
   pick: fc.nat({ max: 1_000 }),
-  gap: fc.constantFrom(0, 1, 250, 2 * SECOND, 20 * SECOND, 61 * SECOND, 2 * HOUR),
+  gap: fc.constantFrom(0, 1, 250, 2 * SECOND, 20 * SECOND, 40 * SECOND, 61 * SECOND, 2 * HOUR),
   random: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
   price: fc.constantFrom(18, 18, 9, 25),
   status: fc.constantFrom<OrderStatus>('pending', 'processing', 'completed', 'partial', 'failed'),
@@ -1682,6 +1954,8 @@ function checkSequence(world: World, moves: readonly Move[], coverage: Coverage)
   let now = T0;
   let firstResult: OrderResult | null = null;
   let releases = 0;
+  /** When each attempt that may have landed was heard of: its ambiguous answer, or its job found it still `placing`. */
+  const landedAts: number[] = [];
   const refused = refusedBeforeSending(world);
 
   moves.forEach((move, i) => {
@@ -1707,6 +1981,36 @@ function checkSequence(world: World, moves: readonly Move[], coverage: Coverage)
     expect(after.attempts, where).toBeGreaterThanOrEqual(before.attempts);
     if (before.maybeLanded) expect(after.maybeLanded, where).toBe(true);
     if (before.emitted) expect(after.emitted, where).toBe(true);
+    // The state knows when the first and the latest attempt that may have landed were heard of.
+    if (before.phase === 'placing' && (event.type === 'create_ambiguous' || event.type === 'job_started')) landedAts.push(event.atMs);
+    const firstLandedAt = landedAts[0];
+    expect(after.maybeLanded, where).toBe(firstLandedAt !== undefined);
+    expect(after.maybeLandedAtMs, where).toBe(firstLandedAt ?? null);
+    expect(after.lastMaybeLandedAtMs, where).toBe(landedAts[landedAts.length - 1] ?? null);
+    // No create is sent at or after the retry cutoff: one resolveTimeoutMs after the first attempt that may have landed.
+    if (d.action.kind === 'create' && firstLandedAt !== undefined) {
+      expect(retryCutoff(after, policy), where).toBe(firstLandedAt + policy.resolveTimeoutMs);
+      expect(event.atMs, where).toBeLessThan(retryCutoff(after, policy));
+      if (before.phase === 'ambiguous' || before.phase === 'placing') coverage.situations.add('maybe-landed create retried');
+    }
+    // Past the cutoff, a job or an answer that would have retried waits for the webhook instead.
+    if (after.phase === 'awaiting_webhook' && before.phase !== 'awaiting_webhook' && event.type !== 'create_rejected') {
+      expect(event.atMs, where).toBeGreaterThanOrEqual(retryCutoff(after, policy));
+      coverage.situations.add('past the retry cutoff');
+    }
+    // A done result not known to be emitted: only its decider emits it within EMIT_GRACE_MS; anyone else waits that long.
+    if (before.result !== null && !before.emitted && event.type !== 'result_emitted') {
+      const emitBy = Date.parse(before.result.resolved_at) + EMIT_GRACE_MS;
+      expect(after, where).toBe(before);
+      expect(d.effects, where).toEqual([]);
+      if (event.atMs < emitBy) {
+        expect(d.action, where).toEqual({ kind: 'wait', untilMs: emitBy, reason: 'result_being_emitted' });
+        coverage.situations.add('result found before it was emitted');
+      } else {
+        expect(d.action, where).toEqual({ kind: 'emit', result: before.result });
+        coverage.situations.add('result emitted after the grace');
+      }
+    }
     // Nothing is sent (or reserved) for an intent a rule refuses.
     if (refused) {
       expect(['create', 'reserve_funds'], where).not.toContain(d.action.kind);
@@ -1757,11 +2061,15 @@ function checkSequence(world: World, moves: readonly Move[], coverage: Coverage)
         expect(decided.order_id, where).toBeNull();
       }
       if (decided.status === 'unresolved') {
-        // Only an unknown outcome is given up on, and only at its deadline.
+        // Only an unknown outcome is given up on, and only at its deadline, once every attempt that
+        // may have landed has had a whole resolveTimeoutMs for its webhook.
         expect(before.orderId, where).toBeNull();
         expect(before.phase, where).not.toBe('placed');
         expect(after.maybeLanded, where).toBe(true);
         expect(event.atMs, where).toBeGreaterThanOrEqual(resolveDeadline(after, policy));
+        expect(landedAts.length, where).toBeGreaterThan(0);
+        for (const landedAt of landedAts) expect(landedAt + policy.resolveTimeoutMs, where).toBeLessThanOrEqual(event.atMs);
+        if (landedAts.length > 1) coverage.situations.add('unresolved after several maybe-landed attempts');
       }
       if (refused) expect(decided.status, where).toBe('rejected');
     }
@@ -1783,7 +2091,7 @@ describe('decide under random event sequences (fast-check)', () => {
       fc.property(worldArb, fc.array(moveArb, { minLength: 1, maxLength: 60, size: 'max' }), (world, moves) => {
         checkSequence(world, moves, coverage);
       }),
-      { seed: 42, numRuns: 300 },
+      { seed: 42, numRuns: 500 },
     );
 
     // The generator must reach the interesting places, or the invariants prove nothing.
@@ -1803,7 +2111,40 @@ describe('decide under random event sequences (fast-check)', () => {
       expect([...coverage.results], kind).toContain(kind);
     }
     expect([...coverage.situations].sort()).toEqual(
-      ['awaiting the webhook', 'maybe-landed order rejected on a provable rejection', 'settled by a stored webhook', 'stuck flagged'].sort(),
+      [
+        'awaiting the webhook',
+        'maybe-landed create retried',
+        'maybe-landed order rejected on a provable rejection',
+        'past the retry cutoff',
+        'result emitted after the grace',
+        'result found before it was emitted',
+        'settled by a stored webhook',
+        'stuck flagged',
+        'unresolved after several maybe-landed attempts',
+      ].sort(),
     );
+  });
+});
+
+describe('when the deadline comes with a webhook already stored', () => {
+  const deadline = LAST_MAYBE_LANDED_AT + policy.resolveTimeoutMs;
+  const webhook = order('completed', { merchantOrderId: MID });
+
+  it('settles the order from the stored webhook instead of giving up', () => {
+    const d = step(states.awaiting_webhook(), ev.started(deadline + SECOND), ctxOf({ webhook }));
+    expect(d.state.phase).toBe('done');
+    expect(resultOf(d)).toMatchObject({ status: 'completed', order_id: ORDER_ID, source: 'webhook' });
+    expect(d.action.kind).toBe('emit');
+  });
+
+  it('still gives up without one', () => {
+    const d = step(states.awaiting_webhook(), ev.started(deadline + SECOND));
+    expect(resultOf(d)).toMatchObject({ status: 'unresolved', order_id: null });
+  });
+
+  it('gives up when the stored webhook is another order’s', () => {
+    const foreign = order('completed', { merchantOrderId: OTHER_MID });
+    const d = step(states.awaiting_webhook(), ev.started(deadline + SECOND), ctxOf({ webhook: foreign }));
+    expect(resultOf(d)).toMatchObject({ status: 'unresolved' });
   });
 });

@@ -3,12 +3,14 @@ import { initialState } from '../../src/lifecycle/order-machine.js';
 import type { OrderState } from '../../src/lifecycle/order-state.js';
 import {
   DEFAULT_RATE_LIMIT_PAUSE_MS,
+  EMIT_GRACE_MS,
   FUNDS_RECHECK_MAX_MS,
   FUNDS_RECHECK_MIN_MS,
   fundsRecheckDelay,
   pollDelay,
   rerunAfterUnexpectedError,
   resolveDeadline,
+  retryCutoff,
   retryDelay,
 } from '../../src/lifecycle/order-timing.js';
 import { testPolicy } from '../support/lifecycle.js';
@@ -83,30 +85,74 @@ describe('fundsRecheckDelay (the wait before checking the funds again)', () => {
   });
 });
 
-describe('resolveDeadline (when an unknown outcome becomes unresolved)', () => {
+describe('retryCutoff and resolveDeadline (how long an unknown outcome may stay unknown)', () => {
   const RECEIVED_AT = T0;
   const FIRST_ATTEMPT_AT = T0 + 10 * SECOND;
+  /** The first attempt that may have landed (its ambiguous answer). */
   const MAYBE_LANDED_AT = T0 + 50 * SECOND;
+  /** A later retry that may have landed too, heard of just before the cutoff. */
+  const LAST_MAYBE_LANDED_AT = MAYBE_LANDED_AT + policy.resolveTimeoutMs - SECOND;
   const base: OrderState = initialState({ merchantOrderId: 'shop-1', itemId: 4090 }, RECEIVED_AT);
+  const onceLanded: OrderState = {
+    ...base,
+    firstAttemptAtMs: FIRST_ATTEMPT_AT,
+    maybeLanded: true,
+    maybeLandedAtMs: MAYBE_LANDED_AT,
+    lastMaybeLandedAtMs: MAYBE_LANDED_AT,
+  };
+  const twiceLanded: OrderState = { ...onceLanded, lastMaybeLandedAtMs: LAST_MAYBE_LANDED_AT };
 
-  it('counts from when an attempt first may have landed', () => {
-    const state: OrderState = { ...base, firstAttemptAtMs: FIRST_ATTEMPT_AT, maybeLandedAtMs: MAYBE_LANDED_AT };
-    expect(resolveDeadline(state, policy)).toBe(MAYBE_LANDED_AT + policy.resolveTimeoutMs);
+  describe('retryCutoff (no create is sent at or after it)', () => {
+    it('counts from when an attempt first may have landed', () => {
+      expect(retryCutoff(onceLanded, policy)).toBe(MAYBE_LANDED_AT + policy.resolveTimeoutMs);
+    });
+
+    it('does not move when a later attempt may have landed too: the retries are bounded', () => {
+      expect(retryCutoff(twiceLanded, policy)).toBe(MAYBE_LANDED_AT + policy.resolveTimeoutMs);
+      expect(retryCutoff({ ...twiceLanded, lastMaybeLandedAtMs: T0 + 24 * 60 * MINUTE }, policy)).toBe(MAYBE_LANDED_AT + policy.resolveTimeoutMs);
+    });
+
+    it('counts from the first attempt when no attempt may have landed, and from receipt when none was recorded', () => {
+      expect(retryCutoff({ ...base, firstAttemptAtMs: FIRST_ATTEMPT_AT }, policy)).toBe(FIRST_ATTEMPT_AT + policy.resolveTimeoutMs);
+      expect(retryCutoff(base, policy)).toBe(RECEIVED_AT + policy.resolveTimeoutMs);
+    });
+
+    it('moves with resolveTimeoutMs', () => {
+      expect(retryCutoff(twiceLanded, testPolicy({ resolveTimeoutMs: 2 * 60 * MINUTE }))).toBe(MAYBE_LANDED_AT + 2 * 60 * MINUTE);
+      expect(retryCutoff(twiceLanded, testPolicy({ resolveTimeoutMs: 0 }))).toBe(MAYBE_LANDED_AT);
+    });
   });
 
-  it('counts from the first attempt when no attempt may have landed', () => {
-    const state: OrderState = { ...base, firstAttemptAtMs: FIRST_ATTEMPT_AT };
-    expect(resolveDeadline(state, policy)).toBe(FIRST_ATTEMPT_AT + policy.resolveTimeoutMs);
-  });
+  describe('resolveDeadline (the order ends unresolved only then)', () => {
+    it('counts from when the latest attempt that may have landed was heard of: each one gets a whole window', () => {
+      expect(resolveDeadline(twiceLanded, policy)).toBe(LAST_MAYBE_LANDED_AT + policy.resolveTimeoutMs);
+    });
 
-  it('counts from receipt when no attempt was recorded', () => {
-    expect(resolveDeadline(base, policy)).toBe(RECEIVED_AT + policy.resolveTimeoutMs);
-  });
+    it('is the cutoff when only one attempt may have landed', () => {
+      expect(resolveDeadline(onceLanded, policy)).toBe(MAYBE_LANDED_AT + policy.resolveTimeoutMs);
+      expect(resolveDeadline(onceLanded, policy)).toBe(retryCutoff(onceLanded, policy));
+    });
 
-  it('moves with resolveTimeoutMs', () => {
-    const state: OrderState = { ...base, firstAttemptAtMs: FIRST_ATTEMPT_AT, maybeLandedAtMs: MAYBE_LANDED_AT };
-    expect(resolveDeadline(state, testPolicy({ resolveTimeoutMs: 2 * 60 * MINUTE }))).toBe(MAYBE_LANDED_AT + 2 * 60 * MINUTE);
-    expect(resolveDeadline(state, testPolicy({ resolveTimeoutMs: 0 }))).toBe(MAYBE_LANDED_AT);
+    it('is later than the cutoff once a later attempt may have landed, by as much as it came later', () => {
+      expect(resolveDeadline(twiceLanded, policy) - retryCutoff(twiceLanded, policy)).toBe(LAST_MAYBE_LANDED_AT - MAYBE_LANDED_AT);
+    });
+
+    it('falls back to when an attempt first may have landed, then to the first attempt, then to receipt', () => {
+      expect(resolveDeadline({ ...onceLanded, lastMaybeLandedAtMs: null }, policy)).toBe(MAYBE_LANDED_AT + policy.resolveTimeoutMs);
+      expect(resolveDeadline({ ...base, firstAttemptAtMs: FIRST_ATTEMPT_AT }, policy)).toBe(FIRST_ATTEMPT_AT + policy.resolveTimeoutMs);
+      expect(resolveDeadline(base, policy)).toBe(RECEIVED_AT + policy.resolveTimeoutMs);
+    });
+
+    it('moves with resolveTimeoutMs', () => {
+      expect(resolveDeadline(twiceLanded, testPolicy({ resolveTimeoutMs: 2 * 60 * MINUTE }))).toBe(LAST_MAYBE_LANDED_AT + 2 * 60 * MINUTE);
+      expect(resolveDeadline(twiceLanded, testPolicy({ resolveTimeoutMs: 0 }))).toBe(LAST_MAYBE_LANDED_AT);
+    });
+  });
+});
+
+describe('EMIT_GRACE_MS', () => {
+  it('gives the decider of a result five seconds to emit it before anyone else who finds it does', () => {
+    expect(EMIT_GRACE_MS).toBe(5_000);
   });
 });
 
