@@ -61,9 +61,10 @@ const schema = z.object({
   /** Longest delay between two polls, in ms. */
   POLL_MAX_DELAY_MS: int(10).default(60_000),
   /**
-   * How long an unknown outcome may stay unknown before the order ends `unresolved`, in ms: counted
-   * from the first create attempt that may have landed (an ambiguous answer, or a worker that died
-   * mid-request) when the order id is not known. A placed order (id known) is never given up: see
+   * How long an unknown outcome may stay unknown, in ms. When an attempt may have landed (an
+   * ambiguous answer, or a worker that died mid-request) and the order id is not known, creates are
+   * retried until this long after the first such attempt, and the order ends `unresolved` this long
+   * after the latest one unless its webhook came. A placed order (id known) is never given up: see
    * ORDER_STUCK_AFTER_MS.
    */
   POLL_TIMEOUT_MS: int(1_000).default(2 * 60 * 60 * 1000),
