@@ -124,6 +124,8 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     }
     const enqueueMs = Date.now() - firstEnqueueAtMs;
     const waitFailure = await waitForResultCount(fleet, intents.length, options);
+    // Every result is in: an intent job still delayed now is a finished order's job left parked.
+    const delayedAtLastResult = await fleet.intents.getDelayedCount();
     if (waitFailure === null) await waitForIntentsDrained(fleet, options);
     const after = await readRedisSnapshot(fleet.redis);
     const memory = await readRedisMemory(fleet.redis, fleet.prefix, intents[0]?.merchant_order_id ?? '', usedMemoryBefore, intents.length);
@@ -199,6 +201,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
       peakRss,
       webhooks: stats.webhooks,
       resultAdds: { ...resultAdds },
+      delayedAtLastResult,
       correctness: { ok: problems.length === 0, problemCount: problems.length, problems: problems.slice(0, MAX_PROBLEMS) },
     };
   } finally {

@@ -68,6 +68,8 @@ export interface ModeReport {
    * `duplicated` re-added one that existed (a no-op by job id, but a whole add's cost).
    */
   resultAdds: { added: number; duplicated: number };
+  /** Intent jobs still delayed when the last result came in (finished orders' jobs left parked). */
+  delayedAtLastResult: number;
   correctness: Correctness;
 }
 
@@ -199,6 +201,7 @@ function modeSection(m: ModeReport): string[] {
       `${m.resultAdds.added} added, ${m.resultAdds.duplicated} re-added as duplicates (${(m.resultAdds.added + m.resultAdds.duplicated) / Math.max(1, m.results)} adds per result)`,
       'one add per result',
     ],
+    ['intent jobs still delayed at the last result', String(m.delayedAtLastResult), m.setup.receiver ? '0 (the receiver removes them)' : ''],
     [
       'webhooks',
       m.setup.receiver ? `${m.webhooks.sent} sent, ${m.webhooks.acknowledged} acknowledged, ${m.webhooks.failed} failed` : 'none (no receiver, none sent)',

@@ -48,6 +48,7 @@ function modeReport(mode: BenchMode, overrides: Partial<ModeReport> = {}): ModeR
     ],
     webhooks: { sent: 5000, acknowledged: 5000, failed: 0, dropped: 0, abandoned: 0 },
     resultAdds: { added: 5000, duplicated: 0 },
+    delayedAtLastResult: 0,
     correctness: { ok: true, problemCount: 0, problems: [] },
     ...overrides,
   };
@@ -109,6 +110,8 @@ describe('renderBenchMarkdown', () => {
     expect(webhook).toContain('3.0 KB (intent job 1.0 KB, result job 1.5 KB, ledger record 2.0 KB, tombstone n/a)');
     expect(webhook).toContain('5000 of 5000: completed 4000, partial 500, failed 500');
     expect(webhook).toContain('every merchant_order_id has exactly one result; all match the sandbox');
+    expect(webhook).toContain('5000 added, 0 re-added as duplicates (1 adds per result)');
+    expect(webhook).toMatch(/intent jobs still delayed at the last result \| 0 \| 0 \(the receiver removes them\)/);
     expect(webhook).toContain(`WORKER_CONCURRENCY=64 LOG_LEVEL=${BENCH_LOG_LEVEL}`);
   });
 
