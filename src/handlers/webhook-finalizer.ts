@@ -35,9 +35,15 @@ export type FinalizeOutcome = 'finalized' | 'unchanged' | 'contended';
 
 /**
  * Apply a stored terminal webhook event to its order. `known` is the record as recordEvent returned it
- * (saves a round trip); it is reloaded when omitted or after a conflict.
+ * (saves a round trip); it is reloaded when omitted or after a conflict. Resolves once the result is
+ * emitted; the bookkeeping after it (recording the emission, releasing funds, removing the parked
+ * job) goes on in the background — `drain()` waits for it (call it before closing connections).
  */
-export type WebhookFinalizer = (merchantOrderId: string, order: Order, known?: LedgerRecord | null) => Promise<FinalizeOutcome>;
+export interface WebhookFinalizer {
+  (merchantOrderId: string, order: Order, known?: LedgerRecord | null): Promise<FinalizeOutcome>;
+  /** Wait for the bookkeeping of every finalization so far. */
+  drain(): Promise<void>;
+}
 
 /** Decisions before the finalizer leaves the event to the order's job (two conflicts, typically). */
 const MAX_STEPS = 6;
@@ -50,45 +56,59 @@ const MAX_STEPS = 6;
  */
 export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinalizer {
   const now = deps.now ?? Date.now;
-  return async (merchantOrderId, order, known) => {
+  const bookkeeping = new Set<Promise<void>>();
+  const finalize = async (merchantOrderId: string, order: Order, known?: LedgerRecord | null): Promise<FinalizeOutcome> => {
     const log = deps.logger.child({ merchant_order_id: merchantOrderId, order_id: order.id });
     let record = known ?? (await deps.ledger.load(merchantOrderId));
-    let event: OrderEvent = { type: 'webhook_received', atMs: now(), order };
-    let emitted = false;
+    const event: OrderEvent = { type: 'webhook_received', atMs: now(), order };
     for (let step = 0; step < MAX_STEPS && record !== null; step++) {
       // The receiver never acts on a stored event of its own: the one it applies is the event.
-      const decision = decide(record.state, event, { policy: deps.policy, webhookAlive: true, webhook: null, random: 0.5 });
+      const ctx = { policy: deps.policy, webhookAlive: true, webhook: null, random: 0.5 };
+      const decision = decide(record.state, event, ctx);
       const { action } = decision;
-      // Only a result is this process's business; anything else is the job's to do.
-      if (action.kind !== 'emit' && action.kind !== 'finish') {
+      // Only a result this call decides is its business (an order finished before, or any other
+      // action, is the job's to do).
+      if (action.kind !== 'emit' || record.state.phase === 'done') {
         await performEffects(decision.effects, merchantOrderId, log, deps);
         return 'unchanged';
       }
-      // An order that was already finished before this event is not this finalizer's to close.
-      if (action.kind === 'finish' && !emitted) return 'unchanged';
-      if (decision.state !== record.state) {
-        const saved = await deps.ledger.save(merchantOrderId, record.version, decision.state, record.owner);
-        if (saved === null) {
-          record = await deps.ledger.load(merchantOrderId);
-          continue;
-        }
-        record = saved;
+      const saved = await deps.ledger.save(merchantOrderId, record.version, decision.state, record.owner);
+      if (saved === null) {
+        record = await deps.ledger.load(merchantOrderId);
+        continue;
       }
+      record = saved;
       await performEffects(decision.effects, merchantOrderId, log, deps);
-      if (action.kind === 'finish') {
-        try {
-          if (record.owner !== '') await deps.closeJob(record.owner);
-        } catch (err) {
-          // The result is out; a job left parked finds the order finished when it wakes.
-          log.debug({ err, owner: record.owner }, 'parked intent job not removed; it completes when it wakes');
-        }
-        return 'finalized';
-      }
       await deps.emitter.emit(action.result);
       reportEmitted(log, deps.metrics, action.result, 'webhook receiver');
-      emitted = true;
-      event = { type: 'result_emitted', atMs: now() };
+      // The result is out. What is left is bookkeeping whose parts are each idempotent — record the
+      // emission, give the funds back, remove the parked job — so they run at once, and without
+      // holding up the webhook's answer (a receiver answering sooner takes more deliveries at once).
+      // If this process dies first, the parked job finds the order decided and finishes it.
+      const after = decide(record.state, { type: 'result_emitted', atMs: now() }, ctx);
+      const { owner } = record;
+      const done: Promise<void> = Promise.all([
+        // A conflict only means another writer moved the record meanwhile; the result is out either way.
+        deps.ledger.save(merchantOrderId, record.version, after.state, owner),
+        performEffects(after.effects, merchantOrderId, log, deps),
+        owner === ''
+          ? Promise.resolve()
+          : deps.closeJob(owner).catch((err: unknown) => {
+              // A job left parked finds the order finished when it wakes.
+              log.debug({ err, owner }, 'parked intent job not removed; it completes when it wakes');
+            }),
+      ])
+        .then(() => undefined)
+        .catch((err: unknown) => log.warn({ err }, 'bookkeeping after the result failed; the parked job finishes it when it wakes'))
+        .finally(() => bookkeeping.delete(done));
+      bookkeeping.add(done);
+      return 'finalized';
     }
     return record === null ? 'unchanged' : 'contended';
   };
+  return Object.assign(finalize, {
+    async drain(): Promise<void> {
+      while (bookkeeping.size > 0) await Promise.allSettled([...bookkeeping]);
+    },
+  });
 }

@@ -216,6 +216,8 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
           await heartbeat?.stop();
         } finally {
           await app.close();
+          // Finalizations answered already may still be recording their bookkeeping.
+          await deps.finalize?.drain();
         }
       })();
       return closing;

@@ -67,6 +67,7 @@ describe('the webhook finalizer', () => {
     await ledger.recordEvent('fin-1', event);
 
     expect(await finalize('fin-1', event)).toBe('finalized');
+    await finalize.drain();
     const emitted = await resultsOf('fin-1');
     expect(emitted).toHaveLength(1);
     expect(emitted[0]).toMatchObject({ status: 'completed', order_id: 'ord-1', source: 'webhook', codes: ['CODE-1', 'CODE-2'] });
