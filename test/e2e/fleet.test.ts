@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resultProblems } from '../../src/dev/result-check.js';
-import { startFleet, type Fleet } from '../../src/dev/fleet.js';
+import { resultProblems } from '../../tools/checks/result-check.js';
+import { startFleet, type Fleet } from '../../tools/fleet/fleet.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import { connectRedis, redisUrl } from '../support/redis.js';
 
