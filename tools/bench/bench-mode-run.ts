@@ -2,7 +2,7 @@ import { QueueEvents, type Job, type JobType } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resultProblems } from '../checks/result-check.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
-import { FleetError } from '../../src/errors/errors.js';
+import { FleetError } from '../fleet/fleet-error.js';
 import type { OrderResult, ResultStatus } from '../../src/lifecycle/order-state.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import type { ModeReport } from './bench-report.js';

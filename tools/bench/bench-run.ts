@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { sampleCatalogPath } from '../../src/catalog/catalog-file.js';
 import { hasRedisServer, startPrivateRedis } from '../fleet/private-redis.js';
-import { FleetError } from '../../src/errors/errors.js';
+import { FleetError } from '../fleet/fleet-error.js';
 import { runBenchMode } from './bench-mode-run.js';
 import { BENCH_MODES, type BenchMode } from './bench-modes.js';
 import { writeBenchResults, type BenchOutputPaths } from './bench-output.js';

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { spawnFleetProcess, type FleetProcess } from '../fleet/fleet-process.js';
 import { deletePrefixKeys } from '../fleet/fleet-redis.js';
 import { toolsCliLaunch } from '../fleet/tools-cli.js';
-import { FleetError } from '../../src/errors/errors.js';
+import { FleetError } from '../fleet/fleet-error.js';
 import { NOOP_QUEUE } from './noop-worker.js';
 
 /** What raw BullMQ does on this machine and Redis with jobs that do nothing. */

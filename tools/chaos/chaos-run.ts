@@ -7,7 +7,7 @@ import { sampleCatalogPath } from '../../src/catalog/catalog-file.js';
 import { enqueueSamples } from '../samples/enqueue-samples.js';
 import { startFleet, type Fleet, type ResultProgress } from '../fleet/fleet.js';
 import { sampleIntents } from '../samples/sample-intents.js';
-import { FleetError } from '../../src/errors/errors.js';
+import { FleetError } from '../fleet/fleet-error.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { seededRandom, streamSeed } from '../../src/sandbox/seeded-random.js';
 import type { SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';

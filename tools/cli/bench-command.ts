@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
 import { runBench, type BenchRun } from '../bench/bench-run.js';
 import { errorMessage, FulfillmentError } from '../../src/errors/errors.js';
+import { FleetError } from '../fleet/fleet-error.js';
 import { wholeNumber } from '../../src/cli/option-parsers.js';
 import { processDevCommandIo, runDevCommand, type RunInterrupts } from './command-runner.js';
 
@@ -31,6 +32,11 @@ interface BenchCliOptions {
   timeoutMs: number;
   seed: number;
   outDir: string;
+}
+
+/** The bench's own failures (the fleet, Redis, a bad setting) are reported; anything else is a bug and thrown. */
+function isReportedFailure(err: unknown): err is Error {
+  return err instanceof FleetError || err instanceof FulfillmentError;
 }
 
 function modeList(value: string): BenchMode[] {
@@ -62,7 +68,7 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
     .option('--seed <n>', "seed of the sandbox's outcomes", wholeNumber(0, 2 ** 31 - 1), 1)
     .option('--out-dir <dir>', 'where latest.json and latest.md are written', 'bench/results')
     .action((opts: BenchCliOptions) =>
-      runDevCommand(io, { name: 'bench', isReportedFailure: (err) => err instanceof FulfillmentError }, async (signal) => {
+      runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
         const run = await runBench({
           orders: opts.orders,
           modes: opts.modes,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { Presets, SingleBar } from 'cli-progress';
 import { sampleCatalogPath } from '../../src/catalog/catalog-file.js';
-import { FleetError } from '../../src/errors/errors.js';
+import { FleetError } from '../fleet/fleet-error.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { summarizeDemo, renderDemoSummary, type DemoSummary } from './demo-summary.js';
 import { enqueueSamples } from '../samples/enqueue-samples.js';

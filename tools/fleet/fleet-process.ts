@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { FleetError } from '../../src/errors/errors.js';
+import { FleetError } from './fleet-error.js';
 
 /** What a fleet child process does. */
 export type FleetRole = 'worker' | 'webhook';

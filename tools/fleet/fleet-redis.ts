@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { FleetError } from '../../src/errors/errors.js';
+import { FleetError } from './fleet-error.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './private-redis.js';
 
 /** How the fleet finds its Redis. */

@@ -3,7 +3,7 @@ import { abortableSleep } from './abortable-sleep.js';
 import { fileURLToPath } from 'node:url';
 import { Queue, type Job, type JobType } from 'bullmq';
 import { Redis } from 'ioredis';
-import { FleetError } from '../../src/errors/errors.js';
+import { FleetError } from './fleet-error.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
 import { defaultSandboxCatalog, startSandbox, type StartSandboxParams } from '../../src/sandbox/sandbox-server.js';
