@@ -1,6 +1,6 @@
 import { QueueEvents, type Job, type JobType } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resultProblems } from '../checks/result-check.js';
+import { checkResults } from '../checks/result-check.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import type { OrderResult, ResultStatus } from '../../src/lifecycle/order-state.js';
@@ -159,12 +159,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     const placed = sandboxOrders.length;
     const calls = stats.calls;
     const per = (n: number): number => round(n / placed, 4);
-    const problems = resultProblems(
-      intents.map((i) => i.merchant_order_id),
-      results,
-      sandboxOrders,
-    );
-    if (jobs.length !== results.size) problems.push(`${jobs.length} result jobs for ${results.size} merchant_order_ids: some got more than one`);
+    const { problems } = checkResults({ expected: intents.map((i) => i.merchant_order_id), results, sandboxOrders, resultJobs: jobs.length });
     if (waitFailure !== null) problems.unshift(waitFailure);
 
     return {

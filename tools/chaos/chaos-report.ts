@@ -69,7 +69,7 @@ export function renderChaosReport(s: ChaosSummary): string {
   lines.push(
     row(
       '  invalid intents',
-      `${String(inv.intents).padStart(6)} (${inv.rejectedInTime} rejected within ${seconds(inv.limitMs)}` +
+      `${String(inv.intents).padStart(6)} (${inv.rejectedInTime} rejected${inv.limitMs === null ? '' : ` within ${seconds(inv.limitMs)}`}` +
         `${codes === '' ? '' : `: ${codes}`}; slowest ${inv.slowestMs === null ? '-' : seconds(inv.slowestMs)}; ` +
         `${inv.afterAmbiguousCreate} after an ambiguous create)`,
     ),

@@ -6,12 +6,12 @@ import type { Job } from 'bullmq';
 import { sampleCatalogPath } from '../../src/catalog/catalog-file.js';
 import { enqueueSamples } from '../samples/enqueue-samples.js';
 import { startFleet, type Fleet, type ResultProgress } from '../fleet/fleet.js';
-import { sampleIntents } from '../samples/sample-intents.js';
+import { invalidSampleNotes, sampleIntents } from '../samples/sample-intents.js';
+import type { FailedIntentJob } from '../checks/result-check.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { seededRandom, streamSeed } from '../../src/sandbox/seeded-random.js';
 import type { SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
-import type { FailedIntentJob } from './chaos-checks.js';
 import { CHAOS_INVALID_CASES, chaosBaseFaults, chaosSandboxOptions, chaosWorkerEnv, withRateLimitBurst, type ChaosSecrets } from './chaos-faults.js';
 import { LogFactCollector } from './chaos-log-facts.js';
 import { LogLeakScanner } from './chaos-log-scan.js';
@@ -118,7 +118,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
   const batch = sampleIntents(orders, { seed, idPrefix: 'chaos', invalidCases: CHAOS_INVALID_CASES, invalidShare: INVALID_SHARE });
   const expected = batch.merchantOrderIds;
-  const mustReject = new Set(batch.intents.filter((s) => s.kind === 'invalid').map((s) => s.intent.merchant_order_id));
+  const mustReject = invalidSampleNotes(batch.intents);
   const secrets: ChaosSecrets = { apiKey: `ak_chaos_${randomBytes(16).toString('hex')}`, webhookSecret: `whsec_chaos_${randomBytes(16).toString('hex')}` };
   const scanner = new LogLeakScanner(secrets);
   const collector = new LogFactCollector();

@@ -1,22 +1,13 @@
 import type { OrderResult, ResultStatus } from '../../src/lifecycle/order-state.js';
 import type { SandboxOrderRecord, SandboxStats } from '../../src/sandbox/sandbox-types.js';
 import {
-  balanceProblems,
-  emittedProblems,
-  invalidIntentProblems,
-  INVALID_REJECTION_LIMIT_MS,
-  logProblems,
-  ordersByMerchantOrderId,
-  resultCountProblems,
-  resultMatchProblems,
-  sandboxOrderProblems,
-  unresolvedProblems,
+  checkResults,
   type AllowedUnresolved,
-  type BalanceFigures,
   type FailedIntentJob,
   type InvalidIntentFigures,
   type UnresolvedBreakdown,
-} from './chaos-checks.js';
+} from '../checks/result-check.js';
+import { emittedProblems, logProblems } from './chaos-log-checks.js';
 import type { LogFacts } from './chaos-log-facts.js';
 import type { LogLeak } from './chaos-log-scan.js';
 import type { ChaosActions } from './chaos-monkey.js';
@@ -29,8 +20,8 @@ export interface ChaosObservations {
   intents: number;
   /** Distinct merchant_order_ids: one result each is expected. */
   expected: readonly string[];
-  /** merchant_order_ids of the intents meant to be rejected (invalid on purpose). */
-  mustReject: ReadonlySet<string>;
+  /** The intents meant to be rejected (invalid on purpose): merchant_order_id → what is wrong with it. */
+  mustReject: ReadonlyMap<string, string>;
   /** When each merchant_order_id was first enqueued, epoch ms. */
   enqueuedAtMs: ReadonlyMap<string, number>;
   results: ReadonlyMap<string, OrderResult>;
@@ -41,7 +32,8 @@ export interface ChaosObservations {
   recoveredIntentJobs: number;
   sandboxOrders: readonly SandboxOrderRecord[];
   stats: SandboxStats;
-  balance: BalanceFigures;
+  /** The account's balance at the start and at the end, major units. */
+  balance: { initial: number; final: number };
   actions: ChaosActions;
   facts: LogFacts;
   leaks: readonly LogLeak[];
@@ -95,30 +87,50 @@ export interface ChaosSummary {
   plan: ChaosObservations['plan'];
 }
 
+/** How soon after it was enqueued an invalid intent must end `rejected`, in ms (issue 7). */
+export const INVALID_REJECTION_LIMIT_MS = 60_000;
+
+/** Rejection codes an invalid intent may end with: the API's (or the catalog's) and the job data's own. */
+export const INVALID_INTENT_CODES: readonly string[] = ['validation_error', 'invalid_intent'];
+
 /** Run every check over a chaos run's observations and gather its figures. Pure. */
 export function summarizeChaos(run: ChaosObservations): ChaosSummary {
   const byStatus: Record<ResultStatus, number> = { completed: 0, partial: 0, failed: 0, rejected: 0, unresolved: 0 };
   for (const result of run.results.values()) byStatus[result.status] += 1;
-  const unresolved = unresolvedProblems(run.results, run.sandboxOrders, run.facts);
-  const invalid = invalidIntentProblems(run.results, run.mustReject, run.enqueuedAtMs, run.facts, INVALID_REJECTION_LIMIT_MS);
+  const check = checkResults(
+    {
+      expected: run.expected,
+      results: run.results,
+      sandboxOrders: run.sandboxOrders,
+      resultJobs: run.resultJobs,
+      failedIntentJobs: run.failedIntentJobs,
+    },
+    {
+      requireSettled: true,
+      invalid: {
+        mustReject: run.mustReject,
+        noOtherRejection: true,
+        codes: INVALID_INTENT_CODES,
+        deadline: { limitMs: INVALID_REJECTION_LIMIT_MS, enqueuedAtMs: run.enqueuedAtMs },
+        ambiguousCreates: run.facts.ambiguousCreates,
+      },
+      unresolved: { webhookAcceptedAtMs: run.facts.webhookAcceptedAtMs },
+      books: { initial: run.balance.initial, final: run.balance.final, charged: run.stats.charged, refunded: run.stats.refunded },
+    },
+  );
 
   const problems: string[] = [];
   if (run.waitFailure !== null) problems.push(run.waitFailure.split('\n')[0] ?? run.waitFailure);
   for (const name of run.crashed) problems.push(`${name} exited without being stopped`);
   problems.push(...run.actions.failures);
   problems.push(
-    ...resultCountProblems(run.expected, run.results, run.resultJobs, run.failedIntentJobs),
-    ...sandboxOrderProblems(run.expected, run.results, run.sandboxOrders),
-    ...resultMatchProblems(run.results, run.sandboxOrders, run.mustReject),
-    ...invalid.problems,
-    ...unresolved.problems,
-    ...balanceProblems(run.balance, run.stats, run.sandboxOrders),
+    ...check.problems,
     ...logProblems({ leaks: run.leaks, droppedLeaks: run.droppedLeaks, scanned: run.linesScanned, written: run.linesWritten }),
     ...emittedProblems(run.results, run.facts, run.stats.webhooks.acknowledged),
   );
-
-  let maxOrders = 0;
-  for (const list of ordersByMerchantOrderId(run.sandboxOrders).values()) maxOrders = Math.max(maxOrders, list.length);
+  const { unresolved, invalidIntents } = check;
+  // The options above ask for both.
+  if (unresolved === null || invalidIntents === null) throw new Error('the result check left out the unresolved or invalid-intent verdict');
 
   return {
     ok: problems.length === 0,
@@ -130,10 +142,10 @@ export function summarizeChaos(run: ChaosObservations): ChaosSummary {
     results: run.results.size,
     byStatus,
     unresolved: unresolved.causes,
-    invalidIntents: invalid.figures,
+    invalidIntents,
     unresolvedOrders: unresolved.allowed,
     placedOrders: run.sandboxOrders.length,
-    maxOrdersPerMerchantOrderId: maxOrders,
+    maxOrdersPerMerchantOrderId: check.maxOrdersPerMerchantOrderId,
     money: { initial: run.balance.initial, charged: run.stats.charged, refunded: run.stats.refunded, final: run.balance.final },
     faults: { ...run.stats.faults },
     actions: run.actions,

@@ -1,7 +1,7 @@
 import type { OrderResult, ResultStatus } from '../../src/lifecycle/order-state.js';
 import type { SandboxOrderRecord, SandboxStats } from '../../src/sandbox/sandbox-types.js';
-import type { SampleIntent } from '../samples/sample-intents.js';
-import { resultProblems } from '../checks/result-check.js';
+import { invalidSampleNotes, type SampleIntent } from '../samples/sample-intents.js';
+import { checkResults } from '../checks/result-check.js';
 
 /** 50th and 99th percentile of a set of durations, in ms. */
 export interface Percentiles {
@@ -114,17 +114,10 @@ export function summarizeDemo(run: DemoRun): DemoSummary {
   const per = (n: number): number => round(n / placedOrders, 3);
   const durationMs = Math.max(1, lastResultAtMs - run.firstEnqueueAtMs);
 
-  const problems = resultProblems(run.expected, run.results, run.sandboxOrders);
-  if (run.resultJobs !== run.results.size) {
-    problems.push(`${run.resultJobs} result jobs for ${run.results.size} merchant_order_ids: some got more than one`);
-  }
-  for (const sample of run.samples) {
-    if (sample.kind !== 'invalid') continue;
-    const result = run.results.get(sample.intent.merchant_order_id);
-    if (result !== undefined && result.status !== 'rejected') {
-      problems.push(`${sample.intent.merchant_order_id}: ${sample.note} ended ${result.status}, expected rejected`);
-    }
-  }
+  const { problems } = checkResults(
+    { expected: run.expected, results: run.results, sandboxOrders: run.sandboxOrders, resultJobs: run.resultJobs },
+    { invalid: { mustReject: invalidSampleNotes(run.samples) } },
+  );
   if (run.waitFailure !== null) problems.unshift(run.waitFailure.split('\n')[0] ?? run.waitFailure);
 
   return {

@@ -147,3 +147,8 @@ export function sampleIntents(count: number, options: SampleIntentsOptions = {})
   const merchantOrderIds = [...new Set(intents.map((s) => s.intent.merchant_order_id))];
   return { intents, merchantOrderIds };
 }
+
+/** The invalid samples of a batch: merchant_order_id → what is wrong with it (the checker's `mustReject`). */
+export function invalidSampleNotes(samples: readonly SampleIntent[]): Map<string, string> {
+  return new Map(samples.filter((s) => s.kind === 'invalid').map((s) => [s.intent.merchant_order_id, s.note]));
+}

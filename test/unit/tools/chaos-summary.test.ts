@@ -79,7 +79,7 @@ function cleanRun(): ChaosObservations {
     workers: 3,
     intents: 4,
     expected: ['a', 'b', 'c', 'x'],
-    mustReject: new Set(['x']),
+    mustReject: new Map([['x', 'unknown item']]),
     enqueuedAtMs: new Map(['a', 'b', 'c', 'x'].map((mid) => [mid, enqueuedAtMs])),
     results,
     resultJobs: 4,
@@ -176,7 +176,10 @@ describe('summarizeChaos: invalid intents and unresolved results', () => {
     const s = summarizeChaos({
       ...run,
       expected: [...run.expected, 'y', 'd'],
-      mustReject: new Set(['x', 'y']),
+      mustReject: new Map([
+        ['x', 'unknown item'],
+        ['y', 'missing field'],
+      ]),
       enqueuedAtMs: new Map([...run.enqueuedAtMs, ['y', 0], ['d', 0]]),
       results,
       resultJobs: results.size,
@@ -186,8 +189,8 @@ describe('summarizeChaos: invalid intents and unresolved results', () => {
     });
     expect(s.ok).toBe(false);
     expect(s.problems).toEqual([
-      'x: an invalid intent was rejected 62.0 s after it was enqueued (limit 60 s)',
-      'y: an invalid intent ended unresolved (unresolved: no webhook within POLL_TIMEOUT_MS), expected rejected',
+      'x: an invalid intent (unknown item) was rejected 62.0 s after it was enqueued (limit 60 s)',
+      'y: an invalid intent (missing field) ended unresolved (unresolved: no webhook within POLL_TIMEOUT_MS), expected rejected',
       'y: unresolved but the sandbox has no order for it: nothing was placed, so no webhook could come (no webhook within POLL_TIMEOUT_MS)',
       'd: unresolved; the sandbox sent the webhook of order order-d 3 time(s) but the receiver stored none',
     ]);

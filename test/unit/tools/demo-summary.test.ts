@@ -98,7 +98,7 @@ describe('summarizeDemo', () => {
   it('fails when a merchant_order_id got two result jobs', () => {
     const s = summarizeDemo(run({ resultJobs: 4 }));
     expect(s.ok).toBe(false);
-    expect(s.problems).toEqual(['4 result jobs for 3 merchant_order_ids: some got more than one']);
+    expect(s.problems).toEqual(['4 result jobs for 3 merchant_order_ids: some merchant_order_id got more than one']);
     expect(renderDemoSummary(s)).toContain('results match the sandbox: no');
   });
 
@@ -113,7 +113,7 @@ describe('summarizeDemo', () => {
     });
     expect(s.ok).toBe(false);
     expect(s.timedOut).toBe(true);
-    expect(s.problems).toEqual(['only 2 of 3 results after 120000 ms; last lines:', 'c: sold-out item 7300 ended completed, expected rejected']);
+    expect(s.problems).toEqual(['only 2 of 3 results after 120000 ms; last lines:', 'c: an invalid intent (sold-out item 7300) ended completed (order id-c), expected rejected']);
   });
 });
 
