@@ -3,12 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkResults } from '../checks/result-check.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
 import { FleetError } from '../fleet/fleet-error.js';
-import type { OrderResult, ResultStatus } from '../../src/lifecycle/order-state.js';
+import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import type { ModeReport } from './bench-report.js';
 import { benchIntents } from './bench-intents.js';
 import { benchModeSetup, benchSandboxOptions, type BenchMode } from './bench-modes.js';
-import { durationPercentiles } from './percentiles.js';
+import { callsPerPlacedOrder, durationPercentiles, formatSeconds, perSecond, tallyByStatus } from '../figures/run-figures.js';
 import { readPeakRssBytes } from './process-stats.js';
 import { readRedisMemory, readUsedMemory } from './redis-memory.js';
 import { readRedisSnapshot, redisUsage } from './redis-stats.js';
@@ -48,10 +48,6 @@ const PROGRESS_GAP_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 10_000;
 const MAX_PROBLEMS = 20;
 
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
 
 
 /**
@@ -68,7 +64,7 @@ async function waitForResultCount(fleet: Fleet, expected: number, options: Bench
     const now = Date.now();
     if (now - lastProgressAt >= PROGRESS_GAP_MS) {
       lastProgressAt = now;
-      options.onProgress?.(`  ${options.mode}: ${done}/${expected} results after ${((now - start) / 1000).toFixed(1)} s`);
+      options.onProgress?.(`  ${options.mode}: ${done}/${expected} results after ${formatSeconds(now - start)}`);
     }
     const dead = fleet.crashed();
     if (dead.length > 0) return `${dead.map((p) => p.name).join(', ')} exited unexpectedly with ${done} of ${expected} results in`;
@@ -144,8 +140,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
       .map((p) => ({ process: p.name, bytes: readPeakRssBytes(p.pid) }))
       .sort((a, b) => a.process.localeCompare(b.process));
 
-    const byStatus: Record<ResultStatus, number> = { completed: 0, partial: 0, failed: 0, rejected: 0, unresolved: 0 };
-    for (const result of results.values()) byStatus[result.status] += 1;
+    const byStatus = tallyByStatus(results.values());
     let lastResultAtMs = firstEnqueueAtMs;
     for (const at of resultAtMs.values()) lastResultAtMs = Math.max(lastResultAtMs, at);
     const durationMs = Math.max(1, lastResultAtMs - firstEnqueueAtMs);
@@ -157,8 +152,6 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     }
 
     const placed = sandboxOrders.length;
-    const calls = stats.calls;
-    const per = (n: number): number => round(n / placed, 4);
     const { problems } = checkResults({ expected: intents.map((i) => i.merchant_order_id), results, sandboxOrders, resultJobs: jobs.length });
     if (waitFailure !== null) problems.unshift(waitFailure);
 
@@ -177,19 +170,10 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
       byStatus,
       enqueueMs,
       durationMs,
-      ordersPerSecond: round((results.size * 1000) / durationMs, 1),
+      ordersPerSecond: perSecond(results.size, durationMs, 1),
       ratioToCeiling: null,
       placedOrders: placed,
-      callsPerPlacedOrder:
-        placed === 0
-          ? null
-          : {
-              token: per(calls.token),
-              balance: per(calls.balance),
-              create: per(calls.create),
-              lookup: per(calls.lookup),
-              total: per(calls.token + calls.balance + calls.create + calls.lookup),
-            },
+      callsPerPlacedOrder: callsPerPlacedOrder(stats.calls, placed),
       redis: redisUsage(before, after, intents.length),
       memory,
       settleToResultMs: durationPercentiles(settleToResult),

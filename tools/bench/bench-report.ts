@@ -1,12 +1,11 @@
-import type { CallsPerOrder } from '../demo/demo-summary.js';
 import type { RedisMemory } from './redis-memory.js';
 import type { ResultStatus } from '../../src/lifecycle/order-state.js';
 import type { SandboxStats } from '../../src/sandbox/sandbox-types.js';
 import type { BenchMode } from './bench-modes.js';
 import type { CeilingReport } from './bullmq-ceiling.js';
 import type { MachineInfo } from './machine-info.js';
-import type { DurationPercentiles } from './percentiles.js';
 import type { RedisUsage } from './redis-stats.js';
+import { formatMs, RESULT_STATUSES, type CallsPerOrder, type DurationPercentiles } from '../figures/run-figures.js';
 
 /** Whether the run's results were right, whatever its speed. */
 export interface Correctness {
@@ -104,10 +103,6 @@ function fixed(value: number, digits: number): string {
   return value.toFixed(digits);
 }
 
-function ms(value: number): string {
-  return value >= 10_000 ? `${fixed(value / 1000, 1)} s` : value >= 1_000 ? `${fixed(value / 1000, 2)} s` : `${Math.round(value)} ms`;
-}
-
 function mb(bytes: number | null): string {
   return bytes === null ? 'n/a' : `${fixed(bytes / (1024 * 1024), 0)} MB`;
 }
@@ -140,11 +135,11 @@ function callsText(c: ModeReport['callsPerPlacedOrder'], placed: number): string
 
 function settleText(p: DurationPercentiles | null): string {
   if (p === null) return 'n/a';
-  return `p50 ${ms(p.p50)}, p95 ${ms(p.p95)}, p99 ${ms(p.p99)} (max ${ms(p.max)}, ${p.samples} orders)`;
+  return `p50 ${formatMs(p.p50)}, p95 ${formatMs(p.p95)}, p99 ${formatMs(p.p99)} (max ${formatMs(p.max)}, ${p.samples} orders)`;
 }
 
 function statusText(m: ModeReport): string {
-  const parts = (['completed', 'partial', 'failed', 'rejected', 'unresolved'] as const)
+  const parts = RESULT_STATUSES
     .filter((s) => m.byStatus[s] > 0)
     .map((s) => `${s} ${m.byStatus[s]}`);
   return `${m.results} of ${m.orders}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
@@ -160,7 +155,7 @@ function modeSection(m: ModeReport): string[] {
   const rows: string[][] = [
     [
       'throughput (first enqueue → last result)',
-      `**${fixed(m.ordersPerSecond, 0)} orders/s** (${m.results} results in ${ms(m.durationMs)})`,
+      `**${fixed(m.ordersPerSecond, 0)} orders/s** (${m.results} results in ${formatMs(m.durationMs)})`,
       webhookTargets === null ? '' : target(`≥ ${webhookTargets.ordersPerSecond}`, m.ordersPerSecond >= webhookTargets.ordersPerSecond),
     ],
     ['share of the BullMQ ceiling', m.ratioToCeiling === null ? 'n/a' : `${fixed(m.ratioToCeiling, 3)} of end-to-end no-op jobs/s`, ''],
@@ -195,7 +190,7 @@ function modeSection(m: ModeReport): string[] {
         : `**FAILED**: ${m.correctness.problemCount} problem(s), e.g. ${m.correctness.problems.slice(0, 3).join('; ')}`,
       '',
     ],
-    ['enqueue (enqueueOrders in batches)', `${m.orders} intents in ${ms(m.enqueueMs)}`, ''],
+    ['enqueue (enqueueOrders in batches)', `${m.orders} intents in ${formatMs(m.enqueueMs)}`, ''],
     [
       'result adds (order-results events)',
       `${m.resultAdds.added} added, ${m.resultAdds.duplicated} re-added as duplicates (${(m.resultAdds.added + m.resultAdds.duplicated) / Math.max(1, m.results)} adds per result)`,
@@ -242,7 +237,7 @@ export function renderBenchMarkdown(r: BenchReport): string {
         mode.ratioToCeiling === null ? 'n/a' : fixed(mode.ratioToCeiling, 3),
         mode.callsPerPlacedOrder === null ? 'n/a' : fixed(mode.callsPerPlacedOrder.total, 3),
         fixed(mode.redis.commandsPerOrder, 1),
-        mode.settleToResultMs === null ? 'n/a' : ms(mode.settleToResultMs.p99),
+        mode.settleToResultMs === null ? 'n/a' : formatMs(mode.settleToResultMs.p99),
         mode.correctness.ok ? 'yes' : '**no**',
       ]),
     ),
@@ -253,9 +248,9 @@ export function renderBenchMarkdown(r: BenchReport): string {
     ...table(
       ['figure', 'value'],
       [
-        ['add (addBulk, nothing consuming)', `${c.addPerSecond} jobs/s (${c.jobs} in ${ms(c.addMs)})`],
-        ['process (jobs already waiting)', `${c.processPerSecond} jobs/s (${c.jobs} in ${ms(c.processMs)})`],
-        ['end to end (adding and processing at once)', `**${c.endToEndPerSecond} jobs/s** (${c.jobs} in ${ms(c.endToEndMs)})`],
+        ['add (addBulk, nothing consuming)', `${c.addPerSecond} jobs/s (${c.jobs} in ${formatMs(c.addMs)})`],
+        ['process (jobs already waiting)', `${c.processPerSecond} jobs/s (${c.jobs} in ${formatMs(c.processMs)})`],
+        ['end to end (adding and processing at once)', `**${c.endToEndPerSecond} jobs/s** (${c.jobs} in ${formatMs(c.endToEndMs)})`],
       ],
     ),
     '',

@@ -7,6 +7,7 @@ import { runBenchMode } from './bench-mode-run.js';
 import { BENCH_MODES, type BenchMode } from './bench-modes.js';
 import { writeBenchResults, type BenchOutputPaths } from './bench-output.js';
 import { renderBenchMarkdown, type BenchReport, type ModeReport } from './bench-report.js';
+import { round } from '../figures/run-figures.js';
 import { measureBullmqCeiling } from './bullmq-ceiling.js';
 import { machineInfo } from './machine-info.js';
 import { readRedisVersion } from './redis-stats.js';
@@ -118,7 +119,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         onProgress: progress,
       });
-      report.ratioToCeiling = ceiling.endToEndPerSecond > 0 ? Math.round((report.ordersPerSecond / ceiling.endToEndPerSecond) * 1000) / 1000 : null;
+      report.ratioToCeiling = ceiling.endToEndPerSecond > 0 ? round(report.ordersPerSecond / ceiling.endToEndPerSecond, 3) : null;
       progress(`bench: ${mode}: ${report.ordersPerSecond} orders/s, correct: ${report.correctness.ok ? 'yes' : 'NO'}`);
       reports.push(report);
     }

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { spawnFleetProcess, type FleetProcess } from '../fleet/fleet-process.js';
 import { deletePrefixKeys } from '../fleet/fleet-redis.js';
 import { toolsCliLaunch } from '../fleet/tools-cli.js';
+import { perSecond } from '../figures/run-figures.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { NOOP_QUEUE } from './noop-worker.js';
 
@@ -47,10 +48,6 @@ const READY_TIMEOUT_MS = 20_000;
 const POLL_MS = 20;
 /** Recent output lines kept per no-op worker, for error messages. */
 const KEEP_LINES = 50;
-
-function perSecond(jobs: number, ms: number): number {
-  return Math.round((jobs * 1000) / Math.max(1, ms));
-}
 
 /**
  * Measure the queue's own ceiling: no-op BullMQ workers, in `workers` processes of their own like
@@ -144,11 +141,11 @@ export async function measureBullmqCeiling(options: CeilingOptions): Promise<Cei
       jobs: options.jobs,
       workers: options.workers,
       concurrency: options.concurrency,
-      addPerSecond: perSecond(options.jobs, addMs),
+      addPerSecond: perSecond(options.jobs, addMs, 0),
       addMs,
-      processPerSecond: perSecond(options.jobs, processMs),
+      processPerSecond: perSecond(options.jobs, processMs, 0),
       processMs,
-      endToEndPerSecond: perSecond(options.jobs, endToEndMs),
+      endToEndPerSecond: perSecond(options.jobs, endToEndMs, 0),
       endToEndMs,
     };
   } finally {

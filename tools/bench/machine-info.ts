@@ -1,4 +1,5 @@
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { round } from '../figures/run-figures.js';
 
 /** The machine a bench ran on. */
 export interface MachineInfo {
@@ -20,7 +21,6 @@ export interface MachineInfo {
 /** Describe this machine; `redisVersion` comes from the server's INFO. */
 export function machineInfo(redisVersion: string): MachineInfo {
   const [one = 0, five = 0, fifteen = 0] = loadavg();
-  const round = (n: number): number => Math.round(n * 100) / 100;
   return {
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
     cores: availableParallelism(),
@@ -28,6 +28,6 @@ export function machineInfo(redisVersion: string): MachineInfo {
     node: process.version,
     redis: redisVersion,
     os: `${platform()} ${release()}`,
-    loadAverage: [round(one), round(five), round(fifteen)],
+    loadAverage: [round(one, 2), round(five, 2), round(fifteen, 2)],
   };
 }

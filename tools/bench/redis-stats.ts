@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { round } from '../figures/run-figures.js';
 
 /** One command's counters from `INFO commandstats`. */
 export interface CommandCount {
@@ -86,11 +87,6 @@ export function topCommands(stats: ReadonlyMap<string, CommandCount>, count: num
     .map(([command, { calls }]) => ({ command, calls }))
     .sort((a, b) => b.calls - a.calls || a.command.localeCompare(b.command))
     .slice(0, Math.max(0, count));
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }
 
 /** Figures per order from two readings taken around a run of `orders` orders. */

@@ -1,3 +1,4 @@
+import { formatSeconds, nonZeroCounts, reportRow, RESULT_STATUSES } from '../figures/run-figures.js';
 import type { ChaosSummary } from './chaos-summary.js';
 
 /** Problems listed in full by the report; the rest are counted. */
@@ -6,7 +7,7 @@ const LISTED_PROBLEMS = 50;
 const LISTED_UNRESOLVED = 10;
 
 function row(label: string, value: string): string {
-  return `  ${label.padEnd(36)}${value}`;
+  return reportRow(label, value, 36);
 }
 
 const CAUSE_TEXT = {
@@ -21,10 +22,6 @@ export const PASS_TEXT =
   'PASS: no order lost, none charged twice, every result matches the sandbox, every invalid intent rejected in time, ' +
   'unresolved only where the webhook was dropped';
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
-
 function money(amount: number): string {
   return amount.toFixed(2);
 }
@@ -35,14 +32,14 @@ export function renderChaosReport(s: ChaosSummary): string {
   const p = s.plan;
   lines.push(
     '',
-    `voodoo-fulfillment chaos: ${s.intents} intents, ${s.expected} distinct merchant_order_ids, ${s.workers} workers, seed ${s.seed}, ${seconds(s.durationMs)}`,
-    `  plan: SIGKILL a worker every ${seconds(p.killEveryMs)}, 429 burst of ${seconds(p.burstMs)} every ${seconds(p.burstEveryMs + p.burstMs)}, ` +
-      `Redis down ${seconds(p.redisDownMs)} once (AOF), worker lock ${seconds(p.lockMs)}, unresolved after ${seconds(p.resolveTimeoutMs)}, ` +
+    `voodoo-fulfillment chaos: ${s.intents} intents, ${s.expected} distinct merchant_order_ids, ${s.workers} workers, seed ${s.seed}, ${formatSeconds(s.durationMs)}`,
+    `  plan: SIGKILL a worker every ${formatSeconds(p.killEveryMs)}, 429 burst of ${formatSeconds(p.burstMs)} every ${formatSeconds(p.burstEveryMs + p.burstMs)}, ` +
+      `Redis down ${formatSeconds(p.redisDownMs)} once (AOF), worker lock ${formatSeconds(p.lockMs)}, unresolved after ${formatSeconds(p.resolveTimeoutMs)}, ` +
       (p.catalog ? 'workers with the sample catalog (invalid intents are rejected before the API)' : 'workers without a catalog (invalid intents meet the API)'),
     '',
     '  results by status',
   );
-  for (const status of ['completed', 'partial', 'failed', 'rejected', 'unresolved'] as const) {
+  for (const status of RESULT_STATUSES) {
     lines.push(row(`    ${status}`, String(s.byStatus[status]).padStart(6)));
   }
   lines.push(row('    total', `${String(s.results).padStart(6)} of ${s.expected} expected`));
@@ -62,22 +59,19 @@ export function renderChaosReport(s: ChaosSummary): string {
     if (s.unresolvedOrders.length > LISTED_UNRESOLVED) lines.push(`      … and ${s.unresolvedOrders.length - LISTED_UNRESOLVED} more`);
   }
   const inv = s.invalidIntents;
-  const codes = Object.entries(inv.byCode)
-    .sort(([a], [b]) => a.localeCompare(b))
+  const codes = nonZeroCounts(inv.byCode)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ');
   lines.push(
     row(
       '  invalid intents',
-      `${String(inv.intents).padStart(6)} (${inv.rejectedInTime} rejected${inv.limitMs === null ? '' : ` within ${seconds(inv.limitMs)}`}` +
-        `${codes === '' ? '' : `: ${codes}`}; slowest ${inv.slowestMs === null ? '-' : seconds(inv.slowestMs)}; ` +
+      `${String(inv.intents).padStart(6)} (${inv.rejectedInTime} rejected${inv.limitMs === null ? '' : ` within ${formatSeconds(inv.limitMs)}`}` +
+        `${codes === '' ? '' : `: ${codes}`}; slowest ${inv.slowestMs === null ? '-' : formatSeconds(inv.slowestMs)}; ` +
         `${inv.afterAmbiguousCreate} after an ambiguous create)`,
     ),
   );
   lines.push('');
-  const faults = Object.entries(s.faults)
-    .filter(([, n]) => n > 0)
-    .sort(([a], [b]) => a.localeCompare(b));
+  const faults = nonZeroCounts(s.faults);
   const totalFaults = faults.reduce((sum, [, n]) => sum + n, 0);
   lines.push(`  faults injected by the sandbox: ${totalFaults}`);
   for (const [name, n] of faults) lines.push(row(`    ${name}`, String(n).padStart(6)));

@@ -9,6 +9,7 @@ import { startFleet, type Fleet, type ResultProgress } from '../fleet/fleet.js';
 import { invalidSampleNotes, sampleIntents } from '../samples/sample-intents.js';
 import type { FailedIntentJob } from '../checks/result-check.js';
 import { FleetError } from '../fleet/fleet-error.js';
+import { formatSeconds } from '../figures/run-figures.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { seededRandom, streamSeed } from '../../src/sandbox/seeded-random.js';
 import type { SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
@@ -196,7 +197,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const onProgress = (p: ResultProgress): void => {
       if (p.done < p.expected && p.elapsedMs - lastLineAtMs < PROGRESS_GAP_MS) return;
       lastLineAtMs = p.elapsedMs;
-      out.write(`  progress: ${p.done}/${p.expected} results after ${((Date.now() - startedAtMs) / 1000).toFixed(1)} s\n`);
+      out.write(`  progress: ${p.done}/${p.expected} results after ${formatSeconds(Date.now() - startedAtMs)}\n`);
     };
     let waitFailure: string | null = null;
     try {

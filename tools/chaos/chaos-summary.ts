@@ -7,6 +7,7 @@ import {
   type InvalidIntentFigures,
   type UnresolvedBreakdown,
 } from '../checks/result-check.js';
+import { tallyByStatus } from '../figures/run-figures.js';
 import { emittedProblems, logProblems } from './chaos-log-checks.js';
 import type { LogFacts } from './chaos-log-facts.js';
 import type { LogLeak } from './chaos-log-scan.js';
@@ -95,8 +96,7 @@ export const INVALID_INTENT_CODES: readonly string[] = ['validation_error', 'inv
 
 /** Run every check over a chaos run's observations and gather its figures. Pure. */
 export function summarizeChaos(run: ChaosObservations): ChaosSummary {
-  const byStatus: Record<ResultStatus, number> = { completed: 0, partial: 0, failed: 0, rejected: 0, unresolved: 0 };
-  for (const result of run.results.values()) byStatus[result.status] += 1;
+  const byStatus = tallyByStatus(run.results.values());
   const check = checkResults(
     {
       expected: run.expected,

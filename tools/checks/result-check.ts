@@ -1,5 +1,6 @@
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import type { SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
+import { formatSeconds } from '../figures/run-figures.js';
 
 /**
  * The one check of a run's results against what was enqueued and against the sandbox's own
@@ -315,7 +316,7 @@ function invalidIntentVerdict(results: ReadonlyMap<string, OrderResult>, rule: I
     slowestMs = Math.max(slowestMs ?? tookMs, tookMs);
     const { limitMs } = rule.deadline;
     if (tookMs > limitMs) {
-      problems.push(`${mid}: an invalid intent (${what}) was rejected ${(tookMs / 1000).toFixed(1)} s after it was enqueued (limit ${(limitMs / 1000).toFixed(0)} s)`);
+      problems.push(`${mid}: an invalid intent (${what}) was rejected ${formatSeconds(tookMs)} after it was enqueued (limit ${(limitMs / 1000).toFixed(0)} s)`);
       continue;
     }
     rejectedInTime += 1;

@@ -2,23 +2,18 @@ import type { OrderResult, ResultStatus } from '../../src/lifecycle/order-state.
 import type { SandboxOrderRecord, SandboxStats } from '../../src/sandbox/sandbox-types.js';
 import { invalidSampleNotes, type SampleIntent } from '../samples/sample-intents.js';
 import { checkResults } from '../checks/result-check.js';
-
-/** 50th and 99th percentile of a set of durations, in ms. */
-export interface Percentiles {
-  p50: number;
-  p99: number;
-  /** How many samples they were taken over. */
-  samples: number;
-}
-
-/** API calls the sandbox received, per placed order. */
-export interface CallsPerOrder {
-  token: number;
-  balance: number;
-  create: number;
-  lookup: number;
-  total: number;
-}
+import {
+  callsPerPlacedOrder,
+  durationPercentiles,
+  formatMs,
+  nonZeroCounts,
+  perSecond,
+  reportRow,
+  RESULT_STATUSES,
+  tallyByStatus,
+  type CallsPerOrder,
+  type DurationPercentiles,
+} from '../figures/run-figures.js';
 
 /** Everything the demo reports at the end. */
 export interface DemoSummary {
@@ -46,9 +41,9 @@ export interface DemoSummary {
   /** Results per second over `durationMs`. */
   ordersPerSecond: number;
   /** Enqueue time to the result's `resolved_at`, over every result. */
-  timeToResultMs: Percentiles | null;
+  timeToResultMs: DurationPercentiles | null;
   /** Sandbox settle time (`settledAtMs`) to the result's `resolved_at`, over placed orders with a terminal result. */
-  settleToResultMs: Percentiles | null;
+  settleToResultMs: DurationPercentiles | null;
   /** Faults the sandbox injected, by name. */
   faults: Record<string, number>;
   webhooks: SandboxStats['webhooks'];
@@ -73,26 +68,12 @@ export interface DemoRun {
   waitFailure: string | null;
 }
 
-/** Nearest-rank percentiles; null for no samples. */
-export function percentiles(values: readonly number[]): Percentiles | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
-  return { p50: rank(0.5), p99: rank(0.99), samples: sorted.length };
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
-
 /** Compute the demo's summary and its verdict. Pure. */
 export function summarizeDemo(run: DemoRun): DemoSummary {
-  const byStatus: Record<ResultStatus, number> = { completed: 0, partial: 0, failed: 0, rejected: 0, unresolved: 0 };
+  const byStatus = tallyByStatus(run.results.values());
   let lastResultAtMs = run.firstEnqueueAtMs;
   const toResult: number[] = [];
   for (const result of run.results.values()) {
-    byStatus[result.status] += 1;
     const resolvedAtMs = Date.parse(result.resolved_at);
     if (Number.isNaN(resolvedAtMs)) continue;
     lastResultAtMs = Math.max(lastResultAtMs, resolvedAtMs);
@@ -109,9 +90,6 @@ export function summarizeDemo(run: DemoRun): DemoSummary {
   }
 
   const placedOrders = run.sandboxOrders.length;
-  const calls = run.stats.calls;
-  const totalCalls = calls.token + calls.balance + calls.create + calls.lookup;
-  const per = (n: number): number => round(n / placedOrders, 3);
   const durationMs = Math.max(1, lastResultAtMs - run.firstEnqueueAtMs);
 
   const { problems } = checkResults(
@@ -137,26 +115,19 @@ export function summarizeDemo(run: DemoRun): DemoSummary {
         sandboxStatus: run.sandboxOrders.find((o) => o.merchantOrderId === r.merchant_order_id)?.status ?? null,
       })),
     placedOrders,
-    callsPerPlacedOrder:
-      placedOrders === 0
-        ? null
-        : { token: per(calls.token), balance: per(calls.balance), create: per(calls.create), lookup: per(calls.lookup), total: per(totalCalls) },
+    callsPerPlacedOrder: callsPerPlacedOrder(run.stats.calls, placedOrders),
     durationMs,
-    ordersPerSecond: round((run.results.size * 1000) / durationMs, 1),
-    timeToResultMs: percentiles(toResult),
-    settleToResultMs: percentiles(settleToResult),
+    ordersPerSecond: perSecond(run.results.size, durationMs, 1),
+    timeToResultMs: durationPercentiles(toResult),
+    settleToResultMs: durationPercentiles(settleToResult),
     faults: run.stats.faults,
     webhooks: run.stats.webhooks,
     timedOut: run.waitFailure !== null,
   };
 }
 
-function ms(value: number): string {
-  return value >= 10_000 ? `${round(value / 1000, 1)} s` : value >= 1000 ? `${round(value / 1000, 2)} s` : `${Math.round(value)} ms`;
-}
-
 function row(label: string, value: string): string {
-  return `  ${label.padEnd(22)}${value}`;
+  return reportRow(label, value, 22);
 }
 
 /** The summary as a plain-text table (for stdout). */
@@ -164,7 +135,7 @@ export function renderDemoSummary(s: DemoSummary): string {
   const lines: string[] = [];
   lines.push('', `voodoo-fulfillment demo: ${s.intents} intents, ${s.expected} distinct merchant_order_ids, ${s.workers} workers, seed ${s.seed}`, '');
   lines.push('  results by status');
-  for (const status of ['completed', 'partial', 'failed', 'rejected', 'unresolved'] as const) {
+  for (const status of RESULT_STATUSES) {
     lines.push(row(`    ${status}`, String(s.byStatus[status]).padStart(6)));
   }
   lines.push(row('    total', `${String(s.results).padStart(6)} of ${s.expected} expected`));
@@ -183,15 +154,12 @@ export function renderDemoSummary(s: DemoSummary): string {
         : `${c.total} (token ${c.token}, balance ${c.balance}, create ${c.create}, lookup ${c.lookup}) over ${s.placedOrders} placed orders`,
     ),
   );
-  lines.push(row('throughput', `${s.ordersPerSecond} orders/s (${s.results} results, first enqueue → last result: ${ms(s.durationMs)})`));
+  lines.push(row('throughput', `${s.ordersPerSecond} orders/s (${s.results} results, first enqueue → last result: ${formatMs(s.durationMs)})`));
   const t = s.timeToResultMs;
-  lines.push(row('time to result', t === null ? 'n/a' : `p50 ${ms(t.p50)}, p99 ${ms(t.p99)} (enqueue → result resolved_at)`));
+  lines.push(row('time to result', t === null ? 'n/a' : `p50 ${formatMs(t.p50)}, p99 ${formatMs(t.p99)} (enqueue → result resolved_at)`));
   const st = s.settleToResultMs;
-  lines.push(row('settle to result', st === null ? 'n/a' : `p50 ${ms(st.p50)}, p99 ${ms(st.p99)} (sandbox settledAtMs → result resolved_at)`));
-  const faults = Object.entries(s.faults)
-    .filter(([, n]) => n > 0)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, n]) => `${name} ${n}`);
+  lines.push(row('settle to result', st === null ? 'n/a' : `p50 ${formatMs(st.p50)}, p99 ${formatMs(st.p99)} (sandbox settledAtMs → result resolved_at)`));
+  const faults = nonZeroCounts(s.faults).map(([name, n]) => `${name} ${n}`);
   lines.push(row('faults injected', faults.length === 0 ? 'none' : faults.join(', ')));
   const w = s.webhooks;
   lines.push(row('webhooks', `${w.sent} sent, ${w.acknowledged} acknowledged, ${w.failed} failed, ${w.dropped} dropped`));

@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { Presets, SingleBar } from 'cli-progress';
 import { sampleCatalogPath } from '../../src/catalog/catalog-file.js';
 import { FleetError } from '../fleet/fleet-error.js';
+import { formatSeconds } from '../figures/run-figures.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { summarizeDemo, renderDemoSummary, type DemoSummary } from './demo-summary.js';
 import { enqueueSamples } from '../samples/enqueue-samples.js';
@@ -92,7 +93,7 @@ function progressReporter(mode: 'bar' | 'lines' | 'none', out: DemoStream, expec
       lastAt = p.elapsedMs;
       lastDone = p.done;
       const percent = expected === 0 ? 100 : Math.floor((p.done * 100) / expected);
-      out.write(`  progress: ${p.done}/${expected} results (${percent}%) after ${(p.elapsedMs / 1000).toFixed(1)} s\n`);
+      out.write(`  progress: ${p.done}/${expected} results (${percent}%) after ${formatSeconds(p.elapsedMs)}\n`);
     },
     stop: () => undefined,
   };

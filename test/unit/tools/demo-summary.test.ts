@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OrderResult } from '../../../src/lifecycle/order-state.js';
 import type { SandboxOrderRecord, SandboxStats } from '../../../src/sandbox/sandbox-types.js';
-import { percentiles, renderDemoSummary, summarizeDemo, type DemoRun } from '../../../tools/demo/demo-summary.js';
+import { renderDemoSummary, summarizeDemo, type DemoRun } from '../../../tools/demo/demo-summary.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -88,11 +88,12 @@ describe('summarizeDemo', () => {
     expect(s.callsPerPlacedOrder).toEqual({ token: 0.5, balance: 0.5, create: 1.5, lookup: 0.5, total: 3 });
     expect(s.durationMs).toBe(2_000);
     expect(s.ordersPerSecond).toBe(1.5);
-    expect(s.timeToResultMs).toEqual({ p50: 1_000, p99: 2_000, samples: 3 });
-    expect(s.settleToResultMs).toEqual({ p50: 900, p99: 1_900, samples: 2 });
+    expect(s.timeToResultMs).toEqual({ p50: 1_000, p95: 2_000, p99: 2_000, max: 2_000, samples: 3 });
+    expect(s.settleToResultMs).toEqual({ p50: 900, p95: 1_900, p99: 1_900, max: 1_900, samples: 2 });
     const text = renderDemoSummary(s);
     expect(text).toContain('results match the sandbox: yes');
     expect(text).toContain('faults injected       create.resetAfterCommit 1\n');
+    expect(text).toContain('time to result        p50 1.00 s, p99 2.00 s (enqueue → result resolved_at)');
   });
 
   it('fails when a merchant_order_id got two result jobs', () => {
@@ -114,12 +115,5 @@ describe('summarizeDemo', () => {
     expect(s.ok).toBe(false);
     expect(s.timedOut).toBe(true);
     expect(s.problems).toEqual(['only 2 of 3 results after 120000 ms; last lines:', 'c: an invalid intent (sold-out item 7300) ended completed (order id-c), expected rejected']);
-  });
-});
-
-describe('percentiles', () => {
-  it('takes nearest-rank p50 and p99, and nothing of no samples', () => {
-    expect(percentiles(Array.from({ length: 100 }, (_, i) => 100 - i))).toEqual({ p50: 50, p99: 99, samples: 100 });
-    expect(percentiles([])).toBeNull();
   });
 });
