@@ -1,9 +1,6 @@
 import { Command } from 'commander';
-import { registerBenchCommand } from './bench-command.js';
 import { registerCatalogCommand } from './catalog-command.js';
-import { registerChaosCommand } from './chaos-command.js';
 import { registerDashboardCommand } from './dashboard-command.js';
-import { registerDemoCommand } from './demo-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerWebhookCommand } from './webhook-command.js';
 import { registerWorkerCommand } from './worker-command.js';
@@ -23,8 +20,5 @@ export function buildProgram(): Command {
   registerDashboardCommand(program);
   registerSandboxCommand(program);
   registerCatalogCommand(program);
-  registerDemoCommand(program);
-  registerBenchCommand(program);
-  registerChaosCommand(program);
   return program;
 }

@@ -8,7 +8,7 @@ import { createLogger } from '../logging/logger.js';
 import { parseFaultConfig } from '../sandbox/fault-config-schema.js';
 import { defaultSandboxCatalog, startSandbox } from '../sandbox/sandbox-server.js';
 import type { FaultConfig, OutcomeMix, SandboxOptions } from '../sandbox/sandbox-types.js';
-import { wholeNumber } from './dev-command-runner.js';
+import { wholeNumber } from './option-parsers.js';
 
 /** What the command talks to besides the sandbox; tests replace it, the bin uses the process. */
 export interface SandboxCommandIo {

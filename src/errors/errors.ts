@@ -37,9 +37,7 @@ export type ErrorCode =
   /** The order would cost more than the intent's max_price. */
   | 'price_exceeds_max'
   /** The catalog snapshot could not be read. */
-  | 'catalog_invalid'
-  /** The local dev fleet (demo, bench, chaos) could not start, lost a process, or did not finish in time. */
-  | 'fleet_failed';
+  | 'catalog_invalid';
 
 /** Extra facts an error may carry. All optional. */
 export interface FulfillmentErrorDetails {
@@ -154,12 +152,6 @@ export class UnexpectedResponseError extends FulfillmentError {
 export class CatalogError extends FulfillmentError {
   constructor(message: string, details: FulfillmentErrorDetails = {}) {
     super('catalog_invalid', false, message, details);
-  }
-}
-
-export class FleetError extends FulfillmentError {
-  constructor(message: string, details: FulfillmentErrorDetails = {}) {
-    super('fleet_failed', false, message, details);
   }
 }
 

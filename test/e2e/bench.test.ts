@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BenchReport } from '../../src/bench/bench-report.js';
-import { registerBenchCommand } from '../../src/cli/bench-command.js';
-import { hasRedisServer } from '../../src/dev/private-redis.js';
+import type { BenchReport } from '../../tools/bench/bench-report.js';
+import { registerBenchCommand } from '../../tools/cli/bench-command.js';
+import { hasRedisServer } from '../../tools/fleet/private-redis.js';
 import { captureStream } from '../support/capture-stream.js';
 
 const ORDERS = 60;

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { registerChaosCommand } from '../../src/cli/chaos-command.js';
-import { PASS_TEXT } from '../../src/chaos/chaos-report.js';
-import type { ChaosSummary } from '../../src/chaos/chaos-summary.js';
+import { registerChaosCommand } from '../../tools/cli/chaos-command.js';
+import { PASS_TEXT } from '../../tools/chaos/chaos-report.js';
+import type { ChaosSummary } from '../../tools/chaos/chaos-summary.js';
 import { captureStream } from '../support/capture-stream.js';
 
 describe('voodoo-fulfillment chaos, short version', () => {

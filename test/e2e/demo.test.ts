@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { registerDemoCommand } from '../../src/cli/demo-command.js';
-import type { DemoSummary } from '../../src/dev/demo-summary.js';
+import { registerDemoCommand } from '../../tools/cli/demo-command.js';
+import type { DemoSummary } from '../../tools/demo/demo-summary.js';
 import { redisUrl } from '../support/redis.js';
 import { captureStream } from '../support/capture-stream.js';
 

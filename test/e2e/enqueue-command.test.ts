@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/dev/private-redis.js';
+import { freePort } from '../../tools/fleet/private-redis.js';
 import { intentJobId } from '../../src/queue/job-ids.js';
 import { INTENTS_QUEUE } from '../../src/queue/queue-names.js';
 import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';

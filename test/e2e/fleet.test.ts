@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resultProblems } from '../../src/dev/result-check.js';
-import { startFleet, type Fleet } from '../../src/dev/fleet.js';
+import { checkResults } from '../../tools/checks/result-check.js';
+import { startFleet, type Fleet } from '../../tools/fleet/fleet.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import { connectRedis, redisUrl } from '../support/redis.js';
 
@@ -47,7 +47,7 @@ describe('a fleet on an existing Redis', () => {
 
     const results = await fleet.waitForResults(intents.length, { timeoutMs: 30_000 });
     expect(results.size).toBe(intents.length);
-    expect(resultProblems(intents.map((i) => i.merchant_order_id), results, fleet.sandbox.orders())).toEqual([]);
+    expect(checkResults({ expected: intents.map((i) => i.merchant_order_id), results, sandboxOrders: fleet.sandbox.orders() }).problems).toEqual([]);
     expect(fleet.crashed()).toEqual([]);
     expect(second.lineCount).toBeGreaterThan(5);
     expect(second.lines()).toHaveLength(5);

@@ -1,6 +1,6 @@
 import { get } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/dev/private-redis.js';
+import { freePort } from '../../tools/fleet/private-redis.js';
 import { exactlyOnce, keyIntents, mismatches, SAMPLE_CATALOG_PATH, sandboxOrdersOf, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 /** Price of one unit of the sample key item 4090, major units. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startPrivateRedis, type PrivateRedis } from '../../src/dev/private-redis.js';
+import { startPrivateRedis, type PrivateRedis } from '../../tools/fleet/private-redis.js';
 import { exactlyOnce, keyIntents, mismatches, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 /** Job lock of the workers, ms: a job orphaned by the outage is taken over within about two of these. */

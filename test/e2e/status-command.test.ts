@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/dev/private-redis.js';
+import { freePort } from '../../tools/fleet/private-redis.js';
 import type { OrderStatusReport } from '../../src/status/order-status.js';
 import { keyIntents, startPipeline, type Pipeline } from '../support/pipeline.js';
 import { runCli } from '../support/run-cli.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnFleetProcess } from '../../src/dev/fleet-process.js';
+import { spawnFleetProcess } from '../../tools/fleet/fleet-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vf-fleet-process-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

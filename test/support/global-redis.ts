@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { hasRedisServer, startPrivateRedis } from '../../src/dev/private-redis.js';
+import { hasRedisServer, startPrivateRedis } from '../../tools/fleet/private-redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -5,9 +5,9 @@ import { Queue, type Job, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OrderIntent } from '../../src/lifecycle/intent.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
-import { spawnFleetProcess, type FleetRole } from '../../src/dev/fleet-process.js';
-import { freePort } from '../../src/dev/private-redis.js';
-import { resultProblems } from '../../src/dev/result-check.js';
+import { spawnFleetProcess, type FleetRole } from '../../tools/fleet/fleet-process.js';
+import { freePort } from '../../tools/fleet/private-redis.js';
+import { checkResults } from '../../tools/checks/result-check.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
 import { startSandbox, defaultSandboxCatalog } from '../../src/sandbox/sandbox-server.js';
@@ -224,7 +224,7 @@ export function keyIntents(label: string, count: number, quantity = 1): { mercha
  */
 export function mismatches(results: Map<string, OrderResult>, sandbox: LocalSandbox): string[] {
   const behindResults = sandbox.orders().filter((o) => o.merchantOrderId !== null && results.has(o.merchantOrderId));
-  return resultProblems([...results.keys()], results, behindResults);
+  return checkResults({ expected: [...results.keys()], results, sandboxOrders: behindResults }).problems;
 }
 
 /**

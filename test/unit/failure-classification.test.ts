@@ -6,7 +6,6 @@ import {
   CatalogError,
   ConfigError,
   DuplicateOrderError,
-  FleetError,
   FulfillmentError,
   InsufficientBalanceError,
   InvalidCredentialsError,
@@ -48,7 +47,6 @@ const errors: Record<ErrorCode, () => FulfillmentError> = {
   catalog_rejected: () => new FulfillmentError('catalog_rejected', false, 'item_id: no such item'),
   price_exceeds_max: () => new FulfillmentError('price_exceeds_max', false, 'the order costs 18, more than max_price 10'),
   catalog_invalid: () => new CatalogError('catalog snapshot unreadable'),
-  fleet_failed: () => new FleetError('a worker did not start'),
 };
 
 /** What each code becomes, per call. */

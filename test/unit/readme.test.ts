@@ -1,10 +1,29 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/program.js';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config/config.js';
+import { buildToolsProgram } from '../../tools/cli/program.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+const scripts = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+/** The commands a program's help lists (hidden ones left out). */
+function visibleCommands(program: Command): string[] {
+  const help = program.helpInformation();
+  return program.commands.map((c) => c.name()).filter((name) => new RegExp(`^  ${name}\\b`, 'm').test(help));
+}
+
+/** The commands the README's CLI block lists as `voodoo-fulfillment <command>`, and as `npm run <tool>`. */
+function cliBlock(): { product: string[]; tools: string[] } {
+  const start = readme.indexOf('## CLI\n');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  return {
+    product: [...section.matchAll(/^voodoo-fulfillment (\S+)/gm)].map((m) => m[1] ?? ''),
+    tools: [...section.matchAll(/^npm run (\S+)/gm)].map((m) => m[1] ?? ''),
+  };
+}
 
 /** The README's configuration table rows: variable → default cell. */
 function configRows(): Map<string, string> {
@@ -27,12 +46,24 @@ describe('the README', () => {
     expect([...rows.keys()].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 
-  it('documents every CLI command the help lists', () => {
-    const program = buildProgram();
-    const help = program.helpInformation();
-    const visible = program.commands.map((c) => c.name()).filter((name) => new RegExp(`^  ${name}\\b`, 'm').test(help));
+  it('lists exactly the commands of the shipped CLI as voodoo-fulfillment commands', () => {
+    const visible = visibleCommands(buildProgram());
     expect(visible).toContain('worker');
-    for (const name of visible) expect(readme).toContain(`voodoo-fulfillment ${name}`);
+    expect(cliBlock().product).toEqual(visible);
+  });
+
+  it('lists the development tools as npm scripts that run them from tools/, never as voodoo-fulfillment commands', () => {
+    const tools = visibleCommands(buildToolsProgram());
+    expect(tools).toEqual(['demo', 'bench', 'chaos']);
+    expect(cliBlock().tools).toEqual(tools);
+    for (const name of tools) {
+      expect(readme).not.toContain(`voodoo-fulfillment ${name} `);
+      expect(readme).not.toContain(`dist/cli.js ${name}`);
+      expect(scripts[name]).toBe(`npm run build && tsx tools/cli.ts ${name}`);
+    }
+    // No command lives in both: the product's CLI ships none of the tools.
+    const product = new Set(buildProgram().commands.map((c) => c.name()));
+    for (const command of buildToolsProgram().commands) expect(product.has(command.name()), command.name()).toBe(false);
   });
 
   it('gives the test command CI runs', () => {

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { emittedProblems, logProblems } from '../../../tools/chaos/chaos-log-checks.js';
+import type { EmittedResult } from '../../../tools/chaos/chaos-log-facts.js';
+import type { OrderResult } from '../../../src/lifecycle/order-state.js';
+import type { SandboxOrderRecord } from '../../../src/sandbox/sandbox-types.js';
+
+const RESOLVED_AT = '2026-06-10T12:00:30.000Z';
+
+function order(mid: string, over: Partial<SandboxOrderRecord> = {}): SandboxOrderRecord {
+  return {
+    id: `order-${mid}`,
+    merchantOrderId: mid,
+    itemId: 4090,
+    productType: 'key',
+    quantity: 2,
+    status: 'completed',
+    deliveredQuantity: 2,
+    price: 18,
+    refundAmount: 0,
+    codes: [`VOODOO-AAAA-BBBB-${mid.toUpperCase().slice(-4).padStart(4, 'C')}`],
+    error: '',
+    errorMessage: '',
+    createdAt: '2026-06-10T12:00:00.000Z',
+    completedAt: '2026-06-10T12:00:01.000Z',
+    settledAtMs: Date.parse('2026-06-10T12:00:01.000Z'),
+    webhookAttempts: 1,
+    ...over,
+  };
+}
+
+/** The result a correct worker emits for `truth`. */
+function resultOf(truth: SandboxOrderRecord, over: Partial<OrderResult> = {}): OrderResult {
+  return {
+    merchant_order_id: truth.merchantOrderId ?? '',
+    order_id: truth.id,
+    status: truth.status === 'completed' || truth.status === 'partial' || truth.status === 'failed' ? truth.status : 'unresolved',
+    item_id: truth.itemId,
+    quantity: truth.quantity,
+    price: truth.price,
+    delivered_quantity: truth.deliveredQuantity,
+    refund_amount: truth.refundAmount,
+    codes: [...truth.codes],
+    fields: {},
+    error: truth.error,
+    error_message: truth.errorMessage,
+    created_at: truth.createdAt,
+    completed_at: truth.completedAt,
+    resolved_at: RESOLVED_AT,
+    source: 'webhook',
+    warnings: [],
+    ...over,
+  };
+}
+
+const byMid = (...results: OrderResult[]): Map<string, OrderResult> => new Map(results.map((r) => [r.merchant_order_id, r]));
+
+describe('logProblems', () => {
+  it('lists every leak with its safe excerpt, the leaks beyond those kept, and lines not scanned', () => {
+    const problems = logProblems({
+      leaks: [{ process: 'worker-2', line: 7, kind: 'access token', excerpt: '"auth":"Bearer [LEAK]"' }],
+      droppedLeaks: 3,
+      scanned: new Map([['worker-1', 5], ['worker-2', 10], ['worker-3', 4]]),
+      written: new Map([['worker-1', 5], ['worker-2', 12]]),
+    });
+    expect(problems).toEqual([
+      'access token in log line 7 of worker-2: "auth":"Bearer [LEAK]"',
+      '… and 3 more leaks',
+      'worker-2 wrote 12 log lines but 10 were scanned',
+    ]);
+  });
+
+  it('finds nothing in a clean, fully scanned run', () => {
+    expect(logProblems({ leaks: [], droppedLeaks: 0, scanned: new Map([['webhook-1', 5]]), written: new Map([['webhook-1', 5]]) })).toEqual([]);
+  });
+});
+
+describe('emittedProblems', () => {
+  const truth = order('a');
+  const results = byMid(resultOf(truth));
+  const emit = (over: Partial<EmittedResult> = {}): EmittedResult => ({ process: 'worker-1', status: 'completed', orderId: 'order-a', ...over });
+
+  it('accepts the same result emitted twice (a re-emit after a crash)', () => {
+    const facts = { emitted: new Map([['a', [emit(), emit({ process: 'worker-4' })]]]), webhookAcceptedAtMs: new Map([['a', 1]]) };
+    expect(emittedProblems(results, facts, 1)).toEqual([]);
+  });
+
+  it('reports a worker that emitted a different outcome than the stored result, and an emit with no result', () => {
+    const facts = {
+      emitted: new Map([
+        ['a', [emit(), emit({ process: 'worker-3', status: 'unresolved', orderId: null })]],
+        ['ghost', [emit({ status: 'failed' })]],
+      ]),
+      webhookAcceptedAtMs: new Map([['a', 1]]),
+    };
+    expect(emittedProblems(results, facts, 1)).toEqual([
+      'a: worker-3 emitted unresolved (order null) but the result is completed (order order-a)',
+      'ghost: worker-1 logged a failed result that is not in order-results',
+    ]);
+  });
+
+  it('fails rather than passing blind when the log messages it relies on were never seen', () => {
+    expect(emittedProblems(results, { emitted: new Map(), webhookAcceptedAtMs: new Map() }, 5)).toEqual([
+      'no worker log line says "result emitted": did the message change?',
+      'the sandbox saw 5 webhooks acknowledged but no receiver line says "webhook event accepted": did the message change?',
+    ]);
+  });
+});

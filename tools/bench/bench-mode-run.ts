@@ -1,0 +1,190 @@
+import { QueueEvents, type Job, type JobType } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkResults } from '../checks/result-check.js';
+import { startFleet, type Fleet } from '../fleet/fleet.js';
+import { FleetError } from '../fleet/fleet-error.js';
+import type { OrderResult } from '../../src/lifecycle/order-state.js';
+import { enqueueOrders } from '../../src/queue/enqueue-order.js';
+import type { ModeReport } from './bench-report.js';
+import { benchIntents } from './bench-intents.js';
+import { benchModeSetup, benchSandboxOptions, type BenchMode } from './bench-modes.js';
+import { callsPerPlacedOrder, durationPercentiles, formatSeconds, perSecond, tallyByStatus } from '../figures/run-figures.js';
+import { readPeakRssBytes } from './process-stats.js';
+import { readRedisMemory, readUsedMemory } from './redis-memory.js';
+import { readRedisSnapshot, redisUsage } from './redis-stats.js';
+
+/** Options of {@link runBenchMode}. */
+export interface BenchModeOptions {
+  mode: BenchMode;
+  /** Intents to enqueue. */
+  orders: number;
+  /** WORKER_CONCURRENCY of every worker process. */
+  concurrency: number;
+  /** Worker processes. */
+  workers: number;
+  /** The bench's private Redis. */
+  redisUrl: string;
+  /** Intents per addBulk. */
+  batchSize: number;
+  /** Longest the mode may take to produce every result, in ms. */
+  timeoutMs: number;
+  /** Seed of the sandbox's outcomes. */
+  seed: number;
+  /** CATALOG_PATH for the workers, or none. */
+  catalogPath?: string;
+  /** The built CLI; default dist/cli.js of this package. */
+  cliPath?: string;
+  /** Aborting stops the run (everything is closed) with a FleetError. */
+  signal?: AbortSignal;
+  /** Receives a progress line now and then. */
+  onProgress?: (line: string) => void;
+}
+
+const RESULT_STATES: JobType[] = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children'];
+const UNFINISHED_INTENT_STATES: JobType[] = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'];
+const POLL_MS = 200;
+const PROGRESS_GAP_MS = 2_000;
+/** How long intent jobs may take to finish after the last result (they complete just after emitting it), in ms. */
+const DRAIN_TIMEOUT_MS = 10_000;
+const MAX_PROBLEMS = 20;
+
+
+
+/**
+ * Wait until `expected` results exist. Returns why it gave up (timeout, a crashed process), or
+ * null when every result came in. Does not read the results: the Redis counters are read first.
+ */
+async function waitForResultCount(fleet: Fleet, expected: number, options: BenchModeOptions): Promise<string | null> {
+  const start = Date.now();
+  let lastProgressAt = start;
+  for (;;) {
+    if (options.signal?.aborted) throw new FleetError('the bench was interrupted');
+    const done = await fleet.resultCount();
+    if (done >= expected) return null;
+    const now = Date.now();
+    if (now - lastProgressAt >= PROGRESS_GAP_MS) {
+      lastProgressAt = now;
+      options.onProgress?.(`  ${options.mode}: ${done}/${expected} results after ${formatSeconds(now - start)}`);
+    }
+    const dead = fleet.crashed();
+    if (dead.length > 0) return `${dead.map((p) => p.name).join(', ')} exited unexpectedly with ${done} of ${expected} results in`;
+    if (now - start >= options.timeoutMs) return `only ${done} of ${expected} results after ${options.timeoutMs} ms`;
+    await sleep(POLL_MS);
+  }
+}
+
+/** Wait (bounded) until no intent job is waiting, delayed or active, so the counters hold every order's whole cost. */
+async function waitForIntentsDrained(fleet: Fleet, options: BenchModeOptions): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  for (;;) {
+    const left = await fleet.intents.getJobCountByTypes(...UNFINISHED_INTENT_STATES);
+    if (left === 0) return;
+    if (Date.now() >= deadline) {
+      options.onProgress?.(`  ${options.mode}: ${left} intent jobs still unfinished ${DRAIN_TIMEOUT_MS} ms after the last result; measuring anyway`);
+      return;
+    }
+    await sleep(20);
+  }
+}
+
+/**
+ * Run one mode: a fleet on the bench's Redis, `orders` intents enqueued in batches, wait for every
+ * result, then measure. Always closes the fleet. A run that does not finish is reported (its
+ * correctness check fails), not thrown; a fleet that cannot start, or an abort, throws.
+ */
+export async function runBenchMode(options: BenchModeOptions): Promise<ModeReport> {
+  const setup = benchModeSetup(options.mode, options.concurrency);
+  const fleet = await startFleet({
+    redis: { url: options.redisUrl, mode: 'url' },
+    label: `bench-${options.mode}`,
+    workers: options.workers,
+    webhook: setup.receiver,
+    sandbox: benchSandboxOptions(setup, options.seed),
+    env: setup.env,
+    ...(options.catalogPath === undefined ? {} : { catalogPath: options.catalogPath }),
+    ...(options.cliPath === undefined ? {} : { cliPath: options.cliPath }),
+  });
+  // Counts every add to order-results (a re-add of an existing job id is a `duplicated` event).
+  const resultEvents = new QueueEvents(fleet.results.name, { connection: { url: options.redisUrl }, prefix: fleet.prefix });
+  const resultAdds = { added: 0, duplicated: 0 };
+  resultEvents.on('added', () => (resultAdds.added += 1));
+  resultEvents.on('duplicated', () => (resultAdds.duplicated += 1));
+  try {
+    await resultEvents.waitUntilReady();
+    const intents = benchIntents(options.orders, `bench-${options.mode}`);
+    const before = await readRedisSnapshot(fleet.redis);
+    const usedMemoryBefore = await readUsedMemory(fleet.redis);
+    const firstEnqueueAtMs = Date.now();
+    for (let start = 0; start < intents.length; start += options.batchSize) {
+      await enqueueOrders(fleet.intents, intents.slice(start, start + options.batchSize));
+    }
+    const enqueueMs = Date.now() - firstEnqueueAtMs;
+    const waitFailure = await waitForResultCount(fleet, intents.length, options);
+    // Every result is in: an intent job still delayed now is a finished order's job left parked.
+    const delayedAtLastResult = await fleet.intents.getDelayedCount();
+    if (waitFailure === null) await waitForIntentsDrained(fleet, options);
+    const after = await readRedisSnapshot(fleet.redis);
+    const memory = await readRedisMemory(fleet.redis, fleet.prefix, intents[0]?.merchant_order_id ?? '', usedMemoryBefore, intents.length);
+
+    const jobs = (await fleet.results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
+    const results = new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
+    // The event stream is read a moment behind the adds.
+    for (let i = 0; i < 50 && resultAdds.added < jobs.length; i++) await sleep(20);
+    const resultAtMs = new Map(jobs.map((job) => [job.data.merchant_order_id, job.timestamp]));
+    const sandboxOrders = fleet.sandbox.orders();
+    const stats = fleet.sandbox.stats();
+    // VmHWM vanishes with the process: read it now, just before close() stops them.
+    const peakRss = fleet
+      .processes()
+      .filter((p) => p.running)
+      .map((p) => ({ process: p.name, bytes: readPeakRssBytes(p.pid) }))
+      .sort((a, b) => a.process.localeCompare(b.process));
+
+    const byStatus = tallyByStatus(results.values());
+    let lastResultAtMs = firstEnqueueAtMs;
+    for (const at of resultAtMs.values()) lastResultAtMs = Math.max(lastResultAtMs, at);
+    const durationMs = Math.max(1, lastResultAtMs - firstEnqueueAtMs);
+
+    const settleToResult: number[] = [];
+    for (const order of sandboxOrders) {
+      const at = order.merchantOrderId === null ? undefined : resultAtMs.get(order.merchantOrderId);
+      if (order.settledAtMs !== null && at !== undefined) settleToResult.push(at - order.settledAtMs);
+    }
+
+    const placed = sandboxOrders.length;
+    const { problems } = checkResults({ expected: intents.map((i) => i.merchant_order_id), results, sandboxOrders, resultJobs: jobs.length });
+    if (waitFailure !== null) problems.unshift(waitFailure);
+
+    return {
+      mode: options.mode,
+      setup: {
+        receiver: setup.receiver,
+        fulfilmentMs: { min: setup.fulfilment.minMs, max: setup.fulfilment.maxMs },
+        workers: options.workers,
+        env: setup.env,
+        catalog: options.catalogPath !== undefined,
+        notes: setup.notes,
+      },
+      orders: intents.length,
+      results: results.size,
+      byStatus,
+      enqueueMs,
+      durationMs,
+      ordersPerSecond: perSecond(results.size, durationMs, 1),
+      ratioToCeiling: null,
+      placedOrders: placed,
+      callsPerPlacedOrder: callsPerPlacedOrder(stats.calls, placed),
+      redis: redisUsage(before, after, intents.length),
+      memory,
+      settleToResultMs: durationPercentiles(settleToResult),
+      peakRss,
+      webhooks: stats.webhooks,
+      resultAdds: { ...resultAdds },
+      delayedAtLastResult,
+      correctness: { ok: problems.length === 0, problemCount: problems.length, problems: problems.slice(0, MAX_PROBLEMS) },
+    };
+  } finally {
+    await resultEvents.close();
+    await fleet.close();
+  }
+}

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
+import { runBench, type BenchRun } from '../bench/bench-run.js';
+import { errorMessage, FulfillmentError } from '../../src/errors/errors.js';
+import { FleetError } from '../fleet/fleet-error.js';
+import { wholeNumber } from '../../src/cli/option-parsers.js';
+import { processDevCommandIo, runDevCommand, type RunInterrupts } from './command-runner.js';
+
+/** What the command talks to; tests replace it, the bin uses the process. */
+export interface BenchCommandIo {
+  /** Receives the markdown report. */
+  out: NodeJS.WritableStream;
+  /** Receives progress lines and failures. */
+  err: NodeJS.WritableStream;
+  /** Receives the exit code (0 = every mode's results were correct). */
+  setExitCode(code: number): void;
+  /** Receives the whole run (tests read it). */
+  onRun?: (run: BenchRun) => void;
+  /** The built CLI the bench starts its processes from; default dist/cli.js of this package. */
+  cliPath?: string;
+  /** Called when the bench starts: a signal that aborts it (SIGINT/SIGTERM for the bin) and a dispose. */
+  interrupts?: () => RunInterrupts;
+}
+
+interface BenchCliOptions {
+  orders: number;
+  modes: BenchMode[];
+  concurrency: number;
+  workers: number;
+  batchSize: number;
+  timeoutMs: number;
+  seed: number;
+  outDir: string;
+}
+
+/** The bench's own failures (the fleet, Redis, a bad setting) are reported; anything else is a bug and thrown. */
+function isReportedFailure(err: unknown): err is Error {
+  return err instanceof FleetError || err instanceof FulfillmentError;
+}
+
+function modeList(value: string): BenchMode[] {
+  try {
+    return parseBenchModes(value);
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
+}
+
+/**
+ * `npm run bench`: measure the whole pipeline per mode against the BullMQ ceiling and write
+ * bench/results/latest.{json,md}.
+ */
+export function registerBenchCommand(program: Command, io: BenchCommandIo = processDevCommandIo(false)): void {
+  program
+    .command('bench')
+    .description(
+      'benchmark the pipeline on a private redis-server (needs redis-server on PATH and a build): throughput, API calls and Redis ' +
+        'commands per order, settle → result latency, peak RSS, correctness, per mode, against raw BullMQ no-op jobs; ' +
+        'writes <out-dir>/latest.json and latest.md and prints the markdown (exit 1 if any result is wrong)',
+    )
+    .option('--orders <n>', 'orders per mode (and no-op jobs per ceiling phase)', wholeNumber(1, 1_000_000), 5_000)
+    .option('--modes <list>', 'comma-separated: webhook, polling, realistic', modeList, parseBenchModes('webhook,polling,realistic'))
+    .option('--concurrency <n>', 'WORKER_CONCURRENCY of each worker process', wholeNumber(1, 1_000), 64)
+    .option('--workers <n>', 'worker processes', wholeNumber(1, 32), 2)
+    .option('--batch-size <n>', 'intents per addBulk', wholeNumber(1, 100_000), 1_000)
+    .option('--timeout-ms <ms>', 'longest one mode may take to produce every result', wholeNumber(1_000, 3_600_000), 300_000)
+    .option('--seed <n>', "seed of the sandbox's outcomes", wholeNumber(0, 2 ** 31 - 1), 1)
+    .option('--out-dir <dir>', 'where latest.json and latest.md are written', 'bench/results')
+    .action((opts: BenchCliOptions) =>
+      runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
+        const run = await runBench({
+          orders: opts.orders,
+          modes: opts.modes,
+          concurrency: opts.concurrency,
+          workers: opts.workers,
+          batchSize: opts.batchSize,
+          timeoutMs: opts.timeoutMs,
+          seed: opts.seed,
+          outDir: resolve(opts.outDir),
+          ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
+          onProgress: (line) => io.err.write(`${line}\n`),
+          ...(signal === undefined ? {} : { signal }),
+        });
+        io.out.write(run.markdown);
+        io.err.write(`bench: wrote ${run.paths.markdown} and ${run.paths.json}\n`);
+        io.onRun?.(run);
+        if (!run.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
+        return run.report.ok;
+      }),
+    );
+
+}

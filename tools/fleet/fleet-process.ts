@@ -1,0 +1,165 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { FleetError } from './fleet-error.js';
+
+/** What a fleet child process does. */
+export type FleetRole = 'worker' | 'webhook';
+
+/** A child process of the fleet (`node dist/cli.js worker|webhook`, or a tools command) with its captured output. */
+export interface FleetProcess {
+  /** `worker-1`, `worker-2`, `webhook-1`…: unique within one fleet, never reused after a restart. */
+  readonly name: string;
+  readonly role: FleetRole;
+  readonly child: ChildProcess;
+  /** OS process id (0 when the spawn failed). */
+  readonly pid: number;
+  /** True until the process exited. */
+  readonly running: boolean;
+  /** Lines written to stdout or stderr since start (all of them, including those no longer kept). */
+  readonly lineCount: number;
+  /** The most recent lines (at most `keepLines`), oldest first. */
+  lines(): string[];
+  /** Resolves with the exit code, or the signal name when a signal ended it. */
+  readonly exited: Promise<number | string>;
+  /**
+   * Send `signal` (default SIGTERM) and wait for the exit. When `killAfterMs` is given and the process
+   * is still alive by then, it is SIGKILLed.
+   */
+  stop(signal?: NodeJS.Signals, killAfterMs?: number): Promise<number | string>;
+}
+
+/** Options of {@link spawnFleetProcess}. */
+export interface SpawnFleetProcessOptions {
+  name: string;
+  role: FleetRole;
+  /** Path of the CLI entry: the product's built dist/cli.js, or the tools' tools/cli.ts (with `nodeArgs` loading tsx). */
+  cliPath: string;
+  /** Node options before the entry, e.g. `--import <tsx>` for a TypeScript entry. Default none. */
+  nodeArgs?: readonly string[];
+  /** The CLI command to run (e.g. `bench-noop-worker`); default the role. */
+  command?: string;
+  /** The child's whole environment: nothing is inherited from the parent. */
+  env: Record<string, string>;
+  /** A line matching this means the process is ready. */
+  readyPattern: RegExp;
+  /** How long to wait for the ready line before killing the process and failing, in ms. */
+  readyTimeoutMs: number;
+  /** How many recent lines to keep (at least 1). */
+  keepLines: number;
+  /** Called with every line as it arrives, whole (log scans must see every character). */
+  onLine?: (process: FleetProcess, line: string) => void;
+}
+
+/** Longest line kept in `lines()`, in characters; a runaway line must not hold the memory bound hostage. */
+const MAX_KEPT_LINE_CHARS = 8_192;
+/** Output without a newline is passed on as a line once it is this long, so a child cannot fill our memory. */
+const MAX_UNTERMINATED_CHARS = 1024 * 1024;
+
+/**
+ * Spawn a CLI process and resolve once it printed its ready line. Rejects (after making sure the
+ * process is gone) when it exits first or stays silent past the timeout, with its last lines.
+ */
+export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<FleetProcess> {
+  const args = [...(options.nodeArgs ?? []), options.cliPath, options.command ?? options.role];
+  const child = spawn(process.execPath, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keepLines = Math.max(1, options.keepLines);
+  // Lines are kept in a buffer trimmed in chunks, so appending stays O(1) amortised.
+  let kept: string[] = [];
+  let lineCount = 0;
+  let running = true;
+  const exited = new Promise<number | string>((resolve) => {
+    const done = (result: number | string): void => {
+      running = false;
+      resolve(result);
+    };
+    // 'close', not 'exit': by then stdout and stderr are drained, so the last lines are in.
+    child.once('close', (code, signal) => done(code ?? signal ?? 'unknown'));
+    // A spawn failure emits 'error' without 'exit'.
+    child.once('error', (err) => {
+      kept.push(`spawn failed: ${err.message}`);
+      if (child.pid === undefined) done('spawn-failed');
+    });
+  });
+
+  const handle: FleetProcess = {
+    name: options.name,
+    role: options.role,
+    child,
+    pid: child.pid ?? 0,
+    get running() {
+      return running;
+    },
+    get lineCount() {
+      return lineCount;
+    },
+    lines: () => kept.slice(-keepLines),
+    exited,
+    async stop(signal = 'SIGTERM', killAfterMs) {
+      if (!running) return exited;
+      child.kill(signal);
+      if (killAfterMs === undefined) return exited;
+      let timer: NodeJS.Timeout | undefined;
+      const escalate = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          if (running) child.kill('SIGKILL');
+          resolve();
+        }, killAfterMs);
+      });
+      await Promise.race([exited, escalate]);
+      clearTimeout(timer);
+      return exited;
+    },
+  };
+
+  const collect = (stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void => {
+    if (stream === null) return;
+    let buffer = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl = buffer.indexOf('\n');
+      while (nl >= 0) {
+        onLine(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+        nl = buffer.indexOf('\n');
+      }
+      if (buffer.length > MAX_UNTERMINATED_CHARS) {
+        onLine(buffer);
+        buffer = '';
+      }
+    });
+    stream.on('end', () => {
+      if (buffer.length > 0) onLine(buffer);
+    });
+  };
+
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    let timedOut = false;
+    const fail = (why: string): void => {
+      reject(new FleetError(`${options.name} ${why}; last lines:\n${handle.lines().slice(-20).join('\n')}`));
+    };
+    const onLine = (line: string): void => {
+      lineCount += 1;
+      kept.push(line.length > MAX_KEPT_LINE_CHARS ? `${line.slice(0, MAX_KEPT_LINE_CHARS)}…` : line);
+      if (kept.length > 2 * keepLines) kept = kept.slice(-keepLines);
+      options.onLine?.(handle, line);
+      if (!ready && options.readyPattern.test(line)) {
+        ready = true;
+        clearTimeout(timer);
+        resolve(handle);
+      }
+    };
+    collect(child.stdout, onLine);
+    collect(child.stderr, onLine);
+    const timer = setTimeout(() => {
+      if (ready) return;
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.readyTimeoutMs);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      if (ready) return;
+      fail(timedOut ? `printed no ready line within ${options.readyTimeoutMs} ms` : `exited (${code}) before it was ready`);
+    });
+  });
+}

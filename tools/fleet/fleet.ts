@@ -1,0 +1,395 @@
+import { randomBytes } from 'node:crypto';
+import { abortableSleep } from './abortable-sleep.js';
+import { fileURLToPath } from 'node:url';
+import { Queue, type Job, type JobType } from 'bullmq';
+import { Redis } from 'ioredis';
+import { FleetError } from './fleet-error.js';
+import type { OrderResult } from '../../src/lifecycle/order-state.js';
+import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
+import { defaultSandboxCatalog, startSandbox, type StartSandboxParams } from '../../src/sandbox/sandbox-server.js';
+import type { LocalSandbox, SandboxOptions } from '../../src/sandbox/sandbox-types.js';
+import { spawnFleetProcess, type FleetProcess, type FleetRole } from './fleet-process.js';
+import { deletePrefixKeys, resolveFleetRedis, type FleetRedisOptions } from './fleet-redis.js';
+import { freePort, type PrivateRedis } from './private-redis.js';
+
+export type { FleetProcess, FleetRole } from './fleet-process.js';
+
+/** Sandbox options of a fleet: everything `startSandbox` takes, with the webhook target filled in by the fleet. */
+export interface FleetSandboxOptions extends Omit<Partial<StartSandboxParams>, 'webhook'> {
+  /**
+   * Webhook delivery settings. `url` defaults to the fleet's receiver and `secret` to a fresh random
+   * one (the receiver gets the same). Without a receiver and without `url`, no webhooks are sent.
+   */
+  webhook?: Partial<NonNullable<SandboxOptions['webhook']>>;
+}
+
+/** Options of {@link startFleet}. */
+export interface FleetOptions {
+  /** Where Redis comes from (see {@link FleetRedisOptions}). Default: a private redis-server. */
+  redis?: FleetRedisOptions;
+  /** Key prefix of this run (QUEUE_PREFIX); a fresh `${label}-<random>` when omitted. */
+  prefix?: string;
+  /** Label of the generated prefix. Default `fleet`. */
+  label?: string;
+  /**
+   * Sandbox options. The API key defaults to a fresh random one, the catalog to the sample items and
+   * the starting balance to 1 000 000 (a fleet is for volume, not for running out of funds).
+   */
+  sandbox?: FleetSandboxOptions;
+  /** Start a webhook receiver process. Default true. */
+  webhook?: boolean;
+  /** Worker processes to start. Default 2. */
+  workers?: number;
+  /** Extra configuration variables for every child process (e.g. WORKER_CONCURRENCY, POLL_*). */
+  env?: Record<string, string>;
+  /** CATALOG_PATH for the workers (local validation and cost reservation); none when omitted. */
+  catalogPath?: string;
+  /** Recent log lines kept per process. Default 2000. */
+  keepLines?: number;
+  /** How long a process may take to print its ready line, in ms. Default 20000. */
+  readyTimeoutMs?: number;
+  /** How long a stopping process may take before it is SIGKILLed, in ms. Default 10000. */
+  stopTimeoutMs?: number;
+  /** Called with every line any child process writes. */
+  onLine?: (process: FleetProcess, line: string) => void;
+  /** The built CLI entry. Default: dist/cli.js of this package. */
+  cliPath?: string;
+}
+
+/** Progress of {@link Fleet.waitForResults}. */
+export interface ResultProgress {
+  /** Result jobs in `order-results` so far. */
+  done: number;
+  /** How many the wait is for. */
+  expected: number;
+  /** Time since the wait started, in ms. */
+  elapsedMs: number;
+}
+
+/** Options of {@link Fleet.waitForResults}. */
+export interface WaitForResultsOptions {
+  /** Give up after this long, in ms. Default 120000. */
+  timeoutMs?: number;
+  /** How often the result count is read, in ms. Default 200. */
+  intervalMs?: number;
+  /** Called after every count. */
+  onProgress?: (progress: ResultProgress) => void;
+  /** Fail at once when a child process exits without the fleet having stopped it. Default true. */
+  failOnCrash?: boolean;
+  /** Stop waiting (with a FleetError) when this aborts. */
+  signal?: AbortSignal;
+}
+
+/** A running fleet: Redis, the sandbox in process, a webhook receiver and workers as child processes. */
+export interface Fleet {
+  readonly prefix: string;
+  /** The Redis the fleet runs on (credentials included: do not print it). */
+  readonly redisUrl: string;
+  /** The private redis-server, or null when an existing Redis was reused (chaos runs restart it). */
+  readonly redisServer: PrivateRedis | null;
+  /** The fleet's own connection (queues and admin reads). */
+  readonly redis: Redis;
+  readonly sandbox: LocalSandbox;
+  /** `order-intents` on the fleet's prefix. */
+  readonly intents: Queue;
+  /** `order-results` on the fleet's prefix. */
+  readonly results: Queue;
+  /** URL the sandbox sends webhooks to, or null when it sends none. */
+  readonly webhookUrl: string | null;
+  /** When the fleet was started, epoch ms. */
+  readonly startedAtMs: number;
+  /** Running worker processes, oldest first. */
+  workers(): FleetProcess[];
+  /** The running webhook receiver, or null. */
+  webhook(): FleetProcess | null;
+  /** Every process ever started, running or not. */
+  processes(): FleetProcess[];
+  /** Start one more worker; `extraEnv` overrides the configuration for it alone. */
+  startWorker(extraEnv?: Record<string, string>): Promise<FleetProcess>;
+  /** Start a webhook receiver on the fleet's webhook port (one at a time). */
+  startWebhook(): Promise<FleetProcess>;
+  /** Stop a process on purpose (default SIGKILL: a crash); resolves with its exit code or signal. */
+  kill(process: FleetProcess, signal?: NodeJS.Signals): Promise<number | string>;
+  /** Stop a process on purpose, then start a new one of the same role and configuration. */
+  restart(process: FleetProcess, signal?: NodeJS.Signals): Promise<FleetProcess>;
+  /** Processes that exited without the fleet stopping them. */
+  crashed(): FleetProcess[];
+  /** Number of result jobs in `order-results`. */
+  resultCount(): Promise<number>;
+  /** Every result, by merchant_order_id. */
+  readResults(): Promise<Map<string, OrderResult>>;
+  /** Wait until `count` results exist; throws a FleetError on timeout or a crash. */
+  waitForResults(count: number, options?: WaitForResultsOptions): Promise<Map<string, OrderResult>>;
+  /** Recent lines of every process, each prefixed with `[name]`. */
+  logLines(): string[];
+  /** Stop every process and the sandbox, delete the prefix's keys, stop the private Redis. Idempotent. */
+  close(): Promise<void>;
+}
+
+const RESULT_STATES: JobType[] = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children'];
+/** Longest one close step may take, in ms. */
+const CLEANUP_DEADLINE_MS = 10_000;
+const READY = { worker: /"worker started"/, webhook: /"webhook receiver listening"/ } as const;
+
+function defaultCliPath(): string {
+  // The product's build, two levels above tools/fleet/: the fleet runs what ships.
+  return fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+}
+
+function randomToken(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+/**
+ * Start a local fleet: Redis (reused or private), the sandbox in this process, a webhook receiver
+ * and N workers as `node dist/cli.js` child processes, all on a fresh key prefix. The children's
+ * environment is built here from scratch: they inherit nothing from this process but PATH. On a
+ * failure half-way, everything started so far is closed before the error is thrown.
+ */
+export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
+  const cleanups: Cleanup[] = [];
+  try {
+    return await build(options, cleanups);
+  } catch (err) {
+    await runCleanups(cleanups);
+    throw err;
+  }
+}
+
+/** One step of closing a fleet; each runs under a deadline so a dead Redis cannot hang close(). */
+type Cleanup = () => Promise<unknown>;
+
+/** Run cleanups newest first; every one runs whatever the others did. Returns the failures. */
+async function runCleanups(cleanups: readonly Cleanup[]): Promise<unknown[]> {
+  const failures: unknown[] = [];
+  for (const cleanup of [...cleanups].reverse()) {
+    await cleanup().catch((err: unknown) => failures.push(err));
+  }
+  return failures;
+}
+
+/** `promise`, or a FleetError once `ms` passed (the promise is left to settle on its own). */
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new FleetError(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet> {
+  const startedAtMs = Date.now();
+  const prefix = options.prefix ?? `${options.label ?? 'fleet'}-${randomToken(4)}`;
+  const keepLines = Math.max(1, options.keepLines ?? 2_000);
+  const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  const cliPath = options.cliPath ?? defaultCliPath();
+  const withReceiver = options.webhook ?? true;
+
+  const { url: redisUrl, server } = await resolveFleetRedis(options.redis);
+  if (server) cleanups.push(() => withDeadline(server.destroy(), CLEANUP_DEADLINE_MS, 'stopping the private redis-server'));
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  // Errors surface through the commands that fail; chaos runs restart Redis on purpose.
+  redis.on('error', () => undefined);
+  cleanups.push(async () => {
+    // With Redis gone (a private server stopped by the same Ctrl-C) there is nothing to delete, and
+    // commands would wait for a reconnect that never comes.
+    if (redis.status !== 'ready') {
+      redis.disconnect();
+      return;
+    }
+    try {
+      await withDeadline(deletePrefixKeys(redis, prefix), CLEANUP_DEADLINE_MS, `deleting the keys of ${prefix}`);
+      await withDeadline(redis.quit(), CLEANUP_DEADLINE_MS, 'closing the fleet Redis connection');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  const { webhook: sandboxWebhook, ...sandboxRest } = options.sandbox ?? {};
+  const apiKey = sandboxRest.apiKey ?? `ak_fleet_${randomToken(16)}`;
+  const webhookSecret = sandboxWebhook?.secret ?? `whsec_fleet_${randomToken(16)}`;
+  const webhookPort = await freePort();
+  const webhookUrl = sandboxWebhook?.url ?? (withReceiver ? `http://127.0.0.1:${webhookPort}/webhooks/voodoo` : null);
+  const sandbox = await startSandbox({
+    initialBalance: 1_000_000,
+    ...sandboxRest,
+    apiKey,
+    catalog: sandboxRest.catalog ?? defaultSandboxCatalog(),
+    ...(webhookUrl === null ? {} : { webhook: { ...sandboxWebhook, url: webhookUrl, secret: webhookSecret } }),
+  });
+  cleanups.push(() => withDeadline(sandbox.close(), CLEANUP_DEADLINE_MS, 'closing the sandbox'));
+
+  const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
+  const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
+  // Without a listener BullMQ prints every reconnect error; they surface through failing calls instead.
+  intents.on('error', () => undefined);
+  results.on('error', () => undefined);
+  cleanups.push(() => withDeadline(Promise.all([intents.close(), results.close()]), CLEANUP_DEADLINE_MS, 'closing the queues'));
+
+  // Least privilege: the key goes to workers only, the webhook secret to the receiver only.
+  // The fleet-wide env cannot move a process off the fleet's Redis or prefix (close() cleans those);
+  // a single process's extraEnv can, on purpose.
+  const common: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    LOG_LEVEL: 'info',
+    ...options.env,
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+  };
+  const roleEnv = (role: FleetRole, extra: Record<string, string>): Record<string, string> =>
+    role === 'worker'
+      ? {
+          ...common,
+          VOODOO_API_URL: sandbox.url,
+          VOODOO_API_KEY: apiKey,
+          ...(options.catalogPath === undefined ? {} : { CATALOG_PATH: options.catalogPath }),
+          ...extra,
+        }
+      : { ...common, VOODOO_WEBHOOK_SECRET: webhookSecret, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: String(webhookPort), ...extra };
+
+  const all: FleetProcess[] = [];
+  const extraEnvOf = new Map<FleetProcess, Record<string, string>>();
+  const stoppedOnPurpose = new Set<FleetProcess>();
+  const counters: Record<FleetRole, number> = { worker: 0, webhook: 0 };
+  let closing: Promise<void> | undefined;
+
+  // Starts still waiting for their ready line: close() lets them finish so it can stop them too.
+  const starting = new Set<Promise<FleetProcess>>();
+  const spawnRole = async (role: FleetRole, extra: Record<string, string>): Promise<FleetProcess> => {
+    if (closing) throw new FleetError('the fleet is closing');
+    counters[role] += 1;
+    const start = spawnFleetProcess({
+      name: `${role}-${counters[role]}`,
+      role,
+      cliPath,
+      env: roleEnv(role, extra),
+      readyPattern: READY[role],
+      readyTimeoutMs,
+      keepLines,
+      ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
+    });
+    starting.add(start);
+    try {
+      const proc = await start;
+      all.push(proc);
+      extraEnvOf.set(proc, extra);
+      return proc;
+    } finally {
+      starting.delete(start);
+    }
+  };
+  const kill = async (proc: FleetProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | string> => {
+    stoppedOnPurpose.add(proc);
+    return proc.stop(signal, stopTimeoutMs);
+  };
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled([...starting]);
+    await Promise.all(all.map((proc) => kill(proc, 'SIGTERM')));
+  };
+  cleanups.push(stopAll);
+
+  const readResults = async (): Promise<Map<string, OrderResult>> => {
+    const jobs = (await results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
+    return new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
+  };
+  const resultCount = (): Promise<number> => results.getJobCountByTypes(...RESULT_STATES);
+  const crashed = (): FleetProcess[] => all.filter((proc) => !proc.running && !stoppedOnPurpose.has(proc));
+
+  const fleet: Fleet = {
+    prefix,
+    redisUrl,
+    redisServer: server,
+    redis,
+    sandbox,
+    intents,
+    results,
+    webhookUrl,
+    startedAtMs,
+    workers: () => all.filter((p) => p.role === 'worker' && p.running),
+    webhook: () => all.find((p) => p.role === 'webhook' && p.running) ?? null,
+    processes: () => [...all],
+    startWorker: (extraEnv = {}) => spawnRole('worker', extraEnv),
+    async startWebhook() {
+      if (fleet.webhook() !== null) throw new FleetError('a webhook receiver is already running on the fleet port');
+      return spawnRole('webhook', {});
+    },
+    kill,
+    async restart(proc, signal = 'SIGKILL') {
+      await kill(proc, signal);
+      return spawnRole(proc.role, extraEnvOf.get(proc) ?? {});
+    },
+    crashed,
+    resultCount,
+    readResults,
+    async waitForResults(count, waitOptions = {}) {
+      const timeoutMs = waitOptions.timeoutMs ?? 120_000;
+      const intervalMs = waitOptions.intervalMs ?? 200;
+      const start = Date.now();
+      const { signal } = waitOptions;
+      for (;;) {
+        if (signal?.aborted) throw new FleetError('interrupted while waiting for results');
+        // A count waits through a Redis outage (chaos runs restart Redis); an abort must not.
+        const done = await abortable(resultCount(), signal);
+        const elapsedMs = Date.now() - start;
+        waitOptions.onProgress?.({ done, expected: count, elapsedMs });
+        if (done >= count) return readResults();
+        const dead = waitOptions.failOnCrash === false ? [] : crashed();
+        if (dead.length > 0) {
+          const names = dead.map((p) => p.name).join(', ');
+          throw new FleetError(`${names} exited unexpectedly with ${done} of ${count} results in; last lines:\n${tail(dead, 20).join('\n')}`);
+        }
+        if (elapsedMs >= timeoutMs) {
+          throw new FleetError(`only ${done} of ${count} results after ${timeoutMs} ms; last lines:\n${tail(all, 20).join('\n')}`);
+        }
+        await abortableSleep(Math.min(intervalMs, Math.max(1, timeoutMs - elapsedMs)), signal);
+      }
+    },
+    logLines: () => tail(all, Number.POSITIVE_INFINITY),
+    close() {
+      closing ??= (async () => {
+        const failures = await runCleanups(cleanups);
+        if (failures.length > 0) {
+          throw new FleetError(`closing the fleet failed: ${failures.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`);
+        }
+      })();
+      return closing;
+    },
+  };
+
+  if (withReceiver) await fleet.startWebhook();
+  // Settle every start before failing, so no worker still starting escapes the cleanup.
+  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 2 }, () => fleet.startWorker()));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return fleet;
+}
+
+/** `promise`, or a FleetError as soon as `signal` aborts. */
+async function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new FleetError('interrupted while waiting for results'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+
+/** The last `count` lines of each process, prefixed with its name. */
+function tail(processes: readonly FleetProcess[], count: number): string[] {
+  return processes.flatMap((proc) => {
+    const lines = proc.lines();
+    return lines.slice(Math.max(0, lines.length - count)).map((line) => `[${proc.name}] ${line}`);
+  });
+}
