@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../config/config.js';
+import { loadConfig, type Config, type ConfigWarning } from '../config/config.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 
 /** Something a CLI command runs until a signal stops it. */
@@ -13,12 +13,14 @@ export function processLogger(config: Config, name: string): Logger {
 }
 
 /**
- * Run a long-lived process: parse config once (a bad value exits 1 naming the variable), start it,
- * and on SIGINT/SIGTERM close it gracefully (a second signal exits at once).
+ * Run a long-lived process: parse config once (a bad value exits 1 naming the variable; a deprecated
+ * name is logged once as a warning), start it, and on SIGINT/SIGTERM close it gracefully (a second signal exits at once).
  */
 export async function runUntilSignal(name: string, start: (config: Config, logger: Logger) => Promise<Closable>): Promise<void> {
-  const config = loadConfig(process.env);
+  const warnings: ConfigWarning[] = [];
+  const config = loadConfig(process.env, (warning) => warnings.push(warning));
   const logger = processLogger(config, name);
+  for (const { variable, replacement, message } of warnings) logger.warn({ variable, replacement }, message);
   let running: Closable;
   try {
     running = await start(config, logger);

@@ -81,7 +81,7 @@ type Step = Decision;
 const restart = (state: OrderState, reason: string): Step => ({ state, effects: [], action: { kind: 'restart', reason } });
 const notice = (n: Notice): Effect => ({ kind: 'notice', notice: n });
 const wait = (untilMs: number, reason: WaitReason): Action => ({ kind: 'wait', untilMs, reason });
-/** No more retries after POLL_TIMEOUT_MS: what is left is the webhook of an attempt that may have landed. */
+/** No more retries after RESOLVE_TIMEOUT_MS: what is left is the webhook of an attempt that may have landed. */
 const cutoffNotice: Effect = notice({ kind: 'awaiting_webhook', code: 'retry_cutoff' });
 
 function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Step {

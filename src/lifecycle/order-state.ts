@@ -106,7 +106,7 @@ export interface OrderState {
   maybeLandedAtMs: number | null;
   /**
    * When the latest attempt that may have landed was last heard of (its ambiguous answer, or the
-   * restart after its worker died), epoch ms. Each such attempt gets POLL_TIMEOUT_MS for its webhook.
+   * restart after its worker died), epoch ms. Each such attempt gets RESOLVE_TIMEOUT_MS for its webhook.
    */
   lastMaybeLandedAtMs: number | null;
   /** When the order id became known, epoch ms; poll backoff and the stuck flag count from here. */

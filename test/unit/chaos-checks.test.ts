@@ -184,14 +184,14 @@ describe('unresolvedProblems', () => {
 
   it('reports unresolved with no order in the sandbox, with a webhook delivered but never stored, and with one stored after the decision, counting each cause', () => {
     const results = byMid(
-      workerResult('none', 'unresolved', { error_message: 'no webhook within POLL_TIMEOUT_MS' }),
+      workerResult('none', 'unresolved', { error_message: 'no webhook within RESOLVE_TIMEOUT_MS' }),
       workerResult('abandoned', 'unresolved'),
       workerResult('late', 'unresolved'),
     );
     const orders = [order('abandoned', { webhookAttempts: 4 }), order('late')];
     const verdict = unresolvedProblems(results, orders, { webhookAcceptedAtMs: new Map([['late', resolvedAtMs + 2500]]) });
     expect(verdict.problems).toEqual([
-      'none: unresolved but the sandbox has no order for it: nothing was placed, so no webhook could come (no webhook within POLL_TIMEOUT_MS)',
+      'none: unresolved but the sandbox has no order for it: nothing was placed, so no webhook could come (no webhook within RESOLVE_TIMEOUT_MS)',
       'abandoned: unresolved; the sandbox sent the webhook of order order-abandoned 4 time(s) but the receiver stored none',
       'late: unresolved at 2026-06-10T12:00:30.000Z; the receiver stored the webhook of order order-late only 2500 ms later (2026-06-10T12:00:32.500Z)',
     ]);
