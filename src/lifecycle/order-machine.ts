@@ -62,8 +62,8 @@ export function initialState(intent: Intent, atMs: number): OrderState {
  */
 export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
   const step = apply(state, event, ctx);
-  if (ctx.webhook === null || event.type === 'webhook_received' || state.phase === 'done') return step;
-  const webhook: OrderEvent = { type: 'webhook_received', atMs: event.atMs, order: ctx.webhook };
+  if (ctx.webhookOrder === null || event.type === 'webhook_received' || state.phase === 'done') return step;
+  const webhook: OrderEvent = { type: 'webhook_received', atMs: event.atMs, order: ctx.webhookOrder };
   if (step.state.phase !== 'done') {
     const settled = apply(step.state, webhook, ctx);
     return settled.state.phase === 'done' ? { ...settled, effects: [...step.effects, ...settled.effects] } : step;

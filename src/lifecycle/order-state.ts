@@ -290,8 +290,8 @@ export interface DecisionContext {
   policy: LifecyclePolicy;
   /** Whether a webhook receiver is alive (the webhook is then the fast path and polls can wait). */
   webhookAlive: boolean;
-  /** The terminal webhook event stored for this merchant_order_id, if any (the ledger keeps it). */
-  webhook: Order | null;
+  /** The order as the terminal webhook event stored for this merchant_order_id tells it, if any (the ledger keeps it). */
+  webhookOrder: Order | null;
   /** A number in [0, 1) for jitter; the caller draws it (Math.random in production). */
   random: number;
 }
