@@ -12,6 +12,7 @@ import {
 import type {
   Action,
   ApiCall,
+  CallFailureCode,
   Decision,
   DecisionContext,
   Effect,
@@ -306,7 +307,7 @@ function createRejected(state: OrderState, event: Extract<OrderEvent, { type: 'c
 }
 
 /** A call that was not processed: back off by the order's consecutive failures. */
-function failed(state: OrderState, atMs: number, ctx: DecisionContext, call: ApiCall, code: string, message: string): Step {
+function failed(state: OrderState, atMs: number, ctx: DecisionContext, call: ApiCall, code: CallFailureCode, message: string): Step {
   const base = { ...notSent(state, call), failures: state.failures + 1 };
   // Not sent, so nothing new may have landed; past the cutoff the earlier attempts' webhook is all that is left.
   if (call === 'create' && base.maybeLanded && atMs >= retryCutoff(base, ctx.policy)) {

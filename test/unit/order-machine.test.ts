@@ -8,6 +8,8 @@ import { resultFromOrder } from '../../src/lifecycle/order-results.js';
 import type {
   Action,
   ApiCall,
+  CallFailureCode,
+  CreateRejectionCode,
   Decision,
   DecisionContext,
   Effect,
@@ -85,7 +87,7 @@ const ev = {
   /** A create rejection; `provable` as classifyFailure would say for that message. */
   rejected: (
     atMs: number,
-    code: Extract<OrderEvent, { type: 'create_rejected' }>['code'] = 'validation_error',
+    code: CreateRejectionCode = 'validation_error',
     message = 'quantity: must be between 1 and 10',
   ): OrderEvent => ({ type: 'create_rejected', atMs, code, message, provable: code === 'validation_error' && isRequestRejection(message) }),
   ambiguous: (atMs: number, message = 'create answered 503 service_unavailable (the order may have been placed)'): OrderEvent => ({
@@ -95,7 +97,7 @@ const ev = {
   }),
   observed: (atMs: number, o: Order = order('processing')): OrderEvent => ({ type: 'order_observed', atMs, order: o }),
   notFound: (atMs: number): OrderEvent => ({ type: 'order_not_found', atMs }),
-  failed: (atMs: number, call: ApiCall, code = 'transient', message = `${call} answered 503`): OrderEvent => ({
+  failed: (atMs: number, call: ApiCall, code: CallFailureCode = 'transient', message = `${call} answered 503`): OrderEvent => ({
     type: 'call_failed',
     atMs,
     call,
@@ -735,7 +737,7 @@ const causes: { what: string; event: (at: number) => OrderEvent | 'rerun' }[] = 
 ];
 
 /** Every kind of answer a retry can be rejected with, as the API answers it. */
-const rejections: { what: string; status: number; body: unknown; provable: boolean; code: string }[] = [
+const rejections: { what: string; status: number; body: unknown; provable: boolean; code: CreateRejectionCode }[] = [
   { what: 'an unknown item', status: 400, body: { code: 'validation_error', detail: 'item_id: no such item' }, provable: true, code: 'validation_error' },
   {
     what: 'a quantity out of range',
@@ -1834,7 +1836,7 @@ const moveArb: fc.Arbitrary<Move> = fc.record({
   webhookStatus: fc.constantFrom('completed', 'partial', 'failed'),
 });
 
-const REJECT_ANSWERS: readonly { code: Extract<OrderEvent, { type: 'create_rejected' }>['code']; message: string }[] = [
+const REJECT_ANSWERS: readonly { code: CreateRejectionCode; message: string }[] = [
   { code: 'validation_error', message: 'quantity: must be between 1 and 10' },
   { code: 'validation_error', message: 'item_id: item 7300 is out of stock' },
   { code: 'duplicate_merchant_order_id', message: 'merchant_order_id: an order with this merchant_order_id already exists.' },
