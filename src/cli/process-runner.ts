@@ -4,6 +4,8 @@ import { createLogger, type Logger } from '../logging/logger.js';
 /** Something a CLI command runs until a signal stops it. */
 export interface Closable {
   close(): Promise<void>;
+  /** When given: rejects if the process stops doing its work on its own; it is then closed and exits 1. */
+  readonly stopped?: Promise<void>;
 }
 
 /** The process-wide logger, built from config with every static secret registered for scrubbing. */
@@ -30,7 +32,7 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
     throw err;
   }
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -40,7 +42,7 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
     running.close().then(
       () => {
         logger.flush();
-        process.exit(0);
+        process.exit(exitCode);
       },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -51,4 +53,7 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  running.stopped?.catch(() => {
+    if (!stopping) stop('failure', 1);
+  });
 }
