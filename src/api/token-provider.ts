@@ -158,7 +158,7 @@ export class RedisTokenProvider implements TokenProvider {
    * Exchange again `refreshMarginMs` before expiry, but never before half the token's life has
    * passed: with a margin longer than the lifetime every call would otherwise exchange.
    */
-  private hold(token: AccessToken): HeldToken {
+  private withRefreshAt(token: AccessToken): HeldToken {
     const now = this.now();
     const halfLife = now + (token.expiresAtMs - now) / 2;
     return { ...token, refreshAtMs: Math.max(token.expiresAtMs - this.refreshMarginMs, halfLife) };
@@ -170,7 +170,8 @@ export class RedisTokenProvider implements TokenProvider {
     if (this.rejected.length > REMEMBERED_REJECTIONS) this.rejected.shift();
   }
 
-  private keep(token: HeldToken, generation: number): HeldToken {
+  /** Cache `token` unless invalidate() ran since the load that found it began; return it either way. */
+  private cacheIfCurrent(token: HeldToken, generation: number): HeldToken {
     if (generation === this.generation) this.cached = token;
     return token;
   }
@@ -185,18 +186,18 @@ export class RedisTokenProvider implements TokenProvider {
       const shared = await this.readShared();
       if (shared !== undefined) {
         if (waited) this.logger.debug('access token received from another process');
-        return this.keep(shared, generation);
+        return this.cacheIfCurrent(shared, generation);
       }
       const owner = randomUUID();
       if (await this.tryLock(owner)) {
         try {
           // Another process may have stored a token between our read and our lock.
           const again = await this.readShared();
-          if (again !== undefined) return this.keep(again, generation);
-          const fresh = this.hold(await this.exchangeNoting());
+          if (again !== undefined) return this.cacheIfCurrent(again, generation);
+          const fresh = this.withRefreshAt(await this.exchangeRememberingRefusal());
           await this.writeShared(fresh);
           this.logger.debug({ expiresInMs: fresh.expiresAtMs - this.now() }, 'access token exchanged');
-          return this.keep(fresh, generation);
+          return this.cacheIfCurrent(fresh, generation);
         } finally {
           await this.releaseLock(owner);
         }
@@ -210,7 +211,7 @@ export class RedisTokenProvider implements TokenProvider {
   }
 
   /** Exchange, remembering a refusal of the key (see refusalMemoMs). */
-  private async exchangeNoting(): Promise<AccessToken> {
+  private async exchangeRememberingRefusal(): Promise<AccessToken> {
     try {
       const token = await this.exchange();
       this.refusal = undefined;

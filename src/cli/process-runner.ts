@@ -1,9 +1,11 @@
-import { loadConfig, type Config } from '../config/config.js';
+import { loadConfig, type Config, type ConfigWarning } from '../config/config.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 
 /** Something a CLI command runs until a signal stops it. */
 export interface Closable {
   close(): Promise<void>;
+  /** When given: rejects if the process stops doing its work on its own; it is then closed and exits 1. */
+  readonly stopped?: Promise<void>;
 }
 
 /** The process-wide logger, built from config with every static secret registered for scrubbing. */
@@ -13,12 +15,14 @@ export function processLogger(config: Config, name: string): Logger {
 }
 
 /**
- * Run a long-lived process: parse config once (a bad value exits 1 naming the variable), start it,
- * and on SIGINT/SIGTERM close it gracefully (a second signal exits at once).
+ * Run a long-lived process: parse config once (a bad value exits 1 naming the variable; a deprecated
+ * name is logged once as a warning), start it, and on SIGINT/SIGTERM close it gracefully (a second signal exits at once).
  */
 export async function runUntilSignal(name: string, start: (config: Config, logger: Logger) => Promise<Closable>): Promise<void> {
-  const config = loadConfig(process.env);
+  const warnings: ConfigWarning[] = [];
+  const config = loadConfig(process.env, (warning) => warnings.push(warning));
   const logger = processLogger(config, name);
+  for (const { variable, replacement, message } of warnings) logger.warn({ variable, replacement }, message);
   let running: Closable;
   try {
     running = await start(config, logger);
@@ -28,7 +32,7 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
     throw err;
   }
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -38,7 +42,7 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
     running.close().then(
       () => {
         logger.flush();
-        process.exit(0);
+        process.exit(exitCode);
       },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -49,4 +53,7 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  running.stopped?.catch(() => {
+    if (!stopping) stop('failure', 1);
+  });
 }

@@ -65,9 +65,9 @@ const schema = z.object({
    * ambiguous answer, or a worker that died mid-request) and the order id is not known, creates are
    * retried until this long after the first such attempt, and the order ends `unresolved` this long
    * after the latest one unless its webhook came. A placed order (id known) is never given up: see
-   * ORDER_STUCK_AFTER_MS.
+   * ORDER_STUCK_AFTER_MS. Formerly POLL_TIMEOUT_MS, still read as a deprecated alias.
    */
-  POLL_TIMEOUT_MS: int(1_000).default(2 * 60 * 60 * 1000),
+  RESOLVE_TIMEOUT_MS: int(1_000).default(2 * 60 * 60 * 1000),
   /**
    * How long a placed order may go without a terminal status before it is flagged as stuck (one
    * warning, a metric, `status` says so), in ms. It is still polled: the order exists and is charged.
@@ -118,20 +118,52 @@ export type Config = Readonly<z.output<typeof schema>>;
 export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Config)[];
 
 /**
- * Parse `env` once into a frozen `Config`. Empty strings count as unset. Throws `ConfigError`
- * naming the first bad variable.
+ * Old names of renamed variables → their current name. An old name is read when the current one is
+ * unset (with a {@link ConfigWarning}); setting both is an error.
  */
-export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+export const DEPRECATED_VARIABLES: Readonly<Record<string, keyof Config>> = {
+  POLL_TIMEOUT_MS: 'RESOLVE_TIMEOUT_MS',
+};
+
+/** Something in the environment that works but should change (a deprecated name). */
+export interface ConfigWarning {
+  /** The variable as set. */
+  variable: string;
+  /** The name to use instead. */
+  replacement: keyof Config;
+  message: string;
+}
+
+/**
+ * Parse `env` once into a frozen `Config`. Empty strings count as unset. Throws `ConfigError`
+ * naming the first bad variable; tells `onWarning` about each deprecated name in use (a process
+ * logs them once at startup).
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv | Record<string, string | undefined>,
+  onWarning: (warning: ConfigWarning) => void = () => undefined,
+): Config {
   const input: Record<string, string> = {};
   for (const key of CONFIG_VARIABLES) {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
+  /** Current name → the deprecated name its value came from. */
+  const aliased = new Map<string, string>();
+  const warnings: ConfigWarning[] = [];
+  for (const [old, current] of Object.entries(DEPRECATED_VARIABLES)) {
+    const value = env[old];
+    if (value === undefined || value === '') continue;
+    if (input[current] !== undefined) throw new ConfigError(old, `deprecated name of ${current}, which is set too: remove ${old}`);
+    input[current] = value;
+    aliased.set(current, old);
+    warnings.push({ variable: old, replacement: current, message: `${old} is deprecated: it is read as ${current}, rename it` });
+  }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const variable = String(issue?.path[0] ?? 'config');
-    throw new ConfigError(variable, issue?.message ?? 'invalid');
+    const path = String(issue?.path[0] ?? 'config');
+    throw new ConfigError(aliased.get(path) ?? path, issue?.message ?? 'invalid');
   }
   if (parsed.data.POLL_INITIAL_DELAY_MS > parsed.data.POLL_MAX_DELAY_MS) {
     throw new ConfigError('POLL_INITIAL_DELAY_MS', 'expected at most POLL_MAX_DELAY_MS');
@@ -145,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   if (parsed.data.SPEND_LIMIT !== undefined && parsed.data.CATALOG_PATH === undefined) {
     throw new ConfigError('SPEND_LIMIT', 'needs CATALOG_PATH: without a catalog an order’s cost is unknown before it is placed, so the limit could not hold');
   }
+  for (const warning of warnings) onWarning(warning);
   return Object.freeze(parsed.data);
 }
 
@@ -164,7 +197,7 @@ export function requireSetting<K extends keyof Config>(config: Config, variable:
 export function lifecyclePolicy(config: Config): LifecyclePolicy {
   return {
     balanceWaitMaxMs: config.BALANCE_WAIT_MAX_MS,
-    resolveTimeoutMs: config.POLL_TIMEOUT_MS,
+    resolveTimeoutMs: config.RESOLVE_TIMEOUT_MS,
     pollInitialDelayMs: config.POLL_INITIAL_DELAY_MS,
     pollWebhookDelayMs: config.POLL_WEBHOOK_DELAY_MS,
     pollMaxDelayMs: config.POLL_MAX_DELAY_MS,

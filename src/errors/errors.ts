@@ -32,10 +32,6 @@ export type ErrorCode =
   | 'unexpected_response'
   /** An order intent failed validation before anything was sent. */
   | 'invalid_intent'
-  /** The catalog proves the intent cannot be placed (unknown item, bad quantity, missing field). */
-  | 'catalog_rejected'
-  /** The order would cost more than the intent's max_price. */
-  | 'price_exceeds_max'
   /** The catalog snapshot could not be read. */
   | 'catalog_invalid';
 

@@ -75,7 +75,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
     let event = started();
 
     for (let step = 0; step < MAX_STEPS; step++) {
-      const ctx = { policy: deps.policy, webhookAlive: await deps.webhookAlive(), webhook: record.event, random: random() };
+      const ctx = { policy: deps.policy, webhookAlive: await deps.webhookAlive(), webhookOrder: record.webhookOrder, random: random() };
       const decision = decide(record.state, event, ctx);
       if (decision.state !== record.state) {
         const saved = await ledger.save(mid, record.version, decision.state, record.owner);

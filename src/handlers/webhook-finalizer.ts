@@ -63,7 +63,7 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
     const event: OrderEvent = { type: 'webhook_received', atMs: now(), order };
     for (let step = 0; step < MAX_STEPS && record !== null; step++) {
       // The receiver never acts on a stored event of its own: the one it applies is the event.
-      const ctx = { policy: deps.policy, webhookAlive: true, webhook: null, random: 0.5 };
+      const ctx = { policy: deps.policy, webhookAlive: true, webhookOrder: null, random: 0.5 };
       const decision = decide(record.state, event, ctx);
       const { action } = decision;
       // Only a result this call decides is its business (an order finished before, or any other

@@ -10,8 +10,8 @@ export interface LedgerRecord {
   state: OrderState;
   /** Compare-and-set version of `state`. */
   version: number;
-  /** The terminal webhook order stored for this merchant_order_id, if any. */
-  event: Order | null;
+  /** The order as the terminal webhook event stored for this merchant_order_id tells it, if any. */
+  webhookOrder: Order | null;
   /** The intent job that drives the order. */
   owner: string;
 }
@@ -49,8 +49,8 @@ export interface LedgerView {
   state: OrderState | null;
   /** The intent job that drives the order ('' when none). */
   owner: string;
-  /** The last webhook event stored for this merchant_order_id, if any. */
-  event: Order | null;
+  /** The order as the last webhook event stored for this merchant_order_id tells it, if any. */
+  webhookOrder: Order | null;
   /** Final status from the tombstone, kept for good once the order is done (null while it is not). */
   finishedStatus: string | null;
 }
@@ -155,7 +155,7 @@ export class OrderLedger {
     return {
       state: state === null ? null : readState(state),
       owner: owner ?? '',
-      event: event === null ? null : (JSON.parse(event) as Order),
+      webhookOrder: event === null ? null : (JSON.parse(event) as Order),
       finishedStatus: done,
     };
   }
@@ -176,7 +176,7 @@ export class OrderLedger {
       state.orderId ?? '',
     ])) as [number, string?];
     if (version === 0) return null;
-    return { state, version, event: event === '' ? null : (JSON.parse(event) as Order), owner };
+    return { state, version, webhookOrder: event === '' ? null : (JSON.parse(event) as Order), owner };
   }
 
   /**
@@ -195,7 +195,7 @@ export class OrderLedger {
       outcome: outcome === 'duplicate' || outcome === 'conflict' ? outcome : 'stored',
       owner,
       known: hasState === 1,
-      record: hasState === 1 ? { state: readState(state), version: Number(version), event: outcome === 'conflict' ? null : order, owner } : null,
+      record: hasState === 1 ? { state: readState(state), version: Number(version), webhookOrder: outcome === 'conflict' ? null : order, owner } : null,
     };
   }
 }
@@ -218,6 +218,6 @@ function decode(state: string, version: string, event: string, owner: string): L
     owner,
     state: readState(state),
     version: Number(version),
-    event: event === '' ? null : (JSON.parse(event) as Order),
+    webhookOrder: event === '' ? null : (JSON.parse(event) as Order),
   };
 }

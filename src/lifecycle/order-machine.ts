@@ -12,6 +12,7 @@ import {
 import type {
   Action,
   ApiCall,
+  CallFailureCode,
   Decision,
   DecisionContext,
   Effect,
@@ -62,8 +63,8 @@ export function initialState(intent: Intent, atMs: number): OrderState {
  */
 export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
   const step = apply(state, event, ctx);
-  if (ctx.webhook === null || event.type === 'webhook_received' || state.phase === 'done') return step;
-  const webhook: OrderEvent = { type: 'webhook_received', atMs: event.atMs, order: ctx.webhook };
+  if (ctx.webhookOrder === null || event.type === 'webhook_received' || state.phase === 'done') return step;
+  const webhook: OrderEvent = { type: 'webhook_received', atMs: event.atMs, order: ctx.webhookOrder };
   if (step.state.phase !== 'done') {
     const settled = apply(step.state, webhook, ctx);
     return settled.state.phase === 'done' ? { ...settled, effects: [...step.effects, ...settled.effects] } : step;
@@ -75,16 +76,13 @@ export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContex
   return step;
 }
 
-/** A decision under construction. */
-type Step = Decision;
-
-const restart = (state: OrderState, reason: string): Step => ({ state, effects: [], action: { kind: 'restart', reason } });
+const restart = (state: OrderState, reason: string): Decision => ({ state, effects: [], action: { kind: 'restart', reason } });
 const notice = (n: Notice): Effect => ({ kind: 'notice', notice: n });
 const wait = (untilMs: number, reason: WaitReason): Action => ({ kind: 'wait', untilMs, reason });
-/** No more retries after POLL_TIMEOUT_MS: what is left is the webhook of an attempt that may have landed. */
+/** No more retries after RESOLVE_TIMEOUT_MS: what is left is the webhook of an attempt that may have landed. */
 const cutoffNotice: Effect = notice({ kind: 'awaiting_webhook', code: 'retry_cutoff' });
 
-function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Step {
+function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
   const { policy } = ctx;
   if (state.phase === 'done') {
     if (event.type === 'result_emitted' && !state.emitted) return emitted(state);
@@ -218,7 +216,7 @@ function notSent(state: OrderState, call: ApiCall): OrderState {
 }
 
 /** The money rules and the catalog's verdict, before anything is reserved or sent. */
-function checkIntent(state: OrderState, check: IntentCheck, atMs: number): Step {
+function checkIntent(state: OrderState, check: IntentCheck, atMs: number): Decision {
   if (check.kind === 'invalid') return reject(state, check.code, check.message, atMs);
   const max = state.intent.maxPrice;
   if (max !== undefined) {
@@ -243,7 +241,7 @@ function mayHaveLanded(state: OrderState, atMs: number): OrderState {
 }
 
 /** Record an attempt (persisted before the POST is sent) and send the create. */
-function attempt(state: OrderState, atMs: number): Step {
+function attempt(state: OrderState, atMs: number): Decision {
   const { intent } = state;
   if (intent.itemId === null) return reject(state, 'invalid_intent', 'item_id: expected an integer item id', atMs);
   const next: OrderState = {
@@ -261,13 +259,13 @@ function attempt(state: OrderState, atMs: number): Step {
   return { state: next, effects: [], action: { kind: 'create', request } };
 }
 
-function lookup(state: OrderState): Step {
+function lookup(state: OrderState): Decision {
   if (state.orderId === null) return restart(state, 'a placed order has no id');
   return { state, effects: [], action: { kind: 'lookup', orderId: state.orderId } };
 }
 
 /** Wait for funds, or give up once the wait (counted from when it first began) reaches the limit. */
-function waitForFunds(state: OrderState, atMs: number, limit: FundsLimit, policy: LifecyclePolicy, effects: Effect[]): Step {
+function waitForFunds(state: OrderState, atMs: number, limit: FundsLimit, policy: LifecyclePolicy, effects: Effect[]): Decision {
   const since = state.fundsWaitSinceMs ?? atMs;
   if (atMs - since >= policy.balanceWaitMaxMs) {
     return limit === 'spend_limit'
@@ -282,7 +280,7 @@ function waitForFunds(state: OrderState, atMs: number, limit: FundsLimit, policy
   };
 }
 
-function createRejected(state: OrderState, event: Extract<OrderEvent, { type: 'create_rejected' }>, ctx: DecisionContext): Step {
+function createRejected(state: OrderState, event: Extract<OrderEvent, { type: 'create_rejected' }>, ctx: DecisionContext): Decision {
   const { atMs, code, message } = event;
   if (state.maybeLanded) {
     // A rejection that an identical earlier request would have met too proves that none landed.
@@ -306,7 +304,7 @@ function createRejected(state: OrderState, event: Extract<OrderEvent, { type: 'c
 }
 
 /** A call that was not processed: back off by the order's consecutive failures. */
-function failed(state: OrderState, atMs: number, ctx: DecisionContext, call: ApiCall, code: string, message: string): Step {
+function failed(state: OrderState, atMs: number, ctx: DecisionContext, call: ApiCall, code: CallFailureCode, message: string): Decision {
   const base = { ...notSent(state, call), failures: state.failures + 1 };
   // Not sent, so nothing new may have landed; past the cutoff the earlier attempts' webhook is all that is left.
   if (call === 'create' && base.maybeLanded && atMs >= retryCutoff(base, ctx.policy)) {
@@ -318,7 +316,7 @@ function failed(state: OrderState, atMs: number, ctx: DecisionContext, call: Api
 }
 
 /** A lookup answered. */
-function observed(state: OrderState, order: Order, atMs: number, ctx: DecisionContext): Step {
+function observed(state: OrderState, order: Order, atMs: number, ctx: DecisionContext): Decision {
   if (order.id !== state.orderId || (order.merchantOrderId !== null && order.merchantOrderId !== state.intent.merchantOrderId)) {
     return failed(state, atMs, ctx, 'lookup', 'unexpected_response', `the lookup of ${String(state.orderId)} answered another order`);
   }
@@ -340,15 +338,15 @@ function flagIfStuck(state: OrderState, atMs: number, ctx: DecisionContext): { s
 }
 
 /** Nothing to send: wait for the webhook until the deadline, then give up as `unresolved`. */
-function awaitWebhook(state: OrderState, atMs: number, ctx: DecisionContext, effects: Effect[]): Step {
+function awaitWebhook(state: OrderState, atMs: number, ctx: DecisionContext, effects: Effect[]): Decision {
   const deadline = resolveDeadline(state, ctx.policy);
   if (atMs >= deadline) return unresolved(state, atMs, effects);
   return { state, effects, action: wait(Math.min(deadline, atMs + ctx.policy.pollMaxDelayMs), 'awaiting_webhook') };
 }
 
 /** A signed terminal webhook event for this merchant_order_id. */
-function webhookReceived(state: OrderState, order: Order, atMs: number): Step {
-  const ignore = (reason: string): Step => ({
+function webhookReceived(state: OrderState, order: Order, atMs: number): Decision {
+  const ignore = (reason: string): Decision => ({
     state,
     effects: [notice({ kind: 'webhook_ignored', orderId: order.id, reason })],
     action: { kind: 'restart', reason },
@@ -372,11 +370,11 @@ function charged(state: OrderState, order: Order): Effect[] {
   return state.cost !== null && order.price !== state.cost ? [{ kind: 'record_charge', amount: order.price }] : [];
 }
 
-function reject(state: OrderState, code: RejectionCode, message: string, atMs: number, effects: Effect[] = []): Step {
+function reject(state: OrderState, code: RejectionCode, message: string, atMs: number, effects: Effect[] = []): Decision {
   return finish(state, workerResult(state, 'rejected', code, message, atMs), effects);
 }
 
-function unresolved(state: OrderState, atMs: number, effects: Effect[] = []): Step {
+function unresolved(state: OrderState, atMs: number, effects: Effect[] = []): Decision {
   const message =
     `an order may exist for merchant_order_id "${state.intent.merchantOrderId}" but its outcome could not be learned ` +
     'before the deadline: look it up in the Voodoo Center dashboard';
@@ -384,7 +382,7 @@ function unresolved(state: OrderState, atMs: number, effects: Effect[] = []): St
 }
 
 /** The result is decided: persist it, then emit it. */
-function finish(state: OrderState, result: OrderResult, effects: Effect[]): Step {
+function finish(state: OrderState, result: OrderResult, effects: Effect[]): Decision {
   const done: OrderState = { ...state, phase: 'done', result, emitted: false, orderId: result.order_id ?? state.orderId };
   const notices: Effect[] = [];
   const max = state.intent.maxPrice;
@@ -399,7 +397,7 @@ function finish(state: OrderState, result: OrderResult, effects: Effect[]): Step
  * if its decider had time enough and did not (it died in between); else give the decider that time,
  * so a worker and the webhook receiver racing on one order do not both add the result.
  */
-function settle(state: OrderState, atMs: number): Step {
+function settle(state: OrderState, atMs: number): Decision {
   const { result } = state;
   if (result === null) throw new Error('invariant: a done order has a result');
   if (state.emitted) return { state, effects: [], action: { kind: 'finish', result } };
@@ -413,7 +411,7 @@ function settle(state: OrderState, atMs: number): Step {
  * Nothing was charged for a rejection; a refund comes back; an unresolved order may have been
  * charged, so its money stays counted (fail closed) until the next balance reading.
  */
-function emitted(state: OrderState): Step {
+function emitted(state: OrderState): Decision {
   const result = state.result;
   if (result === null) throw new Error('invariant: a done order has a result');
   let release: Effect;

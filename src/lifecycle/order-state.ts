@@ -1,4 +1,5 @@
 import type { Order, TerminalStatus } from '../api/order.js';
+import type { ErrorCode } from '../errors/errors.js';
 
 /**
  * Where one `merchant_order_id` stands. Persisted in the ledger; changed only by `decide`
@@ -106,7 +107,7 @@ export interface OrderState {
   maybeLandedAtMs: number | null;
   /**
    * When the latest attempt that may have landed was last heard of (its ambiguous answer, or the
-   * restart after its worker died), epoch ms. Each such attempt gets POLL_TIMEOUT_MS for its webhook.
+   * restart after its worker died), epoch ms. Each such attempt gets RESOLVE_TIMEOUT_MS for its webhook.
    */
   lastMaybeLandedAtMs: number | null;
   /** When the order id became known, epoch ms; poll backoff and the stuck flag count from here. */
@@ -167,6 +168,25 @@ export type IntentCheck =
 /** The API calls the machine asks for (and that can fail). */
 export type ApiCall = 'balance' | 'create' | 'lookup';
 
+/** Error codes of a refused API key (the token exchange answered 401 or 403). */
+export type KeyRefusalCode = Extract<ErrorCode, 'invalid_credentials' | 'auth_forbidden'>;
+
+/** Error codes of a call that was not processed: anything but a 429 or a refused key. */
+export type CallFailureCode = Exclude<ErrorCode, 'rate_limited' | KeyRefusalCode>;
+
+/**
+ * How the API rejected a create: its validation, a duplicate merchant_order_id, the balance, or
+ * `unclassified` (a final answer this system does not know).
+ */
+export type CreateRejectionCode = 'validation_error' | 'duplicate_merchant_order_id' | 'insufficient_balance' | 'unclassified';
+
+/**
+ * Why an order waits for its webhook only: the create's rejection (an earlier attempt may explain
+ * it), or `retry_cutoff` (no retry is sent past RESOLVE_TIMEOUT_MS after the first attempt that may
+ * have landed).
+ */
+export type AwaitingWebhookCode = CreateRejectionCode | 'retry_cutoff';
+
 /**
  * What happened. Every event carries the time it was observed (epoch ms): the machine has no clock.
  * API failures become events in one place (failure-classification.ts).
@@ -184,7 +204,7 @@ export type OrderEvent =
    * The create answered with a rejection. `provable`: an identical earlier request would have met it
    * too (unknown item, quantity, a bad field), so no earlier attempt can have landed.
    */
-  | { type: 'create_rejected'; atMs: number; code: 'validation_error' | 'duplicate_merchant_order_id' | 'insufficient_balance' | 'unclassified'; message: string; provable: boolean }
+  | { type: 'create_rejected'; atMs: number; code: CreateRejectionCode; message: string; provable: boolean }
   /** The create may or may not have been processed (5xx, reset, timeout after sending, unreadable 2xx). */
   | { type: 'create_ambiguous'; atMs: number; message: string }
   /** A lookup answered with the order. */
@@ -192,11 +212,11 @@ export type OrderEvent =
   /** A lookup answered 404 (right after a create it may, briefly). */
   | { type: 'order_not_found'; atMs: number }
   /** A call was not processed (refused connection, 5xx on a read, a transient fault): retry later. */
-  | { type: 'call_failed'; atMs: number; call: ApiCall; code: string; message: string }
+  | { type: 'call_failed'; atMs: number; call: ApiCall; code: CallFailureCode; message: string }
   /** The API answered 429: the whole fleet backs off. Nothing was processed. */
   | { type: 'rate_limited'; atMs: number; call: ApiCall; retryAfterMs: number | null }
   /** The API key was refused (invalid or not enabled): the whole fleet pauses. Nothing was processed. */
-  | { type: 'key_refused'; atMs: number; call: ApiCall; code: string; message: string }
+  | { type: 'key_refused'; atMs: number; call: ApiCall; code: KeyRefusalCode; message: string }
   /** A signed webhook event for this merchant_order_id was stored (from the receiver, or found by the job). */
   | { type: 'webhook_received'; atMs: number; order: Order }
   /** The result was added to `order-results`. */
@@ -254,10 +274,10 @@ export type Notice =
   | { kind: 'funds_short'; limit: FundsLimit; cost: number | null }
   | { kind: 'order_placed'; orderId: string }
   | { kind: 'create_ambiguous'; attempt: number; message: string }
-  | { kind: 'awaiting_webhook'; code: string }
-  | { kind: 'call_failed'; call: ApiCall; code: string; message: string; failures: number }
+  | { kind: 'awaiting_webhook'; code: AwaitingWebhookCode }
+  | { kind: 'call_failed'; call: ApiCall; code: CallFailureCode; message: string; failures: number }
   | { kind: 'rate_limited'; call: ApiCall; pauseMs: number }
-  | { kind: 'key_refused'; call: ApiCall; code: string; message: string }
+  | { kind: 'key_refused'; call: ApiCall; code: KeyRefusalCode; message: string }
   | { kind: 'order_stuck'; orderId: string; placedAtMs: number }
   | { kind: 'price_above_max'; price: number; maxPrice: number }
   | { kind: 'webhook_ignored'; orderId: string; reason: string };
@@ -290,8 +310,8 @@ export interface DecisionContext {
   policy: LifecyclePolicy;
   /** Whether a webhook receiver is alive (the webhook is then the fast path and polls can wait). */
   webhookAlive: boolean;
-  /** The terminal webhook event stored for this merchant_order_id, if any (the ledger keeps it). */
-  webhook: Order | null;
+  /** The order as the terminal webhook event stored for this merchant_order_id tells it, if any (the ledger keeps it). */
+  webhookOrder: Order | null;
   /** A number in [0, 1) for jitter; the caller draws it (Math.random in production). */
   random: number;
 }

@@ -44,7 +44,7 @@ export function fundsRecheckDelay(waitedMs: number): number {
 }
 
 /**
- * When no create may be retried any more, epoch ms: POLL_TIMEOUT_MS after the first attempt that may
+ * When no create may be retried any more, epoch ms: RESOLVE_TIMEOUT_MS after the first attempt that may
  * have landed. Attempts that provably did not land (429, insufficient balance) do not count.
  */
 export function retryCutoff(state: OrderState, policy: LifecyclePolicy): number {
@@ -52,7 +52,7 @@ export function retryCutoff(state: OrderState, policy: LifecyclePolicy): number 
 }
 
 /**
- * When an unknown outcome becomes `unresolved`, epoch ms: POLL_TIMEOUT_MS after the latest attempt
+ * When an unknown outcome becomes `unresolved`, epoch ms: RESOLVE_TIMEOUT_MS after the latest attempt
  * that may have landed, so a retry sent just before the cutoff still gets the whole window for its
  * webhook. Bounded: no attempt is sent after {@link retryCutoff}.
  */

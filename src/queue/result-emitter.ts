@@ -19,14 +19,14 @@ export interface ResultEmitterOptions {
 }
 
 export function createResultEmitter(options: ResultEmitterOptions): ResultEmitter {
-  const keep = { age: options.retentionSeconds };
+  const retained = { age: options.retentionSeconds };
   return {
     async emit(result) {
       await options.queue.add(result.status, result, {
         jobId: resultJobId(result.merchant_order_id),
         // Job options beat the consumer's worker options, so the dedupe window holds whatever the consumer sets.
-        removeOnComplete: keep,
-        removeOnFail: keep,
+        removeOnComplete: retained,
+        removeOnFail: retained,
       });
     },
   };

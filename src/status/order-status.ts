@@ -68,11 +68,11 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
   return {
     merchant_order_id: merchantOrderId,
     phase,
-    order_id: state?.orderId ?? result?.order_id ?? view.event?.id ?? null,
+    order_id: state?.orderId ?? result?.order_id ?? view.webhookOrder?.id ?? null,
     attempts: state?.attempts ?? null,
     stuck_since: state?.stuckSinceMs === null || state?.stuckSinceMs === undefined || state.phase !== 'placed' ? null : new Date(state.stuckSinceMs).toISOString(),
     intent_job: intentJob,
-    webhook_status: view.event?.status ?? null,
+    webhook_status: view.webhookOrder?.status ?? null,
     final_status: view.finishedStatus,
     result:
       result === undefined

@@ -19,6 +19,11 @@ import { webhookAliveKey } from '../webhook/webhook-heartbeat.js';
 /** A running worker process's pieces, for shutdown and metrics. */
 export interface WorkerProcess {
   readonly metrics: PipelineMetrics;
+  /**
+   * Settles when the worker stops taking jobs: resolves once close() stopped it, rejects if BullMQ's
+   * main loop failed on its own (logged here at fatal; the process should then exit).
+   */
+  readonly stopped: Promise<void>;
   /** Stop taking jobs, let active ones finish (or hand them back), then close every connection. */
   close(): Promise<void>;
 }
@@ -33,7 +38,8 @@ const LIMITER = { max: 1_000_000, duration: 1_000 };
 
 /**
  * Composition root of `voodoo-fulfillment worker`: builds connections, the API client, ledger,
- * balance gate and the BullMQ worker from a validated config, then starts consuming.
+ * balance gate and the BullMQ worker from a validated config, then starts consuming once every
+ * listener is on and the worker's connections are ready.
  */
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<WorkerProcess> {
   const apiKey = requireSetting(config, 'VOODOO_API_KEY');
@@ -101,6 +107,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const worker = new Worker(INTENTS_QUEUE, handler, {
     connection: workerConnection,
     prefix,
+    // Started below with run(), after its listeners are on and the process is ready.
+    autorun: false,
     concurrency: config.WORKER_CONCURRENCY,
     limiter: LIMITER,
     lockDuration: config.WORKER_LOCK_MS,
@@ -119,6 +127,12 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   await worker.waitUntilReady();
   const metricsServer: MetricsServer | null =
     config.METRICS_PORT === undefined ? null : await startMetricsServer(metrics.registry, config.WEBHOOK_HOST, config.METRICS_PORT);
+  // run() settles only when the worker stops taking jobs (close(), or a failure of its main loop),
+  // so it is not awaited here; a failure is logged, and callers learn of it through `stopped`.
+  const stopped = worker.run();
+  stopped.catch((err: unknown) => {
+    logger.fatal({ err }, 'the worker stopped taking jobs');
+  });
   // Logged at info whatever LOG_LEVEL says: supervisors and the fleet tooling wait for this line.
   logger
     .child({}, { level: 'info' })
@@ -126,6 +140,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
 
   return {
     metrics,
+    stopped,
     async close() {
       await worker.close();
       await metricsServer?.close();

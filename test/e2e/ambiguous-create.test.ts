@@ -14,7 +14,7 @@ describe('when a create lands but its answer is lost (reset, 502, timeout)', () 
     // before the webhook can tell the outcome.
     pipeline = await startPipeline({
       sandbox: { fulfilment: { minMs: 2_000, maxMs: 2_500, outcomes: { completed: 6, partial: 2, failed: 2 } }, faults: { hangMs: 5_000 } },
-      env: { HTTP_TIMEOUT_MS: '400', POLL_TIMEOUT_MS: '15000' },
+      env: { HTTP_TIMEOUT_MS: '400', RESOLVE_TIMEOUT_MS: '15000' },
     });
     await pipeline.startWebhook();
     await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
@@ -56,10 +56,10 @@ describe('when a create lands but its answer is lost (reset, 502, timeout)', () 
 });
 
 describe('when a create lands, its answer is lost and the webhook never comes', () => {
-  it('ends unresolved after POLL_TIMEOUT_MS naming the merchant_order_id, with the order charged once', async () => {
+  it('ends unresolved after RESOLVE_TIMEOUT_MS naming the merchant_order_id, with the order charged once', async () => {
     pipeline = await startPipeline({
       sandbox: { faults: { create: { resetAfterCommit: 1 }, webhook: { drop: 1 } } },
-      env: { POLL_TIMEOUT_MS: '3000' },
+      env: { RESOLVE_TIMEOUT_MS: '3000' },
     });
     await pipeline.startWebhook();
     await pipeline.startWorker();

@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 const quick = { fulfilment: { minMs: 20, maxMs: 80 } };
-const env = { POLL_INITIAL_DELAY_MS: '100', POLL_MAX_DELAY_MS: '500', POLL_TIMEOUT_MS: '5000', HTTP_TIMEOUT_MS: '2000' };
+const env = { POLL_INITIAL_DELAY_MS: '100', POLL_MAX_DELAY_MS: '500', RESOLVE_TIMEOUT_MS: '5000', HTTP_TIMEOUT_MS: '2000' };
 
 function keyIntents(label: string, count: number) {
   return Array.from({ length: count }, (_, i) => ({ merchant_order_id: `${label}-${i}`, item_id: 4090, quantity: 2 }));

@@ -31,7 +31,7 @@ describe('across a run full of faults, at debug level', () => {
           hangMs: 1_000,
         },
       },
-      env: { LOG_LEVEL: 'debug', HTTP_TIMEOUT_MS: '400', TOKEN_REFRESH_MARGIN_MS: '500', POLL_TIMEOUT_MS: '8000' },
+      env: { LOG_LEVEL: 'debug', HTTP_TIMEOUT_MS: '400', TOKEN_REFRESH_MARGIN_MS: '500', RESOLVE_TIMEOUT_MS: '8000' },
     });
     await pipeline.startWebhook();
     await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);

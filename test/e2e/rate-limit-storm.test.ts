@@ -16,7 +16,7 @@ describe('when the API answers 429 to most creates and lookups for a while', () 
         fulfilment: { minMs: 50, maxMs: 300, outcomes: { completed: 7, partial: 2, failed: 1 } },
         faults: { create: { rateLimited: 0.7 }, lookup: { rateLimited: 0.7 }, retryAfterSeconds: 1 },
       },
-      env: { POLL_TIMEOUT_MS: '60000' },
+      env: { RESOLVE_TIMEOUT_MS: '60000' },
     });
     await Promise.all([pipeline.startWorker(), pipeline.startWorker()]);
     const intents = keyIntents('storm', 50, 2);

@@ -144,7 +144,7 @@ describe('webhook receiver', () => {
         expect(res).toEqual({ status: 401, body: { error: 'invalid signature' } });
       }
       expect(await ledger.load('mo-1')).toEqual(before);
-      expect(before?.event).toBeNull();
+      expect(before?.webhookOrder).toBeNull();
       expect(await queue.getJobState(jobId)).toBe('delayed');
       expect(woken).toEqual([]);
     });
@@ -193,7 +193,7 @@ describe('webhook receiver', () => {
 
       expect(res).toEqual({ status: 200, body: { ok: true } });
       const record = await ledger.load('mo-1');
-      expect(record?.event).toMatchObject({ id: webhookEvent().order_id, status: 'completed', codes: CODES, merchantOrderId: 'mo-1' });
+      expect(record?.webhookOrder).toMatchObject({ id: webhookEvent().order_id, status: 'completed', codes: CODES, merchantOrderId: 'mo-1' });
       // The receiver stores, it never decides: the state is untouched.
       expect(record?.state.phase).toBe('received');
       expect(record?.version).toBe(1);
@@ -226,7 +226,7 @@ describe('webhook receiver', () => {
       const res = await deliver(receiver.url, JSON.stringify(webhookEvent()));
 
       expect(res).toEqual({ status: 200, body: { ok: true } });
-      expect((await ledger.load('mo-1'))?.event?.status).toBe('completed');
+      expect((await ledger.load('mo-1'))?.webhookOrder?.status).toBe('completed');
     });
   });
 
@@ -244,7 +244,7 @@ describe('webhook receiver', () => {
       const claim = await ledger.claim('mo-early', intentJobId('mo-early'), initialState(intent('mo-early'), Date.now()));
       expect(claim.kind).toBe('claimed');
       if (claim.kind !== 'claimed') return;
-      expect(claim.record.event).toMatchObject({ id: webhookEvent().order_id, status: 'failed' });
+      expect(claim.record.webhookOrder).toMatchObject({ id: webhookEvent().order_id, status: 'failed' });
       // Matched now: the set lists only events still waiting for an intent.
       expect(await redis.sismember(ledger.unmatchedKey, 'mo-early')).toBe(0);
     });
@@ -276,11 +276,11 @@ describe('webhook receiver', () => {
 
       const rejected = await deliver(receiver.url, reserialised, { signature });
       expect(rejected.status).toBe(401);
-      expect((await ledger.load('mo-1'))?.event).toBeNull();
+      expect((await ledger.load('mo-1'))?.webhookOrder).toBeNull();
 
       const accepted = await deliver(receiver.url, unusual, { signature });
       expect(accepted).toEqual({ status: 200, body: { ok: true } });
-      expect((await ledger.load('mo-1'))?.event).toMatchObject({ merchantOrderId: 'mo-1', status: 'completed' });
+      expect((await ledger.load('mo-1'))?.webhookOrder).toMatchObject({ merchantOrderId: 'mo-1', status: 'completed' });
     });
 
     it('reads the raw body whatever the content type says, or when it says nothing', async () => {

@@ -58,7 +58,7 @@ export async function driveLedger(
   if (claim.kind !== 'claimed' && claim.kind !== 'owner') throw new Error(`${intent.merchantOrderId} is not ours: ${claim.kind}`);
   let record = claim.record;
   for (const event of events) {
-    const decision = decide(record.state, event, { policy, webhookAlive: false, webhook: null, random: 0.5 });
+    const decision = decide(record.state, event, { policy, webhookAlive: false, webhookOrder: null, random: 0.5 });
     if (decision.state === record.state) continue;
     const saved = await ledger.save(intent.merchantOrderId, record.version, decision.state, record.owner);
     if (saved === null) throw new Error('conflict');

@@ -138,7 +138,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     POLL_INITIAL_DELAY_MS: '100',
     POLL_WEBHOOK_DELAY_MS: '2000',
     POLL_MAX_DELAY_MS: '1000',
-    POLL_TIMEOUT_MS: '5000',
+    RESOLVE_TIMEOUT_MS: '5000',
     HTTP_TIMEOUT_MS: '2000',
     BALANCE_CACHE_MS: '200',
     // Test timescale: at the production cap (30 s) one order that draws several faults in a row

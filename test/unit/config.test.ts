@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, requireSetting } from '../../src/config/config.js';
+import { loadConfig, requireSetting, type ConfigWarning } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors/errors.js';
 
 describe('loadConfig', () => {
@@ -53,6 +53,51 @@ describe('loadConfig', () => {
 
   it('rejects a first retry delay above the maximum', () => {
     expect(() => loadConfig({ RETRY_BASE_DELAY_MS: '5000', RETRY_MAX_DELAY_MS: '1000' })).toThrow('RETRY_BASE_DELAY_MS: expected at most RETRY_MAX_DELAY_MS');
+  });
+
+  describe('RESOLVE_TIMEOUT_MS and its deprecated name POLL_TIMEOUT_MS', () => {
+    const load = (env: Record<string, string>): { timeout: number; warnings: ConfigWarning[] } => {
+      const warnings: ConfigWarning[] = [];
+      const config = loadConfig(env, (w) => warnings.push(w));
+      return { timeout: config.RESOLVE_TIMEOUT_MS, warnings };
+    };
+
+    it('reads RESOLVE_TIMEOUT_MS without a warning', () => {
+      expect(load({ RESOLVE_TIMEOUT_MS: '90000' })).toEqual({ timeout: 90_000, warnings: [] });
+      expect(load({})).toEqual({ timeout: 2 * 60 * 60 * 1000, warnings: [] });
+    });
+
+    it('reads POLL_TIMEOUT_MS when RESOLVE_TIMEOUT_MS is unset, with one warning naming both', () => {
+      const { timeout, warnings } = load({ POLL_TIMEOUT_MS: '90000' });
+      expect(timeout).toBe(90_000);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ variable: 'POLL_TIMEOUT_MS', replacement: 'RESOLVE_TIMEOUT_MS' });
+      expect(warnings[0]?.message).toMatch(/POLL_TIMEOUT_MS.*RESOLVE_TIMEOUT_MS/);
+      expect(loadConfig({ POLL_TIMEOUT_MS: '90000' }).RESOLVE_TIMEOUT_MS).toBe(90_000);
+    });
+
+    it('treats an empty POLL_TIMEOUT_MS as unset', () => {
+      expect(load({ POLL_TIMEOUT_MS: '', RESOLVE_TIMEOUT_MS: '90000' })).toEqual({ timeout: 90_000, warnings: [] });
+    });
+
+    it('refuses both names at once, naming POLL_TIMEOUT_MS', () => {
+      const warnings: ConfigWarning[] = [];
+      let thrown: unknown;
+      try {
+        loadConfig({ POLL_TIMEOUT_MS: '90000', RESOLVE_TIMEOUT_MS: '90000' }, (w) => warnings.push(w));
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as ConfigError).variable).toBe('POLL_TIMEOUT_MS');
+      expect((thrown as ConfigError).message).toMatch(/^POLL_TIMEOUT_MS: .*RESOLVE_TIMEOUT_MS/);
+      expect(warnings).toEqual([]);
+    });
+
+    it('names POLL_TIMEOUT_MS when its value is bad', () => {
+      expect(() => loadConfig({ POLL_TIMEOUT_MS: 'soon' })).toThrow('POLL_TIMEOUT_MS: expected a whole number');
+      expect(() => loadConfig({ RESOLVE_TIMEOUT_MS: '5' })).toThrow('RESOLVE_TIMEOUT_MS: expected at least 1000');
+    });
   });
 
   describe('requireSetting', () => {

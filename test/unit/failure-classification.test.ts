@@ -6,7 +6,7 @@ import {
   CatalogError,
   ConfigError,
   DuplicateOrderError,
-  FulfillmentError,
+  type FulfillmentError,
   InsufficientBalanceError,
   InvalidCredentialsError,
   NotAuthenticatedError,
@@ -18,6 +18,7 @@ import {
   type ErrorCode,
 } from '../../src/errors/errors.js';
 import { classifyFailure } from '../../src/lifecycle/failure-classification.js';
+import { InvalidIntentError } from '../../src/queue/enqueue-order.js';
 import type { ApiCall, OrderEvent } from '../../src/lifecycle/order-state.js';
 
 const AT = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -43,9 +44,7 @@ const errors: Record<ErrorCode, () => FulfillmentError> = {
   transient: () => new TransientError('answered 503 service_unavailable'),
   ambiguous: () => new AmbiguousError('create answered 503 service_unavailable (the order may have been placed)'),
   unexpected_response: () => new UnexpectedResponseError('answered 200 with a body that is not an order'),
-  invalid_intent: () => new FulfillmentError('invalid_intent', false, 'item_id: expected an integer item id'),
-  catalog_rejected: () => new FulfillmentError('catalog_rejected', false, 'item_id: no such item'),
-  price_exceeds_max: () => new FulfillmentError('price_exceeds_max', false, 'the order costs 18, more than max_price 10'),
+  invalid_intent: () => new InvalidIntentError('item_id: expected an integer item id'),
   catalog_invalid: () => new CatalogError('catalog snapshot unreadable'),
 };
 

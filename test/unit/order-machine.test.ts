@@ -8,6 +8,8 @@ import { resultFromOrder } from '../../src/lifecycle/order-results.js';
 import type {
   Action,
   ApiCall,
+  CallFailureCode,
+  CreateRejectionCode,
   Decision,
   DecisionContext,
   Effect,
@@ -73,7 +75,7 @@ const order = (status: OrderStatus = 'pending', overrides: Partial<Order> = {}):
 
 /** What the machine sees: no receiver, no stored webhook, jitter 0.5 (so every retry delay is exactly its base). */
 function ctxOf(overrides: Partial<DecisionContext> = {}): DecisionContext {
-  return { policy, webhookAlive: false, webhook: null, random: 0.5, ...overrides };
+  return { policy, webhookAlive: false, webhookOrder: null, random: 0.5, ...overrides };
 }
 
 // Event factories: one per event type, with defaults a test overrides only where it matters.
@@ -85,7 +87,7 @@ const ev = {
   /** A create rejection; `provable` as classifyFailure would say for that message. */
   rejected: (
     atMs: number,
-    code: Extract<OrderEvent, { type: 'create_rejected' }>['code'] = 'validation_error',
+    code: CreateRejectionCode = 'validation_error',
     message = 'quantity: must be between 1 and 10',
   ): OrderEvent => ({ type: 'create_rejected', atMs, code, message, provable: code === 'validation_error' && isRequestRejection(message) }),
   ambiguous: (atMs: number, message = 'create answered 503 service_unavailable (the order may have been placed)'): OrderEvent => ({
@@ -95,7 +97,7 @@ const ev = {
   }),
   observed: (atMs: number, o: Order = order('processing')): OrderEvent => ({ type: 'order_observed', atMs, order: o }),
   notFound: (atMs: number): OrderEvent => ({ type: 'order_not_found', atMs }),
-  failed: (atMs: number, call: ApiCall, code = 'transient', message = `${call} answered 503`): OrderEvent => ({
+  failed: (atMs: number, call: ApiCall, code: CallFailureCode = 'transient', message = `${call} answered 503`): OrderEvent => ({
     type: 'call_failed',
     atMs,
     call,
@@ -735,7 +737,7 @@ const causes: { what: string; event: (at: number) => OrderEvent | 'rerun' }[] = 
 ];
 
 /** Every kind of answer a retry can be rejected with, as the API answers it. */
-const rejections: { what: string; status: number; body: unknown; provable: boolean; code: string }[] = [
+const rejections: { what: string; status: number; body: unknown; provable: boolean; code: CreateRejectionCode }[] = [
   { what: 'an unknown item', status: 400, body: { code: 'validation_error', detail: 'item_id: no such item' }, provable: true, code: 'validation_error' },
   {
     what: 'a quantity out of range',
@@ -1057,7 +1059,7 @@ describe('when the retry cutoff has passed', () => {
       expect(d.action).toEqual({ kind: 'emit', result: d.state.result });
     }
     // A webhook the receiver stored settles it as soon as the job looks.
-    const stored = step(awaiting, ev.started(DEADLINE - 1), ctxOf({ webhook: order('failed') }));
+    const stored = step(awaiting, ev.started(DEADLINE - 1), ctxOf({ webhookOrder: order('failed') }));
     expect(resultOf(stored)).toMatchObject({ status: 'failed', source: 'webhook', order_id: ORDER_ID, refund_amount: COST });
   });
 });
@@ -1455,7 +1457,7 @@ describe('webhook events', () => {
 
   describe('a webhook stored in the ledger (ctx.webhook)', () => {
     const stored = order('completed');
-    const withStored = ctxOf({ webhook: stored });
+    const withStored = ctxOf({ webhookOrder: stored });
 
     for (const phase of PHASES.filter((p) => p !== 'done')) {
       it(`settles an order in ${phase} after whatever event the job brings`, () => {
@@ -1483,7 +1485,7 @@ describe('webhook events', () => {
     }
 
     it('is left alone when it is not this order’s: the event’s own decision stands, without a webhook_ignored notice', () => {
-      const foreign = ctxOf({ webhook: order('completed', { id: OTHER_ORDER_ID }) });
+      const foreign = ctxOf({ webhookOrder: order('completed', { id: OTHER_ORDER_ID }) });
       const before = states.placed();
       const d = step(before, ev.started(AT), foreign);
       expect(d.state).toBe(before);
@@ -1634,7 +1636,7 @@ describe('when a decided result is found before it was emitted', () => {
 
   it('is not changed by a stored webhook either', () => {
     const before = decided();
-    const d = step(before, ev.started(DECIDED + 1), ctxOf({ webhook: order('failed') }));
+    const d = step(before, ev.started(DECIDED + 1), ctxOf({ webhookOrder: order('failed') }));
     expect(d.state).toBe(before);
     expect(d.action).toEqual({ kind: 'wait', untilMs: EMIT_BY, reason: 'result_being_emitted' });
   });
@@ -1834,7 +1836,7 @@ const moveArb: fc.Arbitrary<Move> = fc.record({
   webhookStatus: fc.constantFrom('completed', 'partial', 'failed'),
 });
 
-const REJECT_ANSWERS: readonly { code: Extract<OrderEvent, { type: 'create_rejected' }>['code']; message: string }[] = [
+const REJECT_ANSWERS: readonly { code: CreateRejectionCode; message: string }[] = [
   { code: 'validation_error', message: 'quantity: must be between 1 and 10' },
   { code: 'validation_error', message: 'item_id: item 7300 is out of stock' },
   { code: 'duplicate_merchant_order_id', message: 'merchant_order_id: an order with this merchant_order_id already exists.' },
@@ -1968,7 +1970,7 @@ function checkSequence(world: World, moves: readonly Move[], coverage: Coverage)
         ? apiOrder(world.storedForOtherMid ? OTHER_MID : MID, state.orderId ?? ORDER_ID, world.storedStatus)
         : null;
     const before = state;
-    const d = decide(before, event, { policy, webhookAlive: world.webhookAlive, webhook: stored, random: move.random });
+    const d = decide(before, event, { policy, webhookAlive: world.webhookAlive, webhookOrder: stored, random: move.random });
     const after = d.state;
     const where = `step ${i}: ${before.phase} × ${event.type}`;
 
@@ -2131,7 +2133,7 @@ describe('when the deadline comes with a webhook already stored', () => {
   const webhook = order('completed', { merchantOrderId: MID });
 
   it('settles the order from the stored webhook instead of giving up', () => {
-    const d = step(states.awaiting_webhook(), ev.started(deadline + SECOND), ctxOf({ webhook }));
+    const d = step(states.awaiting_webhook(), ev.started(deadline + SECOND), ctxOf({ webhookOrder: webhook }));
     expect(d.state.phase).toBe('done');
     expect(resultOf(d)).toMatchObject({ status: 'completed', order_id: ORDER_ID, source: 'webhook' });
     expect(d.action.kind).toBe('emit');
@@ -2144,7 +2146,7 @@ describe('when the deadline comes with a webhook already stored', () => {
 
   it('gives up when the stored webhook is another order’s', () => {
     const foreign = order('completed', { merchantOrderId: OTHER_MID });
-    const d = step(states.awaiting_webhook(), ev.started(deadline + SECOND), ctxOf({ webhook: foreign }));
+    const d = step(states.awaiting_webhook(), ev.started(deadline + SECOND), ctxOf({ webhookOrder: foreign }));
     expect(resultOf(d)).toMatchObject({ status: 'unresolved' });
   });
 });

@@ -101,7 +101,7 @@ export function chaosWorkerEnv(timing: ChaosWorkerTiming): Record<string, string
     POLL_INITIAL_DELAY_MS: '500',
     POLL_WEBHOOK_DELAY_MS: '3000',
     POLL_MAX_DELAY_MS: '2000',
-    POLL_TIMEOUT_MS: String(timing.resolveTimeoutMs),
+    RESOLVE_TIMEOUT_MS: String(timing.resolveTimeoutMs),
     BALANCE_CACHE_MS: '1000',
     TOKEN_REFRESH_MARGIN_MS: '1000',
     LOG_LEVEL: 'info',

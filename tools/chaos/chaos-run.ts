@@ -49,7 +49,7 @@ export interface ChaosOptions {
   redisDownMs?: number;
   /** WORKER_LOCK_MS of the workers: how soon a killed worker's jobs come back. Default 5000. */
   lockMs?: number;
-  /** POLL_TIMEOUT_MS of the workers: how long an ambiguous create waits for its webhook. Default 20000. */
+  /** RESOLVE_TIMEOUT_MS of the workers: how long an ambiguous create waits for its webhook. Default 20000. */
   resolveTimeoutMs?: number;
   /** Give up waiting for the results after this long. Default 600000. */
   timeoutMs?: number;

@@ -51,7 +51,7 @@ export function registerChaosCommand(program: Command, io: ChaosCommandIo = proc
     .option('--kill-every-ms <ms>', 'SIGKILL a worker this often (a new one starts at once)', wholeNumber(200, 3_600_000), 1_000)
     .option('--max-kills <n>', 'kill at most this many workers (default: until every result is in)', wholeNumber(0, 1_000_000))
     .option('--enqueue-per-second <n>', 'how fast intents are enqueued', wholeNumber(1, 100_000), 100)
-    .option('--resolve-timeout-ms <ms>', "workers' POLL_TIMEOUT_MS: how long an ambiguous create waits for its webhook", wholeNumber(1_000, 3_600_000), 20_000)
+    .option('--resolve-timeout-ms <ms>', "workers' RESOLVE_TIMEOUT_MS: how long an ambiguous create waits for its webhook", wholeNumber(1_000, 3_600_000), 20_000)
     .option('--timeout-ms <ms>', 'give up waiting for results after this long', wholeNumber(1_000, 3_600_000), 600_000)
     .option('--catalog', 'give the workers the sample catalog (invalid intents are then rejected before they reach the API)')
     .option('--log-file <path>', 'write every log line of every process to this file (to look into a problem)')

@@ -223,8 +223,9 @@ export async function startHandlerKit(options: HandlerKitOptions): Promise<Handl
     async parked(mid) {
       return vi.waitFor(
         async () => {
+          // The state first: a job read before its move to delayed would carry the delay it had before.
+          const state = await intents.getJobState(intentJobId(mid));
           const job = await jobOf(mid);
-          const state = await job?.getState();
           const due = await dueAt(mid);
           if (job === undefined || state !== 'delayed' || due === null) throw new Error(`${mid}: job not parked (${String(state)})`);
           return { dueAtMs: due, delayMs: job.delay };

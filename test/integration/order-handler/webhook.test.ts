@@ -113,7 +113,7 @@ describe('a signed event for another order id with the same merchant_order_id', 
     expect(aside).toHaveLength(1);
     expect(aside[0]).toContain(foreignId);
     const record = await kit.ledger.load('wh-2');
-    expect(record?.event).toBeNull();
+    expect(record?.webhookOrder).toBeNull();
     expect(record?.state).toMatchObject({ phase: 'placed', orderId: order?.id });
     expect(await kit.jobState('wh-2')).toBe('delayed');
     expect(await kit.allResults()).toEqual([]);

@@ -170,7 +170,7 @@ describe('summarizeChaos: invalid intents and unresolved results', () => {
     const run = cleanRun();
     const results = new Map(run.results);
     results.set('x', { ...rejected('x'), resolved_at: new Date(Date.parse(RESOLVED_AT) + 60_000).toISOString() });
-    results.set('y', { ...unresolved('y'), error_message: 'no webhook within POLL_TIMEOUT_MS' });
+    results.set('y', { ...unresolved('y'), error_message: 'no webhook within RESOLVE_TIMEOUT_MS' });
     results.set('d', unresolved('d'));
     const orders = [...run.sandboxOrders, order('d', 9, { webhookAttempts: 3 })];
     const s = summarizeChaos({
@@ -190,8 +190,8 @@ describe('summarizeChaos: invalid intents and unresolved results', () => {
     expect(s.ok).toBe(false);
     expect(s.problems).toEqual([
       'x: an invalid intent (unknown item) was rejected 62.0 s after it was enqueued (limit 60 s)',
-      'y: an invalid intent (missing field) ended unresolved (unresolved: no webhook within POLL_TIMEOUT_MS), expected rejected',
-      'y: unresolved but the sandbox has no order for it: nothing was placed, so no webhook could come (no webhook within POLL_TIMEOUT_MS)',
+      'y: an invalid intent (missing field) ended unresolved (unresolved: no webhook within RESOLVE_TIMEOUT_MS), expected rejected',
+      'y: unresolved but the sandbox has no order for it: nothing was placed, so no webhook could come (no webhook within RESOLVE_TIMEOUT_MS)',
       'd: unresolved; the sandbox sent the webhook of order order-d 3 time(s) but the receiver stored none',
     ]);
     expect(s.unresolved).toEqual({ no_order: 1, webhook_dropped: 1, webhook_never_stored: 1, webhook_late: 0 });
