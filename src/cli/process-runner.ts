@@ -14,21 +14,22 @@ export function processLogger(config: Config, name: string): Logger {
 
 /**
  * Run a long-lived process: parse config once (a bad value exits 1 naming the variable), start it,
- * and on SIGINT/SIGTERM close it gracefully (a second signal exits at once).
+ * and on SIGINT/SIGTERM close it gracefully (a second signal exits at once). The signals are
+ * handled from before the start, so one sent the moment the process says it started (its ready
+ * line) closes it like any other instead of killing it; one sent while it starts, when there is
+ * nothing to close yet, exits at once.
  */
 export async function runUntilSignal(name: string, start: (config: Config, logger: Logger) => Promise<Closable>): Promise<void> {
   const config = loadConfig(process.env);
   const logger = processLogger(config, name);
-  let running: Closable;
-  try {
-    running = await start(config, logger);
-  } catch (err) {
-    logger.fatal({ err }, `${name} failed to start`);
-    logger.flush();
-    throw err;
-  }
+  let running: Closable | undefined;
   let stopping = false;
   const stop = (signal: string): void => {
+    if (running === undefined) {
+      logger.warn({ signal }, `${name} stopped while starting`);
+      logger.flush();
+      process.exit(1);
+    }
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -49,4 +50,11 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    running = await start(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, `${name} failed to start`);
+    logger.flush();
+    throw err;
+  }
 }
