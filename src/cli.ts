@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { buildProgram } from './cli/program.js';
+import { buildCliProgram } from './cli/program.js';
 import { errorMessage } from './errors/errors.js';
 
 // The bin entry: the only module that does something when loaded.
-buildProgram()
-  .parseAsync(process.argv)
+buildCliProgram(process.argv)
+  .then((program) => program.parseAsync(process.argv))
   .catch((err: unknown) => {
     console.error(errorMessage(err));
     process.exit(1);

@@ -1,20 +1,28 @@
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { registerBenchCommand } from './bench-command.js';
 import { registerCatalogCommand } from './catalog-command.js';
-import { registerChaosCommand } from './chaos-command.js';
 import { registerDashboardCommand } from './dashboard-command.js';
-import { registerDemoCommand } from './demo-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerWebhookCommand } from './webhook-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerStatusCommand } from './status-command.js';
 
-/** Build the `voodoo-fulfillment` command tree. Each command lives in its own file under src/cli/. */
+/** This package's version, from its package.json (two levels up both from src/cli/ and dist/cli/). */
+function packageVersion(): string {
+  const manifest = createRequire(import.meta.url)('../../package.json') as { version: string };
+  return manifest.version;
+}
+
+/**
+ * The product commands (worker, webhook, enqueue, status, dashboard, sandbox, catalog). Each lives in
+ * its own file under src/cli/ and is cheap to register: it loads its option parsers only, and its
+ * action imports what it runs.
+ */
 export function buildProgram(): Command {
   const program = new Command('voodoo-fulfillment')
     .description('Buy digital goods through the Voodoo Center API from a Redis queue, exactly once per merchant_order_id.')
-    .version('0.1.0')
+    .version(packageVersion())
     .showHelpAfterError();
   registerWorkerCommand(program);
   registerWebhookCommand(program);
@@ -23,8 +31,21 @@ export function buildProgram(): Command {
   registerDashboardCommand(program);
   registerSandboxCommand(program);
   registerCatalogCommand(program);
-  registerDemoCommand(program);
-  registerBenchCommand(program);
-  registerChaosCommand(program);
+  return program;
+}
+
+/**
+ * The bin's command tree for `argv` (process.argv): the product commands, and the development
+ * commands (demo, bench, chaos) unless `argv` runs a product command. Those load their tools as they
+ * register, so `worker` never loads them, while the help, `--version` and an unknown command's
+ * suggestion still see every command.
+ */
+export async function buildCliProgram(argv: readonly string[]): Promise<Command> {
+  const program = buildProgram();
+  const name = argv[2];
+  if (!program.commands.some((command) => command.name() === name || command.aliases().includes(name ?? ''))) {
+    const { registerDevCommands } = await import('./dev-commands.js');
+    registerDevCommands(program);
+  }
   return program;
 }
