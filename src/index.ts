@@ -1,19 +1,12 @@
 /**
- * Library entry of voodoo-fulfillment: what producers and integrators import. Importing it starts
- * nothing.
+ * Package root (`voodoo-fulfillment`): the producer API only — enqueue order intents and read their
+ * results. Importing it starts nothing and loads no HTTP server, LMDB or HTTP client (a test installs
+ * the packed package and checks). The API client is `voodoo-fulfillment/client`, the sandbox
+ * `voodoo-fulfillment/sandbox`; the processes are the CLI.
  */
 export { enqueueOrder, enqueueOrders, InvalidIntentError, type EnqueueOptions } from './queue/enqueue-order.js';
 export { INTENTS_QUEUE, RESULTS_QUEUE } from './queue/queue-names.js';
 export { intentJobId, resultJobId } from './queue/job-ids.js';
 export type { OrderIntent } from './lifecycle/intent.js';
-export type { OrderResult, ResultStatus, ResultSource } from './lifecycle/order-state.js';
-export { createVoodooClient, type VoodooClient, type VoodooClientOptions, type CreateOrderRequest } from './api/voodoo-client.js';
-export { RedisTokenProvider, type TokenProvider } from './api/token-provider.js';
-export type { Order, OrderStatus } from './api/order.js';
-export { signWebhook, verifyWebhookSignature } from './webhook/signature.js';
+export type { OrderResult, ResultStatus, ResultSource, ResultWarning } from './lifecycle/order-state.js';
 export { FulfillmentError, type ErrorCode } from './errors/errors.js';
-export { loadConfig, type Config } from './config/config.js';
-export { startSandbox } from './sandbox/sandbox-server.js';
-export type { Sandbox, SandboxOptions, FaultConfig } from './sandbox/sandbox-types.js';
-export { readCatalogFile, writeCatalogFile } from './catalog/catalog-file.js';
-export { Catalog } from './catalog/catalog.js';

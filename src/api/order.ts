@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import { UnexpectedResponseError } from '../errors/errors.js';
 
-/** Longest `merchant_order_id` the API accepts, in characters. */
-export const MAX_MERCHANT_ORDER_ID_LENGTH = 100;
-
 /** The API's order statuses. */
 export const ORDER_STATUSES = ['pending', 'processing', 'completed', 'partial', 'failed'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];

@@ -12,7 +12,8 @@ import {
   type ApiEndpoint,
 } from './error-mapping.js';
 import { accessTokenExpiresAt } from './jwt-expiry.js';
-import { MAX_MERCHANT_ORDER_ID_LENGTH, orderFromRest, type Order } from './order.js';
+import { MAX_MERCHANT_ORDER_ID_LENGTH } from './api-limits.js';
+import { orderFromRest, type Order } from './order.js';
 import type { AccessToken, TokenExchange, TokenProvider } from './token-provider.js';
 
 export type { ApiEndpoint } from './error-mapping.js';

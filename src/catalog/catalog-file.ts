@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decompress } from 'fzstd';
 import { open } from 'lmdb';
 import { CatalogError, errorMessage } from '../errors/errors.js';
@@ -18,11 +17,8 @@ const KEY_BYTES = 8;
 const ZSTD_LEVEL = 19;
 const DB_FILE = 'catalog.lmdb';
 
-/** The sample snapshot shipped with the package (`catalog/sample-catalog.lmdb.zst`). */
-export function sampleCatalogPath(): string {
-  // Two levels below the package root both as src/catalog/ (vitest) and dist/catalog/ (built).
-  return fileURLToPath(new URL('../../catalog/sample-catalog.lmdb.zst', import.meta.url));
-}
+// Re-exported for the modules that read the sample and name it in one import.
+export { sampleCatalogPath } from './sample-catalog-path.js';
 
 /**
  * Read a catalog snapshot: a zstd-compressed single-file LMDB database whose keys are item ids

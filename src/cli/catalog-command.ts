@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { readCatalogFile, sampleCatalogPath, writeCatalogFile } from '../catalog/catalog-file.js';
 import type { CatalogField, CatalogItem } from '../catalog/catalog-item.js';
-import { itemFromRecord, NO_MAX_QUANTITY, recordFromItem } from '../catalog/catalog-record.js';
-import { sampleCatalogItems } from '../catalog/sample-items.js';
+import { sampleCatalogPath } from '../catalog/sample-catalog-path.js';
 import { CatalogError, errorMessage } from '../errors/errors.js';
 
 /** Where the catalog commands print; `process.stdout` unless a test passes its own. */
@@ -23,6 +21,10 @@ export function registerCatalogCommand(program: Command, output: CatalogOutput =
     .description('write the built-in sample catalog as a snapshot')
     .option('--out <path>', 'snapshot file to write', sampleCatalogPath())
     .action(async (opts: { out: string }) => {
+      const [{ writeCatalogFile }, { sampleCatalogItems }] = await Promise.all([
+        import('../catalog/catalog-file.js'),
+        import('../catalog/sample-items.js'),
+      ]);
       const items = sampleCatalogItems();
       await writeCatalogFile(opts.out, items);
       output.write(`wrote ${items.length} items to ${opts.out}\n`);
@@ -34,6 +36,7 @@ export function registerCatalogCommand(program: Command, output: CatalogOutput =
     .requiredOption('--from <items.json>', 'JSON file holding an array of item records')
     .requiredOption('--out <path>', 'snapshot file to write')
     .action(async (opts: { from: string; out: string }) => {
+      const { writeCatalogFile } = await import('../catalog/catalog-file.js');
       const items = await readRecordsFile(opts.from);
       await writeCatalogFile(opts.out, items);
       output.write(`wrote ${items.length} items to ${opts.out}\n`);
@@ -45,12 +48,17 @@ export function registerCatalogCommand(program: Command, output: CatalogOutput =
     .argument('[path]', 'snapshot file to read')
     .option('--json', 'print a JSON array of records (the input format of `catalog build`)')
     .action(async (path: string | undefined, opts: { json?: boolean }) => {
+      const [{ readCatalogFile }, { NO_MAX_QUANTITY, recordFromItem }] = await Promise.all([
+        import('../catalog/catalog-file.js'),
+        import('../catalog/catalog-record.js'),
+      ]);
       const items = (await readCatalogFile(path ?? sampleCatalogPath())).items();
-      output.write(opts.json === true ? `${JSON.stringify(items.map(recordFromItem), null, 2)}\n` : itemTable(items));
+      output.write(opts.json === true ? `${JSON.stringify(items.map(recordFromItem), null, 2)}\n` : itemTable(items, NO_MAX_QUANTITY));
     });
 }
 
 async function readRecordsFile(path: string): Promise<CatalogItem[]> {
+  const { itemFromRecord } = await import('../catalog/catalog-record.js');
   let json: unknown;
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
@@ -68,7 +76,8 @@ async function readRecordsFile(path: string): Promise<CatalogItem[]> {
   });
 }
 
-function itemTable(items: readonly CatalogItem[]): string {
+/** A text table of `items`; `noMaxQuantity` is the max quantity that means "no limit". */
+function itemTable(items: readonly CatalogItem[], noMaxQuantity: number): string {
   const header = ['id', 'type', 'name', 'price', 'subscriber', 'stock', 'quantity', 'fields'];
   const rows = items.map((item) => [
     String(item.id),
@@ -77,7 +86,7 @@ function itemTable(items: readonly CatalogItem[]): string {
     String(item.price),
     item.subscriberPrice === null ? '-' : String(item.subscriberPrice),
     item.stock === null ? 'unlimited' : String(item.stock),
-    `${item.minQuantity}..${item.maxQuantity === NO_MAX_QUANTITY ? '' : item.maxQuantity}`,
+    `${item.minQuantity}..${item.maxQuantity === noMaxQuantity ? '' : item.maxQuantity}`,
     item.fields.map(describeField).join(', ') || '-',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));

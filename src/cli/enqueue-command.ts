@@ -1,26 +1,20 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Queue } from 'bullmq';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
-import type { OrderIntent } from '../lifecycle/intent.js';
-import { enqueueOrders } from '../queue/enqueue-order.js';
-import { INTENTS_QUEUE } from '../queue/queue-names.js';
-import { parseIntent } from '../lifecycle/intent.js';
-import { closeCommandConnection, connectRedisForCommand } from '../redis/connect.js';
+import type { OrderIntent, ParsedIntent } from '../lifecycle/intent.js';
 
 /** Lines added per round trip. */
 const BATCH = 500;
 
-/** Parse one JSON-lines line into an intent, or say exactly what is wrong with it. */
-export function parseIntentLine(line: string, where: string): OrderIntent {
+/** Parse one JSON-lines line into an intent with `parse`, or say exactly what is wrong with it. */
+function parseIntentLine(parse: (data: unknown) => ParsedIntent, line: string, where: string): OrderIntent {
   let data: unknown;
   try {
     data = JSON.parse(line);
   } catch {
     throw new Error(`${where}: not valid JSON`);
   }
-  const parsed = parseIntent(data);
+  const parsed = parse(data);
   if (parsed.kind === 'garbage') throw new Error(`${where}: ${parsed.reason}`);
   if (parsed.kind === 'invalid') throw new Error(`${where}: ${parsed.message}`);
   return data as OrderIntent;
@@ -48,15 +42,30 @@ export function registerEnqueueCommand(program: Command): void {
       if ((intent === undefined) === (options.file === undefined)) {
         throw new Error('enqueue: give exactly one of an intent argument or --file');
       }
+      const [
+        { Queue },
+        { loadConfig },
+        { parseIntent },
+        { enqueueOrders },
+        { INTENTS_QUEUE },
+        { closeCommandConnection, connectRedisForCommand },
+      ] = await Promise.all([
+        import('bullmq'),
+        import('../config/config.js'),
+        import('../lifecycle/intent.js'),
+        import('../queue/enqueue-order.js'),
+        import('../queue/queue-names.js'),
+        import('../redis/connect.js'),
+      ]);
       const intents: OrderIntent[] = [];
       if (intent !== undefined) {
-        intents.push(parseIntentLine(intent, 'intent'));
+        intents.push(parseIntentLine(parseIntent, intent, 'intent'));
       } else {
         let n = 0;
         for await (const line of readLines(options.file ?? '-')) {
           n++;
           if (line.trim() === '') continue;
-          intents.push(parseIntentLine(line, `line ${n}`));
+          intents.push(parseIntentLine(parseIntent, line, `line ${n}`));
         }
       }
       const config = loadConfig(process.env);

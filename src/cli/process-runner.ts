@@ -16,23 +16,25 @@ export function processLogger(config: Config, name: string): Logger {
 
 /**
  * Run a long-lived process: parse config once (a bad value exits 1 naming the variable; a deprecated
- * name is logged once as a warning), start it, and on SIGINT/SIGTERM close it gracefully (a second signal exits at once).
+ * name is logged once as a warning), start it, and on SIGINT/SIGTERM close it gracefully (a second
+ * signal exits at once). The signals are handled from before the start, so one sent the moment the
+ * process says it started (its ready line) closes it like any other instead of killing it; one sent
+ * while it starts, when there is nothing to close yet, exits at once. A process whose main loop
+ * fails (`stopped` rejects) closes and exits 1.
  */
 export async function runUntilSignal(name: string, start: (config: Config, logger: Logger) => Promise<Closable>): Promise<void> {
   const warnings: ConfigWarning[] = [];
   const config = loadConfig(process.env, (warning) => warnings.push(warning));
   const logger = processLogger(config, name);
   for (const { variable, replacement, message } of warnings) logger.warn({ variable, replacement }, message);
-  let running: Closable;
-  try {
-    running = await start(config, logger);
-  } catch (err) {
-    logger.fatal({ err }, `${name} failed to start`);
-    logger.flush();
-    throw err;
-  }
+  let running: Closable | undefined;
   let stopping = false;
   const stop = (signal: string, exitCode = 0): void => {
+    if (running === undefined) {
+      logger.warn({ signal }, `${name} stopped while starting`);
+      logger.flush();
+      process.exit(1);
+    }
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -53,6 +55,13 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    running = await start(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, `${name} failed to start`);
+    logger.flush();
+    throw err;
+  }
   running.stopped?.catch(() => {
     if (!stopping) stop('failure', 1);
   });

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerCatalogCommand } from './catalog-command.js';
 import { registerDashboardCommand } from './dashboard-command.js';
@@ -7,11 +8,21 @@ import { registerWorkerCommand } from './worker-command.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerStatusCommand } from './status-command.js';
 
-/** Build the `voodoo-fulfillment` command tree. Each command lives in its own file under src/cli/. */
+/** This package's version, from its package.json (two levels up both from src/cli/ and dist/cli/). */
+function packageVersion(): string {
+  const manifest = createRequire(import.meta.url)('../../package.json') as { version: string };
+  return manifest.version;
+}
+
+/**
+ * The product commands (worker, webhook, enqueue, status, dashboard, sandbox, catalog). Each lives in
+ * its own file under src/cli/ and is cheap to register: it loads its option parsers only, and its
+ * action imports what it runs.
+ */
 export function buildProgram(): Command {
   const program = new Command('voodoo-fulfillment')
     .description('Buy digital goods through the Voodoo Center API from a Redis queue, exactly once per merchant_order_id.')
-    .version('0.1.0')
+    .version(packageVersion())
     .showHelpAfterError();
   registerWorkerCommand(program);
   registerWebhookCommand(program);

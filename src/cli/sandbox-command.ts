@@ -1,12 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { destination, type DestinationStream } from 'pino';
-import { readCatalogFile } from '../catalog/catalog-file.js';
-import { LOG_LEVELS } from '../config/config.js';
+import type { DestinationStream } from 'pino';
 import { ConfigError, errorMessage } from '../errors/errors.js';
-import { createLogger } from '../logging/logger.js';
-import { parseFaultConfig } from '../sandbox/fault-config-schema.js';
-import { defaultSandboxCatalog, startSandbox } from '../sandbox/sandbox-server.js';
+import { LOG_LEVELS } from '../logging/log-levels.js';
 import type { FaultConfig, OutcomeMix, SandboxOptions } from '../sandbox/sandbox-types.js';
 import { wholeNumber } from './option-parsers.js';
 
@@ -17,7 +13,7 @@ export interface SandboxCommandIo {
   /** Resolves when the sandbox should stop (SIGINT or SIGTERM for the bin). */
   untilStopped(): Promise<void>;
   /** Where log lines go (opened only when the command runs); stderr for the bin, so stdout carries only the listening line. */
-  logDestination?: () => DestinationStream;
+  logDestination?: () => DestinationStream | Promise<DestinationStream>;
 }
 
 /** Raw options as commander hands them over (after the per-option parsers below). */
@@ -95,6 +91,7 @@ async function readFaults(value: string): Promise<FaultConfig> {
   } catch {
     throw new ConfigError('--faults', 'expected JSON (or @path to a JSON file) holding a fault configuration');
   }
+  const { parseFaultConfig } = await import('../sandbox/fault-config-schema.js');
   return parseFaultConfig(json, '--faults');
 }
 
@@ -114,7 +111,7 @@ function processIo(): SandboxCommandIo {
   return {
     write: (text) => process.stdout.write(text),
     untilStopped: signals,
-    logDestination: () => destination({ dest: 2, sync: true }),
+    logDestination: async () => (await import('pino')).destination({ dest: 2, sync: true }),
   };
 }
 
@@ -174,12 +171,21 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (opts: SandboxCliOptions) => {
       const options = await toSandboxOptions(opts);
-      const catalog = opts.catalog === undefined ? defaultSandboxCatalog() : await readCatalogFile(opts.catalog);
+      const [{ createLogger }, { defaultSandboxCatalog, startSandbox }] = await Promise.all([
+        import('../logging/logger.js'),
+        import('../sandbox/sandbox-server.js'),
+      ]);
+      const snapshot = opts.catalog;
+      // The snapshot reader (LMDB, zstd) is loaded only for --catalog.
+      const catalog =
+        snapshot === undefined
+          ? defaultSandboxCatalog()
+          : await import('../catalog/catalog-file.js').then(({ readCatalogFile }) => readCatalogFile(snapshot));
       const secrets = [opts.apiKey, ...(opts.webhookSecret === undefined ? [] : [opts.webhookSecret])];
       const logger = createLogger({
         level: opts.logLevel,
         secrets,
-        ...(io.logDestination === undefined ? {} : { destination: io.logDestination() }),
+        ...(io.logDestination === undefined ? {} : { destination: await io.logDestination() }),
       });
       const sandbox = await startSandbox({ ...options, catalog, logger });
       io.write(`sandbox listening on ${sandbox.url}\n`);

@@ -1,11 +1,6 @@
-import { Queue } from 'bullmq';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
-import { OrderLedger } from '../ledger/order-ledger.js';
 import type { OrderResult } from '../lifecycle/order-state.js';
-import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
-import { closeCommandConnection, connectRedisForCommand } from '../redis/connect.js';
-import { formatOrderStatus, orderStatus, type OrderStatusReport } from '../status/order-status.js';
+import type { OrderStatusReport } from '../status/order-status.js';
 
 /** Nothing anywhere: no state, no tombstone, no intent job, no result, no webhook event. */
 function unheardOf(report: OrderStatusReport): boolean {
@@ -25,6 +20,21 @@ export function registerStatusCommand(program: Command): void {
         'Uses REDIS_URL and QUEUE_PREFIX from the environment.',
     )
     .action(async (ids: string[], options: { json?: boolean }) => {
+      const [
+        { Queue },
+        { loadConfig },
+        { OrderLedger },
+        { INTENTS_QUEUE, RESULTS_QUEUE },
+        { closeCommandConnection, connectRedisForCommand },
+        { formatOrderStatus, orderStatus },
+      ] = await Promise.all([
+        import('bullmq'),
+        import('../config/config.js'),
+        import('../ledger/order-ledger.js'),
+        import('../queue/queue-names.js'),
+        import('../redis/connect.js'),
+        import('../status/order-status.js'),
+      ]);
       const config = loadConfig(process.env);
       const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-status');
       const prefix = config.QUEUE_PREFIX;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
+import { LOG_LEVELS } from '../logging/log-levels.js';
 import type { SpendLimit } from '../balance/balance-gate.js';
 import type { LifecyclePolicy } from '../lifecycle/order-state.js';
 
@@ -15,9 +16,6 @@ const url = (protocols: string[]) =>
     .string()
     .url('expected a URL')
     .refine((v) => protocols.includes(new URL(v).protocol), `expected a ${protocols.join(' or ')} URL`);
-
-/** pino's level names, lowest volume first. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
  * Every environment variable the processes read, with its default. The README's config table

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/order.js';
+import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/api-limits.js';
 import type { Intent } from './order-state.js';
 
 /**

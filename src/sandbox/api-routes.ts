@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/order.js';
+import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/api-limits.js';
 import { checkOrder } from '../catalog/order-rules.js';
 import type { AccessTokens } from './access-tokens.js';
 import { sendApiError, sendRateLimited } from './api-errors.js';

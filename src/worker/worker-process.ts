@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import { RedisTokenProvider } from '../api/token-provider.js';
 import { createVoodooClient } from '../api/voodoo-client.js';
 import { BalanceGate } from '../balance/balance-gate.js';
-import { readCatalogFile } from '../catalog/catalog-file.js';
+import type { Catalog } from '../catalog/catalog.js';
 import { lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
 import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
@@ -44,7 +44,12 @@ const LIMITER = { max: 1_000_000, duration: 1_000 };
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<WorkerProcess> {
   const apiKey = requireSetting(config, 'VOODOO_API_KEY');
   const prefix = config.QUEUE_PREFIX;
-  const catalog = config.CATALOG_PATH === undefined ? null : await readCatalogFile(config.CATALOG_PATH);
+  let catalog: Catalog | null = null;
+  if (config.CATALOG_PATH !== undefined) {
+    // The snapshot reader (LMDB, zstd) is loaded only by a worker that has a catalog.
+    const { readCatalogFile } = await import('../catalog/catalog-file.js');
+    catalog = await readCatalogFile(config.CATALOG_PATH);
+  }
   const metrics = createPipelineMetrics();
 
   const redis = connectRedis(config.REDIS_URL, logger, 'vf-worker-state');
