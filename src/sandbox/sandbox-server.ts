@@ -25,6 +25,11 @@ export interface StartSandboxParams extends SandboxOptions {
   catalog: Catalog;
   /** Where the sandbox logs; silent when omitted. Keys, tokens, codes and the secret are never logged. */
   logger?: Logger;
+  /**
+   * Clock of the access tokens, epoch ms: when one is issued, the `exp` it states and when it stops
+   * working. Default `Date.now`. Tests advance their own to expire a token without waiting for it.
+   */
+  tokenClock?: () => number;
 }
 
 const DEFAULTS = {
@@ -65,7 +70,7 @@ export async function startSandbox(params: StartSandboxParams): Promise<LocalSan
   // An explicit min above the default max widens the default rather than failing.
   const maxMs = params.fulfilment?.maxMs ?? Math.max(minMs, DEFAULTS.maxMs);
 
-  const tokens = new AccessTokens({ apiKey: params.apiKey, ttlMs: params.tokenTtlMs ?? DEFAULTS.tokenTtlMs, now });
+  const tokens = new AccessTokens({ apiKey: params.apiKey, ttlMs: params.tokenTtlMs ?? DEFAULTS.tokenTtlMs, now: params.tokenClock ?? now });
   tokens.setAuthDisabled(params.apiKeyAuthDisabled ?? false);
   const ledger = new SandboxLedger(params.catalog, params.initialBalance ?? DEFAULTS.initialBalance, now);
   const faults = new FaultInjector(faultConfig, seededRandom(streamSeed(seed, 'faults')));

@@ -1,6 +1,8 @@
 import { get } from 'node:http';
+import { Job } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../tools/fleet/private-redis.js';
+import { intentJobId } from '../../src/queue/job-ids.js';
 import { exactlyOnce, keyIntents, mismatches, SAMPLE_CATALOG_PATH, sandboxOrdersOf, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 /** Price of one unit of the sample key item 4090, major units. */
@@ -51,7 +53,10 @@ async function counter(name: string, labels = ''): Promise<number> {
   return total;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How many times a worker has started each of these intents' jobs (BullMQ's attemptsStarted). */
+async function runsOf(p: Pipeline, mids: readonly string[]): Promise<number[]> {
+  return Promise.all(mids.map(async (mid) => (await Job.fromId(p.intents, intentJobId(mid)))?.attemptsStarted ?? 0));
+}
 
 describe('when the balance cannot cover every intent', () => {
   it('waits without rejecting or placing more, then completes everything by itself after a top-up', async () => {
@@ -63,7 +68,13 @@ describe('when the balance cannot cover every intent', () => {
     await p.waitForResults(AFFORDABLE);
     // The rest wait: across several of their wake-ups no result appears and no create is sent.
     const createsWhenShort = p.sandbox.stats().calls.create;
-    await sleep(2_500);
+    const short = mids.filter((mid) => !p.sandbox.orders().some((order) => order.merchantOrderId === mid));
+    expect(short).toHaveLength(intents.length - AFFORDABLE);
+    // Each short intent's job runs twice more: it wakes, checks the funds and parks again.
+    const runsBefore = await runsOf(p, short);
+    await expect
+      .poll(async () => (await runsOf(p, short)).filter((runs, i) => runs >= (runsBefore[i] ?? 0) + 2).length, { timeout: 20_000 })
+      .toBe(short.length);
     const waiting = await p.readResults();
     expect(waiting.size).toBe(AFFORDABLE);
     expect([...waiting.values()].every((r) => r.status === 'completed')).toBe(true);

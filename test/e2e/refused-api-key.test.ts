@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exactlyOnce, keyIntents, mismatches, startPipeline, type Pipeline } from '../support/pipeline.js';
 
@@ -12,7 +14,29 @@ afterEach(async () => {
   pipeline = undefined;
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Counts the fleet's pauses. Each refusal pauses the fleet with `queue.rateLimit(ms)`, which BullMQ
+ * stores as the queue's limiter key set to MAX_SAFE_INTEGER for the pause (its job counter never
+ * gets near that). A new pause shows as the pause's remaining time jumping up by more than half a
+ * pause: from nothing when the last one ran out, or from what was left of it. Jobs of one round
+ * that meet the refusal a little apart only push it up by that little.
+ */
+function pauseCounter(intents: Queue): { until(count: number, timeoutMs: number): Promise<void> } {
+  let pauses = 0;
+  let left = 0;
+  return {
+    async until(count, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (pauses < count) {
+        if (Date.now() > deadline) throw new Error(`the fleet paused ${pauses} times, not ${count}, within ${timeoutMs} ms`);
+        const now = await intents.getRateLimitTtl(Number.MAX_SAFE_INTEGER);
+        if (now > left + PAUSE_MS / 2) pauses += 1;
+        left = now;
+        await delay(25);
+      }
+    },
+  };
+}
 
 describe('when the account refuses the API key', () => {
   it('places nothing, keeps intents waiting with live workers and one loud error, and resumes once fixed', async () => {
@@ -24,10 +48,14 @@ describe('when the account refuses the API key', () => {
     await pipeline.enqueue(intents);
     const { sandbox } = pipeline;
 
-    await expect.poll(() => sandbox.stats().calls.token, { timeout: 10_000 }).toBeGreaterThan(0);
+    const pauses = pauseCounter(pipeline.intents);
+    // The first refusal pauses the fleet...
+    await pauses.until(1, 10_000);
+    expect(sandbox.stats().calls.token).toBeGreaterThan(0);
     const exchangesBefore = sandbox.stats().calls.token;
-    // Long enough for several pauses to run out: each round meets the refusal again.
-    await sleep(3 * PAUSE_MS);
+    // ...and each time a pause runs out the jobs resume, meet the refusal again and pause it anew:
+    // three such rounds are the workers' chance to place something, or to exchange once per job.
+    await pauses.until(4, 3 * (PAUSE_MS + 10_000));
     expect(sandbox.stats().calls.create).toBe(0);
     // About one refused exchange per worker process per round (three rounds, one more starting),
     // not one per job that resumes (20 jobs).

@@ -19,6 +19,28 @@ function fakeExchange(options: { delayMs?: number; ttlMs?: number; now?: () => n
   return { exchange, count: () => count };
 }
 
+/**
+ * `redis` for a provider, counting its attempts to take the exchange lock (SET … NX) that found the
+ * lock held by someone else.
+ */
+function lockAttempts(redis: Redis): { redis: Redis; readonly refused: number } {
+  let refused = 0;
+  const set = async (...args: unknown[]): Promise<unknown> => {
+    const answer = await (redis.set as (...a: unknown[]) => Promise<unknown>).apply(redis, args);
+    if (args.includes('NX') && answer === null) refused += 1;
+    return answer;
+  };
+  const watched = new Proxy(redis, {
+    get: (target, property, receiver) => (property === 'set' ? set : (Reflect.get(target, property, receiver) as unknown)),
+  });
+  return {
+    redis: watched,
+    get refused() {
+      return refused;
+    },
+  };
+}
+
 describe('RedisTokenProvider', () => {
   let redis: Redis;
   let prefix: string;
@@ -222,11 +244,17 @@ describe('RedisTokenProvider', () => {
     it('waits for the token that process stores instead of exchanging itself', async () => {
       const ex = fakeExchange();
       await redis.set(`${prefix}:vf:token:lock`, 'someone-else', 'PX', 5_000);
-      const waiting = provider({ exchange: ex.exchange }).getToken();
-      await new Promise((r) => setTimeout(r, 120));
+      const lines: string[] = [];
+      const debug = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+      const attempts = lockAttempts(redis);
+      const waiting = provider({ exchange: ex.exchange, redis: attempts.redis, logger: debug }).getToken();
+      // Only once it has found the lock taken is the provider waiting; a token stored before that
+      // would be picked up on its first read and the wait never run.
+      await expect.poll(() => attempts.refused, { timeout: 10_000 }).toBeGreaterThan(0);
       await redis.set(`${prefix}:vf:token`, JSON.stringify({ token: 'from-elsewhere', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
       expect(await waiting).toBe('from-elsewhere');
       expect(ex.count()).toBe(0);
+      expect(lines.some((line) => line.includes('access token received from another process'))).toBe(true);
     });
 
     it('exchanges itself once the lock of a crashed holder expires', async () => {

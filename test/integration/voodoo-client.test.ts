@@ -51,6 +51,20 @@ class StickyTokens implements TokenProvider {
   }
 }
 
+/** Lifetime of the sandbox's tokens where a test expires one on purpose, in ms: far longer than any test. */
+const TOKEN_TTL_MS = 60_000;
+
+/** A clock for the sandbox's tokens: the wall clock plus however far the test moved it on. */
+function tokenClock(): { now: () => number; advance: (ms: number) => void } {
+  let offsetMs = 0;
+  return {
+    now: () => Date.now() + offsetMs,
+    advance: (ms) => {
+      offsetMs += ms;
+    },
+  };
+}
+
 /** Resolves with the rejection of `promise` (failing the test when it resolves). */
 async function failureOf(promise: Promise<unknown>): Promise<FulfillmentError> {
   try {
@@ -177,8 +191,8 @@ describe('VoodooClient against the sandbox', () => {
     });
 
     it('re-exchanges once and repeats the call when the token has expired (401)', async () => {
-      // 1 s: the first balance call must land inside the token's life even on a loaded machine.
-      const api = await sandbox({ tokenTtlMs: 1_000 });
+      const clock = tokenClock();
+      const api = await sandbox({ tokenTtlMs: TOKEN_TTL_MS, tokenClock: clock.now });
       const tokens: StickyTokens[] = [];
       const api1 = client(api.url, {
         tokens: (exchange) => {
@@ -188,7 +202,7 @@ describe('VoodooClient against the sandbox', () => {
         },
       });
       expect(await api1.getBalance()).toBe(1000);
-      await new Promise((r) => setTimeout(r, 1_200));
+      clock.advance(TOKEN_TTL_MS);
       expect(await api1.getBalance()).toBe(1000);
       expect(tokens[0]?.invalidated).toHaveLength(1);
       expect(api.stats().calls).toMatchObject({ token: 2, balance: 3 });
@@ -225,17 +239,17 @@ describe('VoodooClient against the sandbox', () => {
 
     describe('when the shared token expires before this fleet expects', () => {
       it('re-exchanges exactly once for both clients', async () => {
-        const api = await sandbox({ tokenTtlMs: 1_000 });
-        // A clock 10 s behind the API's: the providers believe the token fresh after the API stopped accepting it.
-        const lagging = (): number => Date.now() - 10_000;
+        const clock = tokenClock();
+        const api = await sandbox({ tokenTtlMs: TOKEN_TTL_MS, tokenClock: clock.now });
+        // The providers keep the wall clock: they believe the token fresh after the API stopped accepting it.
         const tokens = (exchange: TokenExchange): TokenProvider =>
-          new RedisTokenProvider({ redis, keyPrefix: prefix, exchange, refreshMarginMs: 0, logger, now: lagging });
+          new RedisTokenProvider({ redis, keyPrefix: prefix, exchange, refreshMarginMs: 0, logger });
         const a = client(api.url, { tokens });
         const b = client(api.url, { tokens });
         await Promise.all([a.getBalance(), b.getBalance()]);
         expect(api.stats().calls.token).toBe(1);
 
-        await new Promise((r) => setTimeout(r, 1_100));
+        clock.advance(TOKEN_TTL_MS);
         expect(await Promise.all([a.getBalance(), b.getBalance()])).toEqual([1000, 1000]);
         expect(api.stats().calls.token).toBe(2);
         // Each client: one refused call and one repeat.

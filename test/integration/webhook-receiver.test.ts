@@ -317,8 +317,20 @@ describe('webhook receiver', () => {
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(900);
 
-      // Well past one lifetime: only a refreshed key can still exist.
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // Watch the key's remaining life: it only ever goes up when a beat rewrites the key. Three
+      // rewrites (a beat every ttl/3) span a whole lifetime, and the key must never be missing.
+      const seen: number[] = [ttl];
+      let rewrites = 0;
+      await vi.waitFor(
+        async () => {
+          const left = await redis.pttl(key);
+          if (left > (seen.at(-1) ?? 0)) rewrites += 1;
+          seen.push(left);
+          expect(rewrites).toBeGreaterThanOrEqual(3);
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      expect(seen.filter((left) => left <= 0)).toEqual([]);
       expect(await redis.exists(key)).toBe(1);
 
       await receiver.close();

@@ -7,28 +7,31 @@ declare module 'vitest' {
   }
 }
 
+/** A Redis for the tests and how to let go of it. */
+interface TestRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
 /**
- * One real Redis for the whole run: REDIS_URL if set; else a private redis-server from PATH on a
- * free port; else testcontainers' Redis when a Docker engine answers; else fail saying what to install.
- * Tests isolate themselves with unique key prefixes, so sharing one server is safe.
+ * REDIS_URL if set; else a private redis-server from PATH on a free port; else testcontainers' Redis
+ * when a Docker engine answers; else fail saying what to install.
  */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+async function startTestRedis(): Promise<TestRedis> {
   const fromEnv = process.env.REDIS_URL;
-  if (fromEnv) {
-    project.provide('redisUrl', fromEnv);
-    return async () => {};
-  }
+  if (fromEnv) return { url: fromEnv, stop: async () => {} };
   if (hasRedisServer()) {
     const redis = await startPrivateRedis();
-    project.provide('redisUrl', redis.url);
-    return () => redis.destroy();
+    return { url: redis.url, stop: () => redis.destroy() };
   }
   try {
     const { RedisContainer } = await import('@testcontainers/redis');
     const container = await new RedisContainer('redis:7-alpine').start();
-    project.provide('redisUrl', container.getConnectionUrl());
-    return async () => {
-      await container.stop();
+    return {
+      url: container.getConnectionUrl(),
+      stop: async () => {
+        await container.stop();
+      },
     };
   } catch (err) {
     throw new Error(
@@ -36,4 +39,45 @@ export default async function setup(project: TestProject): Promise<() => Promise
         `or run a Docker engine for testcontainers (${(err as Error).message})`,
     );
   }
+}
+
+/**
+ * The run's one Redis, shared by every project that lists this file (integration and e2e). Vitest
+ * loads a global setup file once per project, each copy a module of its own, so the share lives on
+ * the main process's globalThis: the first project starts it, the last teardown stops it.
+ */
+const SHARED = Symbol.for('voodoo-fulfillment.test-redis');
+interface Shared {
+  redis: Promise<TestRedis>;
+  users: number;
+}
+const holder = globalThis as typeof globalThis & { [SHARED]?: Shared };
+
+/**
+ * Provides `redisUrl` to the project's tests. Tests isolate themselves with unique key prefixes,
+ * so sharing one server is safe.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let shared = holder[SHARED];
+  if (shared === undefined) {
+    shared = { redis: startTestRedis(), users: 0 };
+    holder[SHARED] = shared;
+  }
+  shared.users += 1;
+  const current = shared;
+  let redis: TestRedis;
+  try {
+    redis = await current.redis;
+  } catch (err) {
+    current.users -= 1;
+    if (current.users === 0) delete holder[SHARED];
+    throw err;
+  }
+  project.provide('redisUrl', redis.url);
+  return async () => {
+    current.users -= 1;
+    if (current.users > 0) return;
+    delete holder[SHARED];
+    await redis.stop();
+  };
 }
