@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { FulfillmentError, TransientError } from '../errors/errors.js';
+import { projectKeys } from '../redis/keys.js';
 import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -31,7 +32,7 @@ export interface TokenProvider {
 export interface RedisTokenProviderOptions {
   /** Shared store; the caller owns (and closes) the connection. */
   redis: Redis;
-  /** Prefix of this project's Redis keys; the token lives at `${keyPrefix}:vf:token` as JSON `{token, expiresAtMs, refreshAtMs}`. */
+  /** Prefix of this project's Redis keys; the token lives at `projectKeys(keyPrefix).token` as JSON `{token, expiresAtMs, refreshAtMs}`. */
   keyPrefix: string;
   /** Performs the actual exchange. */
   exchange: TokenExchange;
@@ -108,8 +109,9 @@ export class RedisTokenProvider implements TokenProvider {
 
   constructor(options: RedisTokenProviderOptions) {
     this.redis = options.redis;
-    this.tokenKey = `${options.keyPrefix}:vf:token`;
-    this.lockKey = `${options.keyPrefix}:vf:token:lock`;
+    const keys = projectKeys(options.keyPrefix);
+    this.tokenKey = keys.token;
+    this.lockKey = keys.tokenLock;
     this.exchange = options.exchange;
     this.refreshMarginMs = options.refreshMarginMs;
     this.now = options.now ?? Date.now;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
+import { projectKeys } from '../redis/keys.js';
 import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
 import { RECORD_CHARGE, RELEASE, REFRESH, RESERVE } from './balance-scripts.js';
 
@@ -55,9 +56,10 @@ export class BalanceGate {
 
   constructor(private readonly options: BalanceGateOptions) {
     this.now = options.now ?? Date.now;
-    this.balanceKey = `${options.prefix}:vf:balance`;
-    this.lockKey = `${options.prefix}:vf:balance:lock`;
-    this.keys = [this.balanceKey, `${options.prefix}:vf:reservations`, `${options.prefix}:vf:spend:log`, `${options.prefix}:vf:spend:amounts`];
+    const keys = projectKeys(options.prefix);
+    this.balanceKey = keys.balance;
+    this.lockKey = keys.balanceLock;
+    this.keys = [keys.balance, keys.reservations, keys.spendLog, keys.spendAmounts];
     this.spendOn = options.spendLimit === undefined ? '0' : '1';
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
+import { projectKeys } from '../redis/keys.js';
 import { DELETE_IF_VALUE } from '../redis/lua-script.js';
 
 /** Default lifetime of one heartbeat, in ms. */
@@ -9,14 +10,6 @@ export const DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS = 10_000;
 // Bounds the final DEL on close: with Redis unreachable it would otherwise wait forever, and the
 // key expires by itself within ttlMs anyway.
 const STOP_DEADLINE_MS = 2_000;
-
-/**
- * Key that exists while at least one webhook receiver is alive. Workers read it to decide how soon to
- * poll; the receiver writes it. Both sides must use this function.
- */
-export function webhookAliveKey(prefix: string): string {
-  return `${prefix}:vf:webhook:alive`;
-}
 
 /** Options of {@link startWebhookHeartbeat}. */
 export interface WebhookHeartbeatOptions {
@@ -37,14 +30,15 @@ export interface WebhookHeartbeat {
 }
 
 /**
- * Keep `webhookAliveKey(prefix)` set (PX ttlMs) while the receiver runs. Resolves after the first
- * beat was attempted, so a started receiver is visible at once. A failed beat is logged, not thrown:
- * the heartbeat only lets workers poll less often, and an expired key merely makes them poll sooner.
+ * Keep `projectKeys(prefix).webhookAlive` set (PX ttlMs) while the receiver runs; workers read it to
+ * decide how soon to poll. Resolves after the first beat was attempted, so a started receiver is
+ * visible at once. A failed beat is logged, not thrown: the heartbeat only lets workers poll less
+ * often, and an expired key merely makes them poll sooner.
  */
 export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): Promise<WebhookHeartbeat> {
   const ttlMs = options.ttlMs ?? DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS;
   if (!Number.isInteger(ttlMs) || ttlMs < 3) throw new RangeError('heartbeat ttlMs must be a whole number of ms, at least 3');
-  const key = webhookAliveKey(options.prefix);
+  const key = projectKeys(options.prefix).webhookAlive;
   // Identifies this receiver's beats so that stop() leaves another receiver's beat alone.
   const token = randomUUID();
   let inFlight: Promise<void> | null = null;

@@ -14,7 +14,7 @@ import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
-import { webhookAliveKey } from '../webhook/webhook-heartbeat.js';
+import { projectKeys } from '../redis/keys.js';
 
 /** A running worker process's pieces, for shutdown and metrics. */
 export interface WorkerProcess {
@@ -75,11 +75,12 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
 
+  const webhookAliveKey = projectKeys(prefix).webhookAlive;
   let aliveUntil = 0;
   let alive = false;
   const webhookAlive = async (): Promise<boolean> => {
     if (Date.now() < aliveUntil) return alive;
-    alive = (await redis.exists(webhookAliveKey(prefix))) === 1;
+    alive = (await redis.exists(webhookAliveKey)) === 1;
     aliveUntil = Date.now() + WEBHOOK_ALIVE_CACHE_MS;
     return alive;
   };

@@ -11,6 +11,7 @@ import { Catalog } from '../../src/catalog/catalog.js';
 import { sampleCatalogItems } from '../../src/catalog/sample-items.js';
 import { FulfillmentError } from '../../src/errors/errors.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
+import { projectKeys } from '../../src/redis/keys.js';
 import { startSandbox } from '../../src/sandbox/sandbox-server.js';
 import type { LocalSandbox } from '../../src/sandbox/sandbox-types.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
@@ -145,7 +146,7 @@ describe('log redaction across API calls', () => {
     logger.info({ orders: [order] }, 'batch');
 
     // A 401 and its re-exchange: the rejected token goes through invalidate().
-    await redis.set(`${prefix}:vf:token`, JSON.stringify({ token: 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjk5OTk5OTk5OTl9.forged', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
+    await redis.set(projectKeys(prefix).token, JSON.stringify({ token: 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjk5OTk5OTk5OTl9.forged', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
     const second = client(sandbox.url);
     await second.getBalance();
 

@@ -10,6 +10,7 @@ import { freePort } from '../../src/dev/private-redis.js';
 import { resultProblems } from '../../src/dev/result-check.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
+import { projectKeys } from '../../src/redis/keys.js';
 import { startSandbox, defaultSandboxCatalog } from '../../src/sandbox/sandbox-server.js';
 import type { LocalSandbox, SandboxOptions, SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
 import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from './redis.js';
@@ -186,7 +187,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       await enqueueOrders(intents, list);
     },
     async ledgerRecord(merchantOrderId) {
-      return redis.hgetall(`${prefix}:vf:order:${merchantOrderId}`);
+      return redis.hgetall(projectKeys(prefix).order(merchantOrderId));
     },
     async waitForResults(count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
