@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { FulfillmentError, TransientError } from '../errors/errors.js';
 import { projectKeys } from '../redis/keys.js';
-import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
+import { LuaScript } from '../redis/lua-script.js';
+import { OwnedKey } from '../redis/owned-key.js';
 import type { Logger } from '../logging/logger.js';
 
 /** An access token and when it stops working. */
@@ -189,8 +189,8 @@ export class RedisTokenProvider implements TokenProvider {
         if (waited) this.logger.debug('access token received from another process');
         return this.keep(shared, generation);
       }
-      const owner = randomUUID();
-      if (await this.tryLock(owner)) {
+      const lock = new OwnedKey(this.redis, this.lockKey, this.lockTtlMs);
+      if (await this.tryLock(lock)) {
         try {
           // Another process may have stored a token between our read and our lock.
           const again = await this.readShared();
@@ -200,7 +200,7 @@ export class RedisTokenProvider implements TokenProvider {
           this.logger.debug({ expiresInMs: fresh.expiresAtMs - this.now() }, 'access token exchanged');
           return this.keep(fresh, generation);
         } finally {
-          await this.releaseLock(owner);
+          await this.releaseLock(lock);
         }
       }
       if (Date.now() >= deadline) {
@@ -254,17 +254,17 @@ export class RedisTokenProvider implements TokenProvider {
     }
   }
 
-  private async tryLock(owner: string): Promise<boolean> {
+  private async tryLock(lock: OwnedKey): Promise<boolean> {
     try {
-      return (await this.redis.set(this.lockKey, owner, 'PX', this.lockTtlMs, 'NX')) === 'OK';
+      return await lock.acquire();
     } catch (err) {
       throw new TransientError('token store unavailable', { cause: err });
     }
   }
 
-  private async releaseLock(owner: string): Promise<void> {
+  private async releaseLock(lock: OwnedKey): Promise<void> {
     try {
-      await DELETE_IF_VALUE.run(this.redis, [this.lockKey], [owner]);
+      await lock.release();
     } catch (err) {
       // The lock expires on its own after lockTtlMs.
       this.logger.warn({ err }, 'could not release the token exchange lock');

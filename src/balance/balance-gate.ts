@@ -1,8 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import { projectKeys } from '../redis/keys.js';
-import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
+import { LuaScript } from '../redis/lua-script.js';
+import { OwnedKey } from '../redis/owned-key.js';
 import { RECORD_CHARGE, RELEASE, REFRESH, RESERVE } from './balance-scripts.js';
+
+/** How long the balance-read lock is held at most, in ms (a crashed reader frees it after this). */
+const BALANCE_LOCK_TTL_MS = 5_000;
+/** How long a process that did not get the lock waits before it looks at the reading again, in ms. */
+const BALANCE_WAIT_STEP_MS = 25;
 
 /** Answer of {@link BalanceGate.reserve}: reserved, the balance is short, or the spend limit is reached. */
 export type ReserveOutcome = 'ok' | 'short' | 'capped';
@@ -105,10 +111,9 @@ export class BalanceGate {
 
   /** One process reads the balance for the fleet; the others wait briefly for its reading. */
   private async refresh(): Promise<void> {
-    const token = `${process.pid}-${this.now()}-${Math.random()}`;
-    const locked = await this.options.redis.set(this.lockKey, token, 'PX', 5_000, 'NX');
-    if (locked === null) {
-      await new Promise((r) => setTimeout(r, 25));
+    const lock = new OwnedKey(this.options.redis, this.lockKey, BALANCE_LOCK_TTL_MS);
+    if (!(await lock.acquire())) {
+      await new Promise((r) => setTimeout(r, BALANCE_WAIT_STEP_MS));
       return;
     }
     try {
@@ -120,7 +125,7 @@ export class BalanceGate {
       this.options.logger.debug({ balance }, 'balance read for the fleet');
     } finally {
       // Release only our own lock (compare-and-delete) so a slow read never frees someone else's.
-      await DELETE_IF_VALUE.run(this.options.redis, [this.lockKey], [token]);
+      await lock.release();
     }
   }
 }

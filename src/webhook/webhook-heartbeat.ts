@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import { projectKeys } from '../redis/keys.js';
-import { DELETE_IF_VALUE } from '../redis/lua-script.js';
+import { OwnedKey } from '../redis/owned-key.js';
 
 /** Default lifetime of one heartbeat, in ms. */
 export const DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS = 10_000;
@@ -38,17 +37,17 @@ export interface WebhookHeartbeat {
 export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): Promise<WebhookHeartbeat> {
   const ttlMs = options.ttlMs ?? DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS;
   if (!Number.isInteger(ttlMs) || ttlMs < 3) throw new RangeError('heartbeat ttlMs must be a whole number of ms, at least 3');
-  const key = projectKeys(options.prefix).webhookAlive;
-  // Identifies this receiver's beats so that stop() leaves another receiver's beat alone.
-  const token = randomUUID();
+  // Each beat takes the key whoever wrote the last one; its token identifies this receiver's beats
+  // so that stop() leaves another receiver's beat alone.
+  const alive = new OwnedKey(options.redis, projectKeys(options.prefix).webhookAlive, ttlMs);
   let inFlight: Promise<void> | null = null;
   let stopped = false;
 
   const beat = (): Promise<void> => {
     // A beat still waiting on a slow Redis makes the next one pointless.
     if (inFlight !== null || stopped) return inFlight ?? Promise.resolve();
-    const current = options.redis
-      .set(key, token, 'PX', ttlMs)
+    const current = alive
+      .claim()
       .then(
         () => undefined,
         (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat not written'),
@@ -70,16 +69,16 @@ export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): P
       stopped = true;
       clearInterval(timer);
       if (inFlight !== null) await inFlight;
+      // A receiver that stops must not delete the beat of another receiver that wrote after it.
+      const removed = alive.release().then(
+        () => undefined,
+        (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat key not deleted; it expires by itself'),
+      );
       let deadline: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<void>((resolve) => {
         deadline = setTimeout(resolve, STOP_DEADLINE_MS);
         deadline.unref();
       });
-      // A receiver that stops must not delete the beat of another receiver that wrote after it.
-      const removed = DELETE_IF_VALUE.run(options.redis, [key], [token]).then(
-        () => undefined,
-        (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat key not deleted; it expires by itself'),
-      );
       await Promise.race([removed, gaveUp]);
       clearTimeout(deadline);
     },
