@@ -89,7 +89,6 @@ export async function measureBullmqCeiling(options: CeilingOptions): Promise<Cei
           cliPath,
           command: 'bench-noop-worker',
           env,
-          readyPattern: /"noop worker started"/,
           readyTimeoutMs: READY_TIMEOUT_MS,
           keepLines: KEEP_LINES,
         }),

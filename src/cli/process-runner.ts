@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../config/config.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import { signalReady } from './ready-signal.js';
 
 /** Something a CLI command runs until a signal stops it. */
 export interface Closable {
@@ -14,7 +15,8 @@ export function processLogger(config: Config, name: string): Logger {
 
 /**
  * Run a long-lived process: parse config once (a bad value exits 1 naming the variable), start it,
- * and on SIGINT/SIGTERM close it gracefully (a second signal exits at once).
+ * tell a parent listening over IPC that it is ready ({@link signalReady}), and on SIGINT/SIGTERM
+ * close it gracefully (a second signal exits at once).
  */
 export async function runUntilSignal(name: string, start: (config: Config, logger: Logger) => Promise<Closable>): Promise<void> {
   const config = loadConfig(process.env);
@@ -49,4 +51,5 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  signalReady();
 }

@@ -46,7 +46,7 @@ export interface FleetOptions {
   catalogPath?: string;
   /** Recent log lines kept per process. Default 2000. */
   keepLines?: number;
-  /** How long a process may take to print its ready line, in ms. Default 20000. */
+  /** How long a process may take to say it is ready, in ms. Default 20000. */
   readyTimeoutMs?: number;
   /** How long a stopping process may take before it is SIGKILLed, in ms. Default 10000. */
   stopTimeoutMs?: number;
@@ -129,7 +129,6 @@ export interface Fleet {
 const RESULT_STATES: JobType[] = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children'];
 /** Longest one close step may take, in ms. */
 const CLEANUP_DEADLINE_MS = 10_000;
-const READY = { worker: /"worker started"/, webhook: /"webhook receiver listening"/ } as const;
 
 function defaultCliPath(): string {
   // Two levels below the package root both as src/dev/ (vitest) and dist/dev/ (built).
@@ -258,7 +257,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const counters: Record<FleetRole, number> = { worker: 0, webhook: 0 };
   let closing: Promise<void> | undefined;
 
-  // Starts still waiting for their ready line: close() lets them finish so it can stop them too.
+  // Starts still waiting for their ready message: close() lets them finish so it can stop them too.
   const starting = new Set<Promise<FleetProcess>>();
   const spawnRole = async (role: FleetRole, extra: Record<string, string>): Promise<FleetProcess> => {
     if (closing) throw new FleetError('the fleet is closing');
@@ -268,7 +267,6 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
       role,
       cliPath,
       env: roleEnv(role, extra),
-      readyPattern: READY[role],
       readyTimeoutMs,
       keepLines,
       ...(options.onLine === undefined ? {} : { onLine: options.onLine }),

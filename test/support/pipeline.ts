@@ -81,12 +81,12 @@ function webhookUrlOf(port: number): string {
   return `http://127.0.0.1:${port}/webhooks/voodoo`;
 }
 
-/** How long a worker or receiver may take to print its ready line, in ms. */
+/** How long a worker or receiver may take to say it is ready, in ms. */
 const READY_TIMEOUT_MS = 30_000;
 
 let processCount = 0;
 
-async function spawnCli(role: FleetRole, env: Record<string, string>, readyPattern: RegExp): Promise<PipelineProcess> {
+async function spawnCli(role: FleetRole, env: Record<string, string>): Promise<PipelineProcess> {
   // Every line is kept (onLine sees them whole): the tests scan all of them, for secrets among others.
   const lines: string[] = [];
   processCount += 1;
@@ -95,7 +95,6 @@ async function spawnCli(role: FleetRole, env: Record<string, string>, readyPatte
     role,
     cliPath: CLI,
     env: { PATH: process.env.PATH ?? '', ...env },
-    readyPattern,
     readyTimeoutMs: READY_TIMEOUT_MS,
     keepLines: 1,
     onLine: (_proc, line) => lines.push(line),
@@ -166,12 +165,12 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     processes,
     env,
     async startWorker(extraEnv = {}) {
-      const proc = await spawnCli('worker', { ...env, ...extraEnv }, /"worker started"/);
+      const proc = await spawnCli('worker', { ...env, ...extraEnv });
       processes.push(proc);
       return proc;
     },
     async startWebhook() {
-      const proc = await spawnCli('webhook', env, /"webhook receiver listening"/);
+      const proc = await spawnCli('webhook', env);
       processes.push(proc);
       return proc;
     },
