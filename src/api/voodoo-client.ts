@@ -14,6 +14,7 @@ import {
 import { accessTokenExpiresAt } from './jwt-expiry.js';
 import { MAX_MERCHANT_ORDER_ID_LENGTH, orderFromRest, type Order } from './order.js';
 import type { AccessToken, TokenExchange, TokenProvider } from './token-provider.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 
 export type { ApiEndpoint } from './error-mapping.js';
 
@@ -224,7 +225,7 @@ class HttpVoodooClient implements VoodooClient {
         json: options.json,
         headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
       });
-      this.logger.debug({ endpoint, status: response.statusCode, durationMs: elapsed() }, 'api call');
+      this.logger.debug({ event: LOG_EVENT.apiCall, endpoint, status: response.statusCode, durationMs: elapsed() }, 'api call');
       const retryAfter = response.headers['retry-after'];
       return { status: response.statusCode, body: parseJson(response.body), retryAfter };
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { OrderResult } from '../lifecycle/order-state.js';
 import type { SandboxOrderRecord, SandboxStats } from '../sandbox/sandbox-types.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 import type { LogFacts } from './chaos-log-facts.js';
 import type { LogLeak } from './chaos-log-scan.js';
 
@@ -367,10 +368,10 @@ export function logProblems(scan: LogScanFigures): string[] {
 }
 
 /**
- * The workers' own account agrees with the results: every `result emitted` line for a
+ * The workers' own account agrees with the results: every `result_emitted` line for a
  * merchant_order_id names the status and order id of its one result (a crash may repeat an emit,
  * never change it); and the facts the unresolved check relies on were found at all (a renamed
- * log message must fail the run, not weaken it).
+ * log event must fail the run, not weaken it).
  */
 export function emittedProblems(
   results: ReadonlyMap<string, OrderResult>,
@@ -392,9 +393,9 @@ export function emittedProblems(
       }
     }
   }
-  if (results.size > 0 && facts.emitted.size === 0) problems.push('no worker log line says "result emitted": did the message change?');
+  if (results.size > 0 && facts.emitted.size === 0) problems.push(`no worker log line has the event ${LOG_EVENT.resultEmitted}: was it renamed?`);
   if (acknowledgedWebhooks > 0 && facts.webhookAcceptedAtMs.size === 0) {
-    problems.push(`the sandbox saw ${acknowledgedWebhooks} webhooks acknowledged but no receiver line says "webhook event accepted": did the message change?`);
+    problems.push(`the sandbox saw ${acknowledgedWebhooks} webhooks acknowledged but no receiver line has the event ${LOG_EVENT.webhookAccepted}: was it renamed?`);
   }
   return problems;
 }

@@ -7,6 +7,7 @@ import { lifecyclePolicy, requireSetting, spendLimit, type Config } from '../con
 import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../metrics/pipeline-metrics.js';
@@ -120,10 +121,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   await worker.waitUntilReady();
   const metricsServer: MetricsServer | null =
     config.METRICS_PORT === undefined ? null : await startMetricsServer(metrics.registry, config.WEBHOOK_HOST, config.METRICS_PORT);
-  // Logged at info whatever LOG_LEVEL says: supervisors and the fleet tooling wait for this line.
+  // Logged at info whatever LOG_LEVEL says: it tells an operator the worker is up (the process
+  // signals readiness to its parent over IPC besides; see cli/process-runner.ts).
   logger
     .child({}, { level: 'info' })
-    .info({ concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, metrics: metricsServer?.url ?? null }, 'worker started');
+    .info({ event: LOG_EVENT.workerStarted, concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, metrics: metricsServer?.url ?? null }, 'worker started');
 
   return {
     metrics,

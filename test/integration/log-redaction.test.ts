@@ -10,6 +10,7 @@ import { createVoodooClient, type VoodooClient } from '../../src/api/voodoo-clie
 import { Catalog } from '../../src/catalog/catalog.js';
 import { sampleCatalogItems } from '../../src/catalog/sample-items.js';
 import { FulfillmentError } from '../../src/errors/errors.js';
+import { LOG_EVENT, readEventLine } from '../../src/logging/log-events.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { projectKeys } from '../../src/redis/keys.js';
 import { startSandbox } from '../../src/sandbox/sandbox-server.js';
@@ -186,7 +187,7 @@ describe('log redaction across API calls', () => {
     // The test exercised what it claims to.
     expect(issuedTokens.length).toBeGreaterThanOrEqual(2);
     expect(deliveredCodes.length).toBeGreaterThanOrEqual(3);
-    const apiCalls = lines.filter((line) => line.includes('"msg":"api call"'));
+    const apiCalls = lines.filter((line) => readEventLine(line)?.event === LOG_EVENT.apiCall);
     expect(apiCalls.length).toBeGreaterThan(5);
     expect(apiCalls[0]).toMatch(/"endpoint":"token".*"status":200.*"durationMs":\d+/);
     expect(lines.some((line) => line.includes('"status":401'))).toBe(true);

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OrderLedger } from '../../src/ledger/order-ledger.js';
 import { initialState } from '../../src/lifecycle/order-machine.js';
+import { LOG_EVENT, readEventLine } from '../../src/logging/log-events.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { intentJobId } from '../../src/queue/job-ids.js';
 import { createJobWaker, type JobWaker } from '../../src/queue/job-waker.js';
@@ -344,7 +345,7 @@ describe('webhook receiver', () => {
       await deliver(receiver.url, 'x'.repeat(BODY_LIMIT_BYTES + 1));
 
       const log = logLines.join('\n');
-      const accepted = logLines.filter((l) => l.includes('webhook event accepted'));
+      const accepted = logLines.filter((l) => readEventLine(l)?.event === LOG_EVENT.webhookAccepted);
       expect(accepted.length).toBe(2);
       expect(accepted[0]).toContain('"merchant_order_id":"mo-1"');
       expect(accepted[0]).toContain(`"order_id":"${String(webhookEvent().order_id)}"`);
