@@ -180,8 +180,8 @@ export class RedisTokenProvider implements TokenProvider {
   /** Shared token if fresh; else win the lock and exchange; else wait for the winner's result. */
   private async load(generation: number): Promise<HeldToken> {
     // The lock holder may need up to lockTtlMs; waiting a little longer lets the lock expire and be taken.
-    // Wall-clock time on purpose: the injected clock may be frozen in tests.
-    const deadline = Date.now() + this.lockTtlMs * 2;
+    // Real time on purpose: the injected clock may be frozen in tests.
+    const gaveUp = AbortSignal.timeout(this.lockTtlMs * 2);
     let waited = false;
     for (;;) {
       const shared = await this.readShared();
@@ -203,7 +203,7 @@ export class RedisTokenProvider implements TokenProvider {
           await this.releaseLock(lock);
         }
       }
-      if (Date.now() >= deadline) {
+      if (gaveUp.aborted) {
         throw new TransientError('timed out waiting for another process to exchange the API key');
       }
       waited = true;

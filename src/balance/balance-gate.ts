@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import { projectKeys } from '../redis/keys.js';
@@ -113,7 +114,7 @@ export class BalanceGate {
   private async refresh(): Promise<void> {
     const lock = new OwnedKey(this.options.redis, this.lockKey, BALANCE_LOCK_TTL_MS);
     if (!(await lock.acquire())) {
-      await new Promise((r) => setTimeout(r, BALANCE_WAIT_STEP_MS));
+      await sleep(BALANCE_WAIT_STEP_MS);
       return;
     }
     try {

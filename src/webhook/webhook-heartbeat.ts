@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
 import { projectKeys } from '../redis/keys.js';
@@ -74,13 +75,11 @@ export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): P
         () => undefined,
         (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat key not deleted; it expires by itself'),
       );
-      let deadline: NodeJS.Timeout | undefined;
-      const gaveUp = new Promise<void>((resolve) => {
-        deadline = setTimeout(resolve, STOP_DEADLINE_MS);
-        deadline.unref();
-      });
+      const settled = new AbortController();
+      const gaveUp = sleep(STOP_DEADLINE_MS, undefined, { ref: false, signal: settled.signal });
       await Promise.race([removed, gaveUp]);
-      clearTimeout(deadline);
+      // Ends the timer; the race has already settled, so the rejection it causes goes nowhere.
+      settled.abort();
     },
   };
 }
