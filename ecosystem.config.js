@@ -12,6 +12,10 @@ const shared = {
   // PM2 sends SIGINT, then SIGKILL after kill_timeout ms. The worker finishes in-flight jobs within
   // HTTP_TIMEOUT_MS (10 s by default); whatever a SIGKILL cuts short is recovered by the others.
   kill_timeout: 30_000,
+  // Each process sends 'ready' over IPC once it consumes (worker) or listens (webhook); PM2 counts it
+  // online then, not when it was merely spawned (after listen_timeout ms it stops waiting).
+  wait_ready: true,
+  listen_timeout: 30_000,
   max_memory_restart: '512M',
   env: {
     NODE_ENV: 'production',

@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { FulfillmentError, TransientError } from '../errors/errors.js';
-import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
+import { projectKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
+import { OwnedKey } from '../redis/owned-key.js';
 import type { Logger } from '../logging/logger.js';
 
 /** An access token and when it stops working. */
@@ -31,7 +32,7 @@ export interface TokenProvider {
 export interface RedisTokenProviderOptions {
   /** Shared store; the caller owns (and closes) the connection. */
   redis: Redis;
-  /** Prefix of this project's Redis keys; the token lives at `${keyPrefix}:vf:token` as JSON `{token, expiresAtMs, refreshAtMs}`. */
+  /** Prefix of this project's Redis keys; the token lives at `projectKeys(keyPrefix).token` as JSON `{token, expiresAtMs, refreshAtMs}`. */
   keyPrefix: string;
   /** Performs the actual exchange. */
   exchange: TokenExchange;
@@ -108,8 +109,9 @@ export class RedisTokenProvider implements TokenProvider {
 
   constructor(options: RedisTokenProviderOptions) {
     this.redis = options.redis;
-    this.tokenKey = `${options.keyPrefix}:vf:token`;
-    this.lockKey = `${options.keyPrefix}:vf:token:lock`;
+    const keys = projectKeys(options.keyPrefix);
+    this.tokenKey = keys.token;
+    this.lockKey = keys.tokenLock;
     this.exchange = options.exchange;
     this.refreshMarginMs = options.refreshMarginMs;
     this.now = options.now ?? Date.now;
@@ -179,8 +181,8 @@ export class RedisTokenProvider implements TokenProvider {
   /** Shared token if fresh; else win the lock and exchange; else wait for the winner's result. */
   private async load(generation: number): Promise<HeldToken> {
     // The lock holder may need up to lockTtlMs; waiting a little longer lets the lock expire and be taken.
-    // Wall-clock time on purpose: the injected clock may be frozen in tests.
-    const deadline = Date.now() + this.lockTtlMs * 2;
+    // Real time on purpose: the injected clock may be frozen in tests.
+    const gaveUp = AbortSignal.timeout(this.lockTtlMs * 2);
     let waited = false;
     for (;;) {
       const shared = await this.readShared();
@@ -188,8 +190,8 @@ export class RedisTokenProvider implements TokenProvider {
         if (waited) this.logger.debug('access token received from another process');
         return this.cacheIfCurrent(shared, generation);
       }
-      const owner = randomUUID();
-      if (await this.tryLock(owner)) {
+      const lock = new OwnedKey(this.redis, this.lockKey, this.lockTtlMs);
+      if (await this.tryLock(lock)) {
         try {
           // Another process may have stored a token between our read and our lock.
           const again = await this.readShared();
@@ -199,10 +201,10 @@ export class RedisTokenProvider implements TokenProvider {
           this.logger.debug({ expiresInMs: fresh.expiresAtMs - this.now() }, 'access token exchanged');
           return this.cacheIfCurrent(fresh, generation);
         } finally {
-          await this.releaseLock(owner);
+          await this.releaseLock(lock);
         }
       }
-      if (Date.now() >= deadline) {
+      if (gaveUp.aborted) {
         throw new TransientError('timed out waiting for another process to exchange the API key');
       }
       waited = true;
@@ -253,17 +255,17 @@ export class RedisTokenProvider implements TokenProvider {
     }
   }
 
-  private async tryLock(owner: string): Promise<boolean> {
+  private async tryLock(lock: OwnedKey): Promise<boolean> {
     try {
-      return (await this.redis.set(this.lockKey, owner, 'PX', this.lockTtlMs, 'NX')) === 'OK';
+      return await lock.acquire();
     } catch (err) {
       throw new TransientError('token store unavailable', { cause: err });
     }
   }
 
-  private async releaseLock(owner: string): Promise<void> {
+  private async releaseLock(lock: OwnedKey): Promise<void> {
     try {
-      await DELETE_IF_VALUE.run(this.redis, [this.lockKey], [owner]);
+      await lock.release();
     } catch (err) {
       // The lock expires on its own after lockTtlMs.
       this.logger.warn({ err }, 'could not release the token exchange lock');

@@ -15,6 +15,7 @@ import { accessTokenExpiresAt } from './jwt-expiry.js';
 import { MAX_MERCHANT_ORDER_ID_LENGTH } from './api-limits.js';
 import { orderFromRest, type Order } from './order.js';
 import type { AccessToken, TokenExchange, TokenProvider } from './token-provider.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 
 export type { ApiEndpoint } from './error-mapping.js';
 
@@ -225,7 +226,7 @@ class HttpVoodooClient implements VoodooClient {
         json: options.json,
         headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
       });
-      this.logger.debug({ endpoint, status: response.statusCode, durationMs: elapsed() }, 'api call');
+      this.logger.debug({ event: LOG_EVENT.apiCall, endpoint, status: response.statusCode, durationMs: elapsed() }, 'api call');
       const retryAfter = response.headers['retry-after'];
       return { status: response.statusCode, body: parseJson(response.body), retryAfter };
     } catch (err) {

@@ -1,7 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
-import { DELETE_IF_VALUE, LuaScript } from '../redis/lua-script.js';
+import { projectKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
+import { OwnedKey } from '../redis/owned-key.js';
 import { RECORD_CHARGE, RELEASE, REFRESH, RESERVE } from './balance-scripts.js';
+
+/** How long the balance-read lock is held at most, in ms (a crashed reader frees it after this). */
+const BALANCE_LOCK_TTL_MS = 5_000;
+/** How long a process that did not get the lock waits before it looks at the reading again, in ms. */
+const BALANCE_WAIT_STEP_MS = 25;
 
 /** Answer of {@link BalanceGate.reserve}: reserved, the balance is short, or the spend limit is reached. */
 export type ReserveOutcome = 'ok' | 'short' | 'capped';
@@ -55,9 +63,10 @@ export class BalanceGate {
 
   constructor(private readonly options: BalanceGateOptions) {
     this.now = options.now ?? Date.now;
-    this.balanceKey = `${options.prefix}:vf:balance`;
-    this.lockKey = `${options.prefix}:vf:balance:lock`;
-    this.keys = [this.balanceKey, `${options.prefix}:vf:reservations`, `${options.prefix}:vf:spend:log`, `${options.prefix}:vf:spend:amounts`];
+    const keys = projectKeys(options.prefix);
+    this.balanceKey = keys.balance;
+    this.lockKey = keys.balanceLock;
+    this.keys = [keys.balance, keys.reservations, keys.spendLog, keys.spendAmounts];
     this.spendOn = options.spendLimit === undefined ? '0' : '1';
   }
 
@@ -103,10 +112,9 @@ export class BalanceGate {
 
   /** One process reads the balance for the fleet; the others wait briefly for its reading. */
   private async refresh(): Promise<void> {
-    const token = `${process.pid}-${this.now()}-${Math.random()}`;
-    const locked = await this.options.redis.set(this.lockKey, token, 'PX', 5_000, 'NX');
-    if (locked === null) {
-      await new Promise((r) => setTimeout(r, 25));
+    const lock = new OwnedKey(this.options.redis, this.lockKey, BALANCE_LOCK_TTL_MS);
+    if (!(await lock.acquire())) {
+      await sleep(BALANCE_WAIT_STEP_MS);
       return;
     }
     try {
@@ -118,7 +126,7 @@ export class BalanceGate {
       this.options.logger.debug({ balance }, 'balance read for the fleet');
     } finally {
       // Release only our own lock (compare-and-delete) so a slow read never frees someone else's.
-      await DELETE_IF_VALUE.run(this.options.redis, [this.lockKey], [token]);
+      await lock.release();
     }
   }
 }

@@ -1,10 +1,10 @@
 /**
- * Fleet-wide funds bookkeeping, atomic in Redis.
- * Hash `<prefix>:vf:balance`: value (last balance read), readAtMs, epoch (bumped per read),
+ * Fleet-wide funds bookkeeping, atomic in Redis. Key names: `projectKeys` (redis/keys.ts).
+ * Hash `balance`: value (last balance read), readAtMs, epoch (bumped per read),
  * spent (costs reserved since that read), windowSpent (charged within the spend window).
- * Hash `<prefix>:vf:reservations`: mid → "epoch:cost".
- * With a spend limit: sorted set `<prefix>:vf:spend:log` (mid scored by when it was reserved) and
- * hash `<prefix>:vf:spend:amounts` (mid → amount counted against the limit); both hold only the
+ * Hash `reservations`: mid → "epoch:cost".
+ * With a spend limit: sorted set `spendLog` (mid scored by when it was reserved) and
+ * hash `spendAmounts` (mid → amount counted against the limit); both hold only the
  * orders of the current window, so they stay bounded.
  */
 

@@ -1,5 +1,6 @@
 import { loadConfig, type Config, type ConfigWarning } from '../config/config.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import { signalReady } from './ready-signal.js';
 
 /** Something a CLI command runs until a signal stops it. */
 export interface Closable {
@@ -20,7 +21,8 @@ export function processLogger(config: Config, name: string): Logger {
  * signal exits at once). The signals are handled from before the start, so one sent the moment the
  * process says it started (its ready line) closes it like any other instead of killing it; one sent
  * while it starts, when there is nothing to close yet, exits at once. A process whose main loop
- * fails (`stopped` rejects) closes and exits 1.
+ * fails (`stopped` rejects) closes and exits 1. Once started it tells a parent listening over IPC
+ * that it is ready ({@link signalReady}).
  */
 export async function runUntilSignal(name: string, start: (config: Config, logger: Logger) => Promise<Closable>): Promise<void> {
   const warnings: ConfigWarning[] = [];
@@ -62,6 +64,7 @@ export async function runUntilSignal(name: string, start: (config: Config, logge
     logger.flush();
     throw err;
   }
+  signalReady();
   running.stopped?.catch(() => {
     if (!stopping) stop('failure', 1);
   });

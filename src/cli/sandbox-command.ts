@@ -5,11 +5,14 @@ import { ConfigError, errorMessage } from '../errors/errors.js';
 import { LOG_LEVELS } from '../logging/log-levels.js';
 import type { FaultConfig, OutcomeMix, SandboxOptions } from '../sandbox/sandbox-types.js';
 import { wholeNumber } from './option-parsers.js';
+import { signalReady } from './ready-signal.js';
 
 /** What the command talks to besides the sandbox; tests replace it, the bin uses the process. */
 export interface SandboxCommandIo {
   /** Where the `sandbox listening on …` line goes. */
   write(text: string): unknown;
+  /** Called once the sandbox listens (the bin tells a parent listening over IPC, see ready-signal.ts). */
+  ready?: () => void;
   /** Resolves when the sandbox should stop (SIGINT or SIGTERM for the bin). */
   untilStopped(): Promise<void>;
   /** Where log lines go (opened only when the command runs); stderr for the bin, so stdout carries only the listening line. */
@@ -110,6 +113,7 @@ function signals(): Promise<void> {
 function processIo(): SandboxCommandIo {
   return {
     write: (text) => process.stdout.write(text),
+    ready: signalReady,
     untilStopped: signals,
     logDestination: async () => (await import('pino')).destination({ dest: 2, sync: true }),
   };
@@ -189,7 +193,10 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
       });
       const sandbox = await startSandbox({ ...options, catalog, logger });
       io.write(`sandbox listening on ${sandbox.url}\n`);
-      await io.untilStopped();
+      // Ready once a stop signal would close it gracefully.
+      const stopped = io.untilStopped();
+      io.ready?.();
+      await stopped;
       await sandbox.close();
     });
 }

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Config } from '../config/config.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
@@ -33,7 +34,7 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
     throw err;
   }
   // Logged at info whatever LOG_LEVEL says: it is the line that says where to point a browser.
-  logger.child({}, { level: 'info' }).info({ url: dashboard.url, prefix }, 'dashboard listening');
+  logger.child({}, { level: 'info' }).info({ event: LOG_EVENT.dashboardListening, url: dashboard.url, prefix }, 'dashboard listening');
   return {
     url: dashboard.url,
     async close() {

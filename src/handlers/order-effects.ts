@@ -1,5 +1,6 @@
 import type { BalanceGate } from '../balance/balance-gate.js';
 import type { Effect, Notice, OrderResult } from '../lifecycle/order-state.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
 
@@ -32,7 +33,9 @@ export function createNoticeReporter(options: NoticeReporterOptions): NoticeRepo
     return true;
   };
 
-  return (log, n) => {
+  return (parent, n) => {
+    // Every notice's line carries its kind as a stable `event` (see logging/log-events.ts).
+    const log = parent.child({ event: n.kind });
     switch (n.kind) {
       case 'funds_short':
         metrics.fundsShort(n.limit);
@@ -115,5 +118,5 @@ export async function performEffects(effects: readonly Effect[], merchantOrderId
 /** Count and log a result that was just added to `order-results`. */
 export function reportEmitted(log: Logger, metrics: PipelineMetrics, result: OrderResult, by: 'worker' | 'webhook receiver'): void {
   metrics.result(result.status, result.source);
-  log.info({ status: result.status, order_id: result.order_id, source: result.source, by }, 'result emitted');
+  log.info({ event: LOG_EVENT.resultEmitted, status: result.status, order_id: result.order_id, source: result.source, by }, 'result emitted');
 }

@@ -1,17 +1,18 @@
 /**
  * Lua scripts of the order ledger. Each runs atomically in Redis, which is what lets many worker
- * processes and the webhook receiver share one record without locks.
+ * processes and the webhook receiver share one record without locks. Key names: `projectKeys`
+ * (redis/keys.ts).
  *
- * Record: hash `<prefix>:vf:order:<merchant_order_id>` with fields
+ * Record: hash `order(merchant_order_id)` with fields
  *   state   – JSON OrderState (absent when only a webhook event is known)
  *   version – integer, bumped by every state write (compare-and-set)
  *   owner   – id of the intent job that drives the order
  *   orderId – the order id once known (copied from state, so RECORD_EVENT can dedupe without decoding it)
  *   event   – JSON of the webhook order stored for this merchant_order_id
  *   eventOrderId, eventTerminal – that event's order id and whether its status is terminal
- * Conflicting events: list `<prefix>:vf:conflicting-events` of webhook events whose order id is
+ * Conflicting events: list `conflictingEvents` of webhook events whose order id is
  * not the order's (newest first, at most 1000, expiring with the retention), kept for inspection.
- * Tombstones: hash `<prefix>:vf:done` merchant_order_id → final status, kept after the record
+ * Tombstones: hash `done`, merchant_order_id → final status, kept after the record
  * expires so the id can never produce a second result.
  */
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { isTerminalStatus, type Order } from '../api/order.js';
 import { initialState } from '../lifecycle/order-machine.js';
 import type { OrderState } from '../lifecycle/order-state.js';
+import { projectKeys, type ProjectKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { CLAIM, LOAD, RECORD_EVENT, SAVE } from './ledger-scripts.js';
 
@@ -32,7 +33,7 @@ export interface RecordEventOutcome {
   /**
    * `duplicate`: a terminal event for this order id was already stored (nothing changed).
    * `conflict`: the order's id is known and the event is for another one: kept aside for inspection
-   * ({@link OrderLedger.conflictingEventsKey}), not stored as the order's event.
+   * ({@link ProjectKeys.conflictingEvents}), not stored as the order's event.
    */
   outcome: 'stored' | 'duplicate' | 'conflict';
   /** The intent job driving the order, or '' when this system does not know the order. */
@@ -58,7 +59,7 @@ export interface LedgerView {
 /** Options of {@link OrderLedger}. */
 export interface OrderLedgerOptions {
   redis: Redis;
-  /** Key prefix (QUEUE_PREFIX); keys live under `<prefix>:vf:`. */
+  /** Key prefix (QUEUE_PREFIX); its keys: `projectKeys(prefix)` (redis/keys.ts). */
   prefix: string;
   /** How long a finished record is kept, in seconds (its tombstone is kept for good). */
   retentionSeconds: number;
@@ -74,29 +75,10 @@ export class OrderLedger {
   private readonly saveScript = new LuaScript(SAVE);
   private readonly recordEventScript = new LuaScript(RECORD_EVENT);
 
-  constructor(private readonly options: OrderLedgerOptions) {}
+  private readonly keys: ProjectKeys;
 
-  private key(merchantOrderId: string): string {
-    return `${this.options.prefix}:vf:order:${merchantOrderId}`;
-  }
-
-  private get doneKey(): string {
-    return `${this.options.prefix}:vf:done`;
-  }
-
-  /** Key of the set of merchant_order_ids with a webhook event but no intent. */
-  get unmatchedKey(): string {
-    return `${this.options.prefix}:vf:unmatched-events`;
-  }
-
-  /** Key of the list of webhook events whose order id conflicts with their order's (newest first, bounded). */
-  get conflictingEventsKey(): string {
-    return `${this.options.prefix}:vf:conflicting-events`;
-  }
-
-  /** Key of the hash of webhook events that carry no merchant_order_id: order_id → the event's raw JSON. */
-  get eventsWithoutMerchantOrderIdKey(): string {
-    return `${this.options.prefix}:vf:events-without-merchant-order-id`;
+  constructor(private readonly options: OrderLedgerOptions) {
+    this.keys = projectKeys(options.prefix);
   }
 
   /**
@@ -106,13 +88,13 @@ export class OrderLedger {
    * of one order are identical).
    */
   async recordEventWithoutMerchantOrderId(orderId: string, rawJson: string): Promise<'stored' | 'duplicate'> {
-    const added = await this.options.redis.hset(this.eventsWithoutMerchantOrderIdKey, orderId, rawJson);
+    const added = await this.options.redis.hset(this.keys.eventsWithoutMerchantOrderId, orderId, rawJson);
     return added === 1 ? 'stored' : 'duplicate';
   }
 
   /** Create the record for `jobId`, or learn who owns it. */
   async claim(merchantOrderId: string, jobId: string, initial: OrderState): Promise<ClaimOutcome> {
-    const reply = (await this.claimScript.run(this.options.redis, [this.key(merchantOrderId), this.doneKey, this.unmatchedKey], [
+    const reply = (await this.claimScript.run(this.options.redis, [this.keys.order(merchantOrderId), this.keys.done, this.keys.unmatchedEvents], [
       merchantOrderId,
       jobId,
       JSON.stringify(initial),
@@ -131,7 +113,7 @@ export class OrderLedger {
 
   /** The record, or null when no intent was ever claimed for this id. */
   async load(merchantOrderId: string): Promise<LedgerRecord | null> {
-    const reply = (await this.loadScript.run(this.options.redis, [this.key(merchantOrderId)], [])) as string[] | null;
+    const reply = (await this.loadScript.run(this.options.redis, [this.keys.order(merchantOrderId)], [])) as string[] | null;
     if (reply === null) return null;
     const [state = '', version = '0', event = '', owner = ''] = reply;
     return decode(state, version, event, owner);
@@ -141,8 +123,8 @@ export class OrderLedger {
   async view(merchantOrderId: string): Promise<LedgerView> {
     const replies = await this.options.redis
       .multi()
-      .hmget(this.key(merchantOrderId), 'state', 'owner', 'event')
-      .hget(this.doneKey, merchantOrderId)
+      .hmget(this.keys.order(merchantOrderId), 'state', 'owner', 'event')
+      .hget(this.keys.done, merchantOrderId)
       .exec();
     const [recordReply, doneReply] = replies ?? [];
     if (recordReply === undefined || doneReply === undefined) throw new Error('ledger view: the transaction was aborted');
@@ -166,7 +148,7 @@ export class OrderLedger {
    * again). A `done` state also writes the tombstone.
    */
   async save(merchantOrderId: string, expectedVersion: number, state: OrderState, owner: string): Promise<LedgerRecord | null> {
-    const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, [this.key(merchantOrderId), this.doneKey], [
+    const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, [this.keys.order(merchantOrderId), this.keys.done], [
       expectedVersion,
       JSON.stringify(state),
       state.phase,
@@ -187,7 +169,7 @@ export class OrderLedger {
   async recordEvent(merchantOrderId: string, order: Order): Promise<RecordEventOutcome> {
     const reply = (await this.recordEventScript.run(
       this.options.redis,
-      [this.key(merchantOrderId), this.unmatchedKey, this.conflictingEventsKey],
+      [this.keys.order(merchantOrderId), this.keys.unmatchedEvents, this.keys.conflictingEvents],
       [JSON.stringify(order), isTerminalStatus(order.status) ? '1' : '0', merchantOrderId, this.options.retentionSeconds, order.id],
     )) as [string, string, number, string, string];
     const [outcome, owner, hasState, state, version] = reply;

@@ -1,3 +1,4 @@
+import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { throttledWarning } from '../logging/repeat-throttle.js';
 
@@ -16,5 +17,5 @@ interface ErrorEmitter {
  */
 export function logBullmqErrors(logger: Logger, sources: Readonly<Record<string, ErrorEmitter>>): void {
   const warn = throttledWarning(logger, 'bullmq error', { windowMs: BULLMQ_ERROR_WINDOW_MS });
-  for (const [source, emitter] of Object.entries(sources)) emitter.on('error', (err) => warn({ err, source }));
+  for (const [source, emitter] of Object.entries(sources)) emitter.on('error', (err) => warn({ event: LOG_EVENT.bullmqError, err, source }));
 }

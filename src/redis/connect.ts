@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { TransientError } from '../errors/errors.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 
 /** Options of {@link connectRedis}. */
@@ -32,7 +33,7 @@ export function connectRedis(url: string, logger: Logger, name: string, options:
     down = true;
   });
   redis.on('ready', () => {
-    if (down) logger.info({ connection: name }, 'redis connection restored');
+    if (down) logger.info({ event: LOG_EVENT.redisRestored, connection: name }, 'redis connection restored');
     down = false;
   });
   return redis;

@@ -25,11 +25,3 @@ export class LuaScript {
   }
 }
 
-/**
- * Delete KEYS[1] only while it still holds ARGV[1]: how a lock's or a beat's owner lets go without
- * freeing one someone else took after it expired.
- */
-export const DELETE_IF_VALUE = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);

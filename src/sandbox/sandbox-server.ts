@@ -18,6 +18,7 @@ import type { FaultConfig, LocalSandbox, SandboxCallCounts, SandboxOptions, Sand
 import { seededRandom, streamSeed } from './seeded-random.js';
 import { WebhookSender } from './webhook-sender.js';
 import { listenUrl } from '../http/listen-url.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 
 /** Parameters of {@link startSandbox}: the options plus what is injected. */
 export interface StartSandboxParams extends SandboxOptions {
@@ -159,6 +160,6 @@ export async function startSandbox(params: StartSandboxParams): Promise<LocalSan
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (params.port ?? 0);
   url = listenUrl(host, port);
-  logger?.info({ url, seed, webhook: params.webhook ? new URL(params.webhook.url).origin : null }, 'sandbox listening');
+  logger?.info({ event: LOG_EVENT.sandboxListening, url, seed, webhook: params.webhook ? new URL(params.webhook.url).origin : null }, 'sandbox listening');
   return sandbox;
 }

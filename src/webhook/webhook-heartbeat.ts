@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
-import { DELETE_IF_VALUE } from '../redis/lua-script.js';
+import { projectKeys } from '../redis/keys.js';
+import { OwnedKey } from '../redis/owned-key.js';
 
 /** Default lifetime of one heartbeat, in ms. */
 export const DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS = 10_000;
@@ -9,14 +10,6 @@ export const DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS = 10_000;
 // Bounds the final DEL on close: with Redis unreachable it would otherwise wait forever, and the
 // key expires by itself within ttlMs anyway.
 const STOP_DEADLINE_MS = 2_000;
-
-/**
- * Key that exists while at least one webhook receiver is alive. Workers read it to decide how soon to
- * poll; the receiver writes it. Both sides must use this function.
- */
-export function webhookAliveKey(prefix: string): string {
-  return `${prefix}:vf:webhook:alive`;
-}
 
 /** Options of {@link startWebhookHeartbeat}. */
 export interface WebhookHeartbeatOptions {
@@ -37,24 +30,25 @@ export interface WebhookHeartbeat {
 }
 
 /**
- * Keep `webhookAliveKey(prefix)` set (PX ttlMs) while the receiver runs. Resolves after the first
- * beat was attempted, so a started receiver is visible at once. A failed beat is logged, not thrown:
- * the heartbeat only lets workers poll less often, and an expired key merely makes them poll sooner.
+ * Keep `projectKeys(prefix).webhookAlive` set (PX ttlMs) while the receiver runs; workers read it to
+ * decide how soon to poll. Resolves after the first beat was attempted, so a started receiver is
+ * visible at once. A failed beat is logged, not thrown: the heartbeat only lets workers poll less
+ * often, and an expired key merely makes them poll sooner.
  */
 export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): Promise<WebhookHeartbeat> {
   const ttlMs = options.ttlMs ?? DEFAULT_WEBHOOK_HEARTBEAT_TTL_MS;
   if (!Number.isInteger(ttlMs) || ttlMs < 3) throw new RangeError('heartbeat ttlMs must be a whole number of ms, at least 3');
-  const key = webhookAliveKey(options.prefix);
-  // Identifies this receiver's beats so that stop() leaves another receiver's beat alone.
-  const token = randomUUID();
+  // Each beat takes the key whoever wrote the last one; its token identifies this receiver's beats
+  // so that stop() leaves another receiver's beat alone.
+  const alive = new OwnedKey(options.redis, projectKeys(options.prefix).webhookAlive, ttlMs);
   let inFlight: Promise<void> | null = null;
   let stopped = false;
 
   const beat = (): Promise<void> => {
     // A beat still waiting on a slow Redis makes the next one pointless.
     if (inFlight !== null || stopped) return inFlight ?? Promise.resolve();
-    const current = options.redis
-      .set(key, token, 'PX', ttlMs)
+    const current = alive
+      .claim()
       .then(
         () => undefined,
         (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat not written'),
@@ -76,18 +70,16 @@ export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): P
       stopped = true;
       clearInterval(timer);
       if (inFlight !== null) await inFlight;
-      let deadline: NodeJS.Timeout | undefined;
-      const gaveUp = new Promise<void>((resolve) => {
-        deadline = setTimeout(resolve, STOP_DEADLINE_MS);
-        deadline.unref();
-      });
       // A receiver that stops must not delete the beat of another receiver that wrote after it.
-      const removed = DELETE_IF_VALUE.run(options.redis, [key], [token]).then(
+      const removed = alive.release().then(
         () => undefined,
         (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat key not deleted; it expires by itself'),
       );
+      const settled = new AbortController();
+      const gaveUp = sleep(STOP_DEADLINE_MS, undefined, { ref: false, signal: settled.signal });
       await Promise.race([removed, gaveUp]);
-      clearTimeout(deadline);
+      // Ends the timer; the race has already settled, so the rejection it causes goes nowhere.
+      settled.abort();
     },
   };
 }

@@ -4,6 +4,7 @@ import { lifecyclePolicy, requireSetting, spendLimit, type Config } from '../con
 import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createWebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { createJobCloser, createJobWaker } from '../queue/job-waker.js';
@@ -54,8 +55,9 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     logger,
     heartbeat: { redis, prefix },
   });
-  // Logged at info whatever LOG_LEVEL says: supervisors and the fleet tooling wait for this line.
-  logger.child({}, { level: 'info' }).info({ url: receiver.url }, 'webhook receiver listening');
+  // Logged at info whatever LOG_LEVEL says: it tells an operator where the receiver listens (the
+  // process signals readiness to its parent over IPC besides; see cli/process-runner.ts).
+  logger.child({}, { level: 'info' }).info({ event: LOG_EVENT.webhookListening, url: receiver.url }, 'webhook receiver listening');
   return {
     url: receiver.url,
     async close() {

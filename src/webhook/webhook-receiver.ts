@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from './signature.js';
 import { startWebhookHeartbeat, type WebhookHeartbeat } from './webhook-heartbeat.js';
 import { listenUrl } from '../http/listen-url.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 
 /** Path the Voodoo Center API posts events to (configure it on the dashboard). */
 export const WEBHOOK_PATH = '/webhooks/voodoo';
@@ -185,7 +186,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
         logger.debug({ ...ids, err, owner: stored.owner }, 'owning job not woken; it polls anyway');
       }
     }
-    logger.info({ ...ids, outcome: stored.outcome, known: stored.known, owner: stored.owner, finalized, woke }, 'webhook event accepted');
+    logger.info({ event: LOG_EVENT.webhookAccepted, ...ids, outcome: stored.outcome, known: stored.known, owner: stored.owner, finalized, woke }, 'webhook event accepted');
     return send(reply, 200, { ok: true });
   });
 

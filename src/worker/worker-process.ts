@@ -7,6 +7,7 @@ import { lifecyclePolicy, requireSetting, spendLimit, type Config } from '../con
 import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
+import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../metrics/pipeline-metrics.js';
@@ -14,7 +15,7 @@ import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
-import { webhookAliveKey } from '../webhook/webhook-heartbeat.js';
+import { projectKeys } from '../redis/keys.js';
 
 /** A running worker process's pieces, for shutdown and metrics. */
 export interface WorkerProcess {
@@ -86,11 +87,12 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
 
+  const webhookAliveKey = projectKeys(prefix).webhookAlive;
   let aliveUntil = 0;
   let alive = false;
   const webhookAlive = async (): Promise<boolean> => {
     if (Date.now() < aliveUntil) return alive;
-    alive = (await redis.exists(webhookAliveKey(prefix))) === 1;
+    alive = (await redis.exists(webhookAliveKey)) === 1;
     aliveUntil = Date.now() + WEBHOOK_ALIVE_CACHE_MS;
     return alive;
   };
@@ -138,10 +140,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   stopped.catch((err: unknown) => {
     logger.fatal({ err }, 'the worker stopped taking jobs');
   });
-  // Logged at info whatever LOG_LEVEL says: supervisors and the fleet tooling wait for this line.
+  // Logged at info whatever LOG_LEVEL says: it tells an operator the worker is up (the process
+  // signals readiness to its parent over IPC besides; see cli/process-runner.ts).
   logger
     .child({}, { level: 'info' })
-    .info({ concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, metrics: metricsServer?.url ?? null }, 'worker started');
+    .info({ event: LOG_EVENT.workerStarted, concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, metrics: metricsServer?.url ?? null }, 'worker started');
 
   return {
     metrics,

@@ -73,6 +73,15 @@ describe('a fleet on an existing Redis', () => {
     expect(fleet.crashed()).toEqual([worker]);
   });
 
+  it('stops waiting for results as soon as its signal aborts, mid-pause', async () => {
+    fleet = await startFleet({ redis: { url: redisUrl(), mode: 'url' }, label: 'fleet-e2e', workers: 1, webhook: false, sandbox: quick, env });
+    const startedAt = Date.now();
+    // Nothing is enqueued, so only the abort can end the wait; the long interval puts it mid-pause.
+    const waiting = fleet.waitForResults(1, { timeoutMs: 30_000, intervalMs: 10_000, signal: AbortSignal.timeout(300) });
+    await expect(waiting).rejects.toThrow('interrupted while waiting for results');
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+  });
+
   it.runIf(existsSync('/proc/self/environ'))('gives the API key to workers only, the webhook secret to the receiver only, and nothing of its own environment', async () => {
     process.env.FLEET_E2E_PARENT_SECRET = 'must-not-leak';
     try {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadConfig } from '../../src/config/config.js';
 import { startDashboardProcess } from '../../src/dashboard/dashboard-process.js';
 import type { Dashboard } from '../../src/dashboard/dashboard-server.js';
+import { LOG_EVENT, readEventLine } from '../../src/logging/log-events.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { enqueueOrder } from '../../src/queue/enqueue-order.js';
 import { resultJobId } from '../../src/queue/job-ids.js';
@@ -43,7 +44,7 @@ describe('the dashboard', () => {
   afterAll(async () => {
     try {
       // Nothing went wrong: the only lines are each start's "listening" line.
-      expect(logLines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(Array(4).fill('dashboard listening'));
+      expect(logLines.map((line) => readEventLine(line)?.event)).toEqual(Array(4).fill(LOG_EVENT.dashboardListening));
     } finally {
       await Promise.all([intents.close(), results.close()]);
       await deleteKeys(redis, prefix);

@@ -10,7 +10,9 @@ import { createVoodooClient, type VoodooClient } from '../../src/api/voodoo-clie
 import { Catalog } from '../../src/catalog/catalog.js';
 import { sampleCatalogItems } from '../../src/catalog/sample-items.js';
 import { FulfillmentError } from '../../src/errors/errors.js';
+import { LOG_EVENT, readEventLine } from '../../src/logging/log-events.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
+import { projectKeys } from '../../src/redis/keys.js';
 import { startSandbox } from '../../src/sandbox/sandbox-server.js';
 import type { LocalSandbox } from '../../src/sandbox/sandbox-types.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
@@ -145,7 +147,7 @@ describe('log redaction across API calls', () => {
     logger.info({ orders: [order] }, 'batch');
 
     // A 401 and its re-exchange: the rejected token goes through invalidate().
-    await redis.set(`${prefix}:vf:token`, JSON.stringify({ token: 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjk5OTk5OTk5OTl9.forged', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
+    await redis.set(projectKeys(prefix).token, JSON.stringify({ token: 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjk5OTk5OTk5OTl9.forged', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
     const second = client(sandbox.url);
     await second.getBalance();
 
@@ -185,7 +187,7 @@ describe('log redaction across API calls', () => {
     // The test exercised what it claims to.
     expect(issuedTokens.length).toBeGreaterThanOrEqual(2);
     expect(deliveredCodes.length).toBeGreaterThanOrEqual(3);
-    const apiCalls = lines.filter((line) => line.includes('"msg":"api call"'));
+    const apiCalls = lines.filter((line) => readEventLine(line)?.event === LOG_EVENT.apiCall);
     expect(apiCalls.length).toBeGreaterThan(5);
     expect(apiCalls[0]).toMatch(/"endpoint":"token".*"status":200.*"durationMs":\d+/);
     expect(lines.some((line) => line.includes('"status":401'))).toBe(true);

@@ -14,6 +14,8 @@ const API_KEY = 'ak_test_sandbox_cli';
 function harness() {
   const written: string[] = [];
   const errors: string[] = [];
+  /** What `written` held each time the command said it was ready. */
+  const readyAfter: string[][] = [];
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
@@ -21,9 +23,9 @@ function harness() {
   const program = new Command('voodoo-fulfillment')
     .exitOverride()
     .configureOutput({ writeOut: (s) => written.push(s), writeErr: (s) => errors.push(s) });
-  registerSandboxCommand(program, { write: (text) => written.push(text), untilStopped: () => stopped });
+  registerSandboxCommand(program, { write: (text) => written.push(text), ready: () => readyAfter.push([...written]), untilStopped: () => stopped });
   const run = (...args: string[]) => program.parseAsync(['node', 'voodoo-fulfillment', 'sandbox', ...args, '--log-level', 'silent']);
-  return { written, errors, stop, run };
+  return { written, errors, readyAfter, stop, run };
 }
 
 async function listeningUrl(written: string[]): Promise<string> {
@@ -41,6 +43,8 @@ describe('voodoo-fulfillment sandbox', () => {
     const url = await listeningUrl(h.written);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(h.written).toEqual([`sandbox listening on ${url}\n`]);
+    // Ready once, after it listens (the bin sends 'ready' over IPC then).
+    expect(h.readyAfter).toEqual([[`sandbox listening on ${url}\n`]]);
     const accessToken = await token(url, API_KEY);
     expect((await call(url, 'GET', '/api/v1/account/balance', { token: accessToken })).body).toEqual({ balance: 50 });
     const created = (await call(url, 'POST', '/api/v1/orders', { token: accessToken, body: { item_id: 4090 } })).body as { id: string };

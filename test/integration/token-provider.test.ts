@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisTokenProvider, type AccessToken, type RedisTokenProviderOptions } from '../../src/api/token-provider.js';
 import { InvalidCredentialsError, TransientError } from '../../src/errors/errors.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { projectKeys } from '../../src/redis/keys.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
 
 const logger = createLogger({ level: 'silent', destination: { write: () => undefined } });
@@ -79,9 +80,9 @@ describe('RedisTokenProvider', () => {
   it('stores the token in Redis as JSON that expires with the token', async () => {
     const ex = fakeExchange({ ttlMs: 30_000 });
     await provider({ exchange: ex.exchange }).getToken();
-    const raw = await redis.get(`${prefix}:vf:token`);
+    const raw = await redis.get(projectKeys(prefix).token);
     expect(JSON.parse(raw ?? 'null')).toMatchObject({ token: 'token-1', expiresAtMs: expect.any(Number) as number, refreshAtMs: expect.any(Number) as number });
-    const pttl = await redis.pttl(`${prefix}:vf:token`);
+    const pttl = await redis.pttl(projectKeys(prefix).token);
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(30_000);
   });
@@ -114,7 +115,7 @@ describe('RedisTokenProvider', () => {
 
   it('accepts a shared token stored without refreshAtMs', async () => {
     const ex = fakeExchange();
-    await redis.set(`${prefix}:vf:token`, JSON.stringify({ token: 'plain', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
+    await redis.set(projectKeys(prefix).token, JSON.stringify({ token: 'plain', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
     expect(await provider({ exchange: ex.exchange }).getToken()).toBe('plain');
     expect(ex.count()).toBe(0);
   });
@@ -164,7 +165,7 @@ describe('RedisTokenProvider', () => {
 
       // b learns late that token-1 was rejected; token-2 must survive in Redis.
       await b.invalidate('token-1');
-      expect(JSON.parse((await redis.get(`${prefix}:vf:token`)) ?? 'null')).toMatchObject({ token: 'token-2' });
+      expect(JSON.parse((await redis.get(projectKeys(prefix).token)) ?? 'null')).toMatchObject({ token: 'token-2' });
       expect(await b.getToken()).toBe('token-2');
       expect(ex.count()).toBe(2);
     });
@@ -193,7 +194,7 @@ describe('RedisTokenProvider', () => {
         },
       });
       await expect(tokens.getToken()).rejects.toBeInstanceOf(InvalidCredentialsError);
-      expect(await redis.exists(`${prefix}:vf:token`, `${prefix}:vf:token:lock`)).toBe(0);
+      expect(await redis.exists(projectKeys(prefix).token, projectKeys(prefix).tokenLock)).toBe(0);
       clock += 1_000;
       expect(await tokens.getToken()).toBe('token-ok');
       expect(calls).toBe(2);
@@ -243,7 +244,7 @@ describe('RedisTokenProvider', () => {
   describe('when another process holds the exchange lock', () => {
     it('waits for the token that process stores instead of exchanging itself', async () => {
       const ex = fakeExchange();
-      await redis.set(`${prefix}:vf:token:lock`, 'someone-else', 'PX', 5_000);
+      await redis.set(projectKeys(prefix).tokenLock, 'someone-else', 'PX', 5_000);
       const lines: string[] = [];
       const debug = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
       const attempts = lockAttempts(redis);
@@ -251,7 +252,7 @@ describe('RedisTokenProvider', () => {
       // Only once it has found the lock taken is the provider waiting; a token stored before that
       // would be picked up on its first read and the wait never run.
       await expect.poll(() => attempts.refused, { timeout: 10_000 }).toBeGreaterThan(0);
-      await redis.set(`${prefix}:vf:token`, JSON.stringify({ token: 'from-elsewhere', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
+      await redis.set(projectKeys(prefix).token, JSON.stringify({ token: 'from-elsewhere', expiresAtMs: Date.now() + 60_000 }), 'PX', 60_000);
       expect(await waiting).toBe('from-elsewhere');
       expect(ex.count()).toBe(0);
       expect(lines.some((line) => line.includes('access token received from another process'))).toBe(true);
@@ -259,7 +260,7 @@ describe('RedisTokenProvider', () => {
 
     it('exchanges itself once the lock of a crashed holder expires', async () => {
       const ex = fakeExchange();
-      await redis.set(`${prefix}:vf:token:lock`, 'crashed', 'PX', 300);
+      await redis.set(projectKeys(prefix).tokenLock, 'crashed', 'PX', 300);
       // The provider waits up to 2 × its lockTtlMs: ample time for the 300 ms lock to run out.
       expect(await provider({ exchange: ex.exchange, lockTtlMs: 2_000 }).getToken()).toBe('token-1');
       expect(ex.count()).toBe(1);
@@ -268,7 +269,7 @@ describe('RedisTokenProvider', () => {
     it('gives up with a transient error when the lock never frees and no token appears', async () => {
       const ex = fakeExchange();
       // A lock that outlives the provider's whole wait (twice its lockTtlMs).
-      await redis.set(`${prefix}:vf:token:lock`, 'stuck', 'PX', 5_000);
+      await redis.set(projectKeys(prefix).tokenLock, 'stuck', 'PX', 5_000);
       await expect(provider({ exchange: ex.exchange, lockTtlMs: 100 }).getToken()).rejects.toBeInstanceOf(TransientError);
       expect(ex.count()).toBe(0);
     });

@@ -3,12 +3,13 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OrderLedger } from '../../src/ledger/order-ledger.js';
 import { initialState } from '../../src/lifecycle/order-machine.js';
+import { LOG_EVENT, readEventLine } from '../../src/logging/log-events.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { intentJobId } from '../../src/queue/job-ids.js';
 import { createJobWaker, type JobWaker } from '../../src/queue/job-waker.js';
 import { INTENTS_QUEUE } from '../../src/queue/queue-names.js';
+import { projectKeys } from '../../src/redis/keys.js';
 import { signWebhook } from '../../src/webhook/signature.js';
-import { webhookAliveKey } from '../../src/webhook/webhook-heartbeat.js';
 import { startWebhookReceiver, WEBHOOK_PATH, type WebhookReceiver, type WebhookReceiverDeps } from '../../src/webhook/webhook-receiver.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
 
@@ -158,7 +159,7 @@ describe('webhook receiver', () => {
       const res = await deliver(receiver.url, raw);
 
       expect(res.status).toBe(413);
-      expect(await redis.exists(`${prefix}:vf:order:mo-big`)).toBe(0);
+      expect(await redis.exists(projectKeys(prefix).order('mo-big'))).toBe(0);
     });
   });
 
@@ -179,7 +180,7 @@ describe('webhook receiver', () => {
         expect(res.status).toBe(400);
         expect(res.body).toEqual({ error: expect.stringContaining('unusable webhook event') as unknown });
       }
-      expect(await redis.scard(ledger.unmatchedKey)).toBe(0);
+      expect(await redis.scard(projectKeys(prefix).unmatchedEvents)).toBe(0);
     });
   });
 
@@ -238,7 +239,7 @@ describe('webhook receiver', () => {
       const res = await deliver(receiver.url, raw);
 
       expect(res).toEqual({ status: 200, body: { ok: true } });
-      expect(await redis.sismember(ledger.unmatchedKey, 'mo-early')).toBe(1);
+      expect(await redis.sismember(projectKeys(prefix).unmatchedEvents, 'mo-early')).toBe(1);
       expect(await ledger.load('mo-early')).toBeNull();
       expect(woken).toEqual([]);
       const claim = await ledger.claim('mo-early', intentJobId('mo-early'), initialState(intent('mo-early'), Date.now()));
@@ -246,7 +247,7 @@ describe('webhook receiver', () => {
       if (claim.kind !== 'claimed') return;
       expect(claim.record.webhookOrder).toMatchObject({ id: webhookEvent().order_id, status: 'failed' });
       // Matched now: the set lists only events still waiting for an intent.
-      expect(await redis.sismember(ledger.unmatchedKey, 'mo-early')).toBe(0);
+      expect(await redis.sismember(projectKeys(prefix).unmatchedEvents, 'mo-early')).toBe(0);
     });
   });
 
@@ -258,8 +259,8 @@ describe('webhook receiver', () => {
       const res = await deliver(receiver.url, raw);
 
       expect(res).toEqual({ status: 200, body: { ok: true } });
-      expect(await redis.hget(ledger.eventsWithoutMerchantOrderIdKey, 'order-without-mid')).toBe(raw);
-      expect(await redis.scard(ledger.unmatchedKey)).toBe(0);
+      expect(await redis.hget(projectKeys(prefix).eventsWithoutMerchantOrderId, 'order-without-mid')).toBe(raw);
+      expect(await redis.scard(projectKeys(prefix).unmatchedEvents)).toBe(0);
     });
   });
 
@@ -290,7 +291,7 @@ describe('webhook receiver', () => {
 
       expect((await deliver(receiver.url, plain, { contentType: 'text/plain' })).status).toBe(200);
       expect((await deliver(receiver.url, untyped, { contentType: null })).status).toBe(200);
-      expect(await redis.smembers(ledger.unmatchedKey)).toEqual(expect.arrayContaining(['mo-plain', 'mo-untyped']));
+      expect(await redis.smembers(projectKeys(prefix).unmatchedEvents)).toEqual(expect.arrayContaining(['mo-plain', 'mo-untyped']));
     });
   });
 
@@ -311,7 +312,7 @@ describe('webhook receiver', () => {
   describe('heartbeat', () => {
     it('keeps the alive key set while running and deletes it on close', async () => {
       const receiver = await start({ heartbeat: { redis, prefix, ttlMs: 900 } });
-      const key = webhookAliveKey(prefix);
+      const key = projectKeys(prefix).webhookAlive;
       expect(await redis.exists(key)).toBe(1);
       const ttl = await redis.pttl(key);
       expect(ttl).toBeGreaterThan(0);
@@ -356,7 +357,7 @@ describe('webhook receiver', () => {
       await deliver(receiver.url, 'x'.repeat(BODY_LIMIT_BYTES + 1));
 
       const log = logLines.join('\n');
-      const accepted = logLines.filter((l) => l.includes('webhook event accepted'));
+      const accepted = logLines.filter((l) => readEventLine(l)?.event === LOG_EVENT.webhookAccepted);
       expect(accepted.length).toBe(2);
       expect(accepted[0]).toContain('"merchant_order_id":"mo-1"');
       expect(accepted[0]).toContain(`"order_id":"${String(webhookEvent().order_id)}"`);

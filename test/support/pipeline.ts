@@ -10,6 +10,7 @@ import { freePort } from '../../tools/fleet/private-redis.js';
 import { checkResults } from '../../tools/checks/result-check.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
+import { projectKeys } from '../../src/redis/keys.js';
 import { startSandbox, defaultSandboxCatalog } from '../../src/sandbox/sandbox-server.js';
 import type { LocalSandbox, SandboxOptions, SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
 import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from './redis.js';
@@ -80,12 +81,12 @@ function webhookUrlOf(port: number): string {
   return `http://127.0.0.1:${port}/webhooks/voodoo`;
 }
 
-/** How long a worker or receiver may take to print its ready line, in ms. */
+/** How long a worker or receiver may take to say it is ready, in ms. */
 const READY_TIMEOUT_MS = 30_000;
 
 let processCount = 0;
 
-async function spawnCli(role: FleetRole, env: Record<string, string>, readyPattern: RegExp): Promise<PipelineProcess> {
+async function spawnCli(role: FleetRole, env: Record<string, string>): Promise<PipelineProcess> {
   // Every line is kept (onLine sees them whole): the tests scan all of them, for secrets among others.
   const lines: string[] = [];
   processCount += 1;
@@ -94,7 +95,6 @@ async function spawnCli(role: FleetRole, env: Record<string, string>, readyPatte
     role,
     cliPath: CLI,
     env: { PATH: process.env.PATH ?? '', ...env },
-    readyPattern,
     readyTimeoutMs: READY_TIMEOUT_MS,
     keepLines: 1,
     onLine: (_proc, line) => lines.push(line),
@@ -165,12 +165,12 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     processes,
     env,
     async startWorker(extraEnv = {}) {
-      const proc = await spawnCli('worker', { ...env, ...extraEnv }, /"worker started"/);
+      const proc = await spawnCli('worker', { ...env, ...extraEnv });
       processes.push(proc);
       return proc;
     },
     async startWebhook() {
-      const proc = await spawnCli('webhook', env, /"webhook receiver listening"/);
+      const proc = await spawnCli('webhook', env);
       processes.push(proc);
       return proc;
     },
@@ -186,7 +186,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       await enqueueOrders(intents, list);
     },
     async ledgerRecord(merchantOrderId) {
-      return redis.hgetall(`${prefix}:vf:order:${merchantOrderId}`);
+      return redis.hgetall(projectKeys(prefix).order(merchantOrderId));
     },
     async waitForResults(count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

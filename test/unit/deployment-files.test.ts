@@ -14,6 +14,7 @@ interface Pm2App {
   script: string;
   args: string;
   env?: Record<string, string>;
+  wait_ready?: boolean;
 }
 
 function commandNames(): string[] {
@@ -30,6 +31,8 @@ describe('the PM2 process file', () => {
     for (const app of apps) {
       expect(app.script).toBe('dist/cli.js');
       expect(commandNames()).toContain(app.args);
+      // The processes say when they are ready (process.send('ready')); PM2 waits for it.
+      expect(app.wait_ready).toBe(true);
       for (const variable of Object.keys(app.env ?? {})) {
         if (variable !== 'NODE_ENV') expect(CONFIG_VARIABLES).toContain(variable);
       }

@@ -75,11 +75,11 @@ async function waitForResultCount(fleet: Fleet, expected: number, options: Bench
 
 /** Wait (bounded) until no intent job is waiting, delayed or active, so the counters hold every order's whole cost. */
 async function waitForIntentsDrained(fleet: Fleet, options: BenchModeOptions): Promise<void> {
-  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  const deadline = AbortSignal.timeout(DRAIN_TIMEOUT_MS);
   for (;;) {
     const left = await fleet.intents.getJobCountByTypes(...UNFINISHED_INTENT_STATES);
     if (left === 0) return;
-    if (Date.now() >= deadline) {
+    if (deadline.aborted) {
       options.onProgress?.(`  ${options.mode}: ${left} intent jobs still unfinished ${DRAIN_TIMEOUT_MS} ms after the last result; measuring anyway`);
       return;
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { spawnFleetProcess, type FleetProcess } from '../fleet/fleet-process.js';
@@ -81,7 +82,6 @@ export async function measureBullmqCeiling(options: CeilingOptions): Promise<Cei
           nodeArgs,
           command: 'bench-noop-worker',
           env,
-          readyPattern: /"noop worker started"/,
           readyTimeoutMs: READY_TIMEOUT_MS,
           keepLines: KEEP_LINES,
         }),
@@ -110,14 +110,14 @@ export async function measureBullmqCeiling(options: CeilingOptions): Promise<Cei
     };
     /** Wait until `count` jobs completed; returns when the last of them finished (epoch ms). */
     const lastFinishedAt = async (count: number): Promise<number> => {
-      const deadline = Date.now() + options.timeoutMs;
+      const deadline = AbortSignal.timeout(options.timeoutMs);
       for (;;) {
         if (options.signal?.aborted) throw new FleetError('interrupted while waiting for no-op jobs');
         if ((await redis.zcard(completedKey)) >= count) break;
         const dead = children.filter((c) => !c.running);
         if (dead.length > 0) throw new FleetError(`${dead.map((c) => c.name).join(', ')} exited; last lines:\n${dead.flatMap((c) => c.lines().slice(-20)).join('\n')}`);
-        if (Date.now() > deadline) throw new FleetError(`no-op jobs: fewer than ${count} completed after ${options.timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, POLL_MS));
+        if (deadline.aborted) throw new FleetError(`no-op jobs: fewer than ${count} completed after ${options.timeoutMs} ms`);
+        await sleep(POLL_MS);
       }
       // The completed set is scored by finishedOn.
       const [, score] = await redis.zrange(completedKey, -1, -1, 'WITHSCORES');

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { intentJobId, resultJobId } from '../../src/queue/job-ids.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
+import { bullmqKey, projectKeys } from '../../src/redis/keys.js';
 
 /** Redis memory a run leaves behind, for the capacity model. Bytes. */
 export interface RedisMemory {
@@ -37,13 +38,13 @@ export async function readRedisMemory(
   orders: number,
 ): Promise<RedisMemory> {
   const usedAfter = await readUsedMemory(redis);
-  const doneKey = `${prefix}:vf:done`;
+  const keys = projectKeys(prefix);
   const [intentJob, resultJob, ledgerRecord, doneBytes, doneCount] = await Promise.all([
-    usage(redis, `${prefix}:${INTENTS_QUEUE}:${intentJobId(merchantOrderId)}`),
-    usage(redis, `${prefix}:${RESULTS_QUEUE}:${resultJobId(merchantOrderId)}`),
-    usage(redis, `${prefix}:vf:order:${merchantOrderId}`),
-    usage(redis, doneKey),
-    redis.hlen(doneKey),
+    usage(redis, bullmqKey(prefix, INTENTS_QUEUE, intentJobId(merchantOrderId))),
+    usage(redis, bullmqKey(prefix, RESULTS_QUEUE, resultJobId(merchantOrderId))),
+    usage(redis, keys.order(merchantOrderId)),
+    usage(redis, keys.done),
+    redis.hlen(keys.done),
   ]);
   return {
     retainedPerOrder: Math.round(Math.max(0, usedAfter - usedBefore) / Math.max(1, orders)),

@@ -1,6 +1,7 @@
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import type { LogFacts } from './chaos-log-facts.js';
 import type { LogLeak } from './chaos-log-scan.js';
+import { LOG_EVENT } from '../../src/logging/log-events.js';
 
 /*
  * The chaos run's checks of its log lines. Results against the sandbox are judged by the one
@@ -58,9 +59,9 @@ export function emittedProblems(
       }
     }
   }
-  if (results.size > 0 && facts.emitted.size === 0) problems.push('no worker log line says "result emitted": did the message change?');
+  if (results.size > 0 && facts.emitted.size === 0) problems.push(`no worker log line has the event ${LOG_EVENT.resultEmitted}: was it renamed?`);
   if (acknowledgedWebhooks > 0 && facts.webhookAcceptedAtMs.size === 0) {
-    problems.push(`the sandbox saw ${acknowledgedWebhooks} webhooks acknowledged but no receiver line says "webhook event accepted": did the message change?`);
+    problems.push(`the sandbox saw ${acknowledgedWebhooks} webhooks acknowledged but no receiver line has the event ${LOG_EVENT.webhookAccepted}: was it renamed?`);
   }
   return problems;
 }

@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync, openSync, type WriteStream } from 'node:fs';
-import { abortableSleep } from '../fleet/abortable-sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { finished } from 'node:stream/promises';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Job } from 'bullmq';
@@ -188,7 +188,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       enqueued += report.jobs;
       for (const [mid, atMs] of report.enqueuedAtMs) if (!enqueuedAtMs.has(mid)) enqueuedAtMs.set(mid, atMs);
       if (redisRestart === undefined && enqueued >= restartAfter) redisRestart = monkey.restartRedis();
-      await abortableSleep(Math.max(0, (slice.length * 1000) / perSecond - (Date.now() - roundStartMs)), signal);
+      // An interrupt only cuts the pause short: the next round's checkAborted() reports it.
+      await sleep(Math.max(0, (slice.length * 1000) / perSecond - (Date.now() - roundStartMs)), undefined, { signal }).catch(() => undefined);
     }
     checkAborted();
     out.write(`  enqueued ${enqueued} intents for ${expected.length} merchant_order_ids\n`);
@@ -279,11 +280,12 @@ async function observe(fleet: Fleet): Promise<{
  * before the lookup view agrees), or as they are after {@link SETTLE_WAIT_MS}.
  */
 async function settledOrders(fleet: Fleet, signal: AbortSignal | undefined): Promise<SandboxOrderRecord[]> {
-  const deadline = Date.now() + SETTLE_WAIT_MS;
+  const timeout = AbortSignal.timeout(SETTLE_WAIT_MS);
+  const enough = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
   for (;;) {
     const orders = fleet.sandbox.orders();
     const pending = orders.some((o) => o.status === 'pending' || o.status === 'processing');
-    if (!pending || Date.now() >= deadline || signal?.aborted === true) return orders;
-    await abortableSleep(100, signal);
+    if (!pending || enough.aborted) return orders;
+    await sleep(100, undefined, { signal: enough }).catch(() => undefined);
   }
 }

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { READY_MESSAGE } from '../../src/cli/ready-signal.js';
 import { FleetError } from './fleet-error.js';
 
 /** What a fleet child process does. */
@@ -39,9 +41,10 @@ export interface SpawnFleetProcessOptions {
   command?: string;
   /** The child's whole environment: nothing is inherited from the parent. */
   env: Record<string, string>;
-  /** A line matching this means the process is ready. */
-  readyPattern: RegExp;
-  /** How long to wait for the ready line before killing the process and failing, in ms. */
+  /**
+   * How long to wait for the process to say it is ready (the IPC message `'ready'`, see
+   * cli/ready-signal.ts) before killing it and failing, in ms.
+   */
   readyTimeoutMs: number;
   /** How many recent lines to keep (at least 1). */
   keepLines: number;
@@ -55,12 +58,13 @@ const MAX_KEPT_LINE_CHARS = 8_192;
 const MAX_UNTERMINATED_CHARS = 1024 * 1024;
 
 /**
- * Spawn a CLI process and resolve once it printed its ready line. Rejects (after making sure the
- * process is gone) when it exits first or stays silent past the timeout, with its last lines.
+ * Spawn a CLI process with an IPC channel and resolve once it sent `'ready'` over it. Rejects
+ * (after making sure the process is gone) when it exits first or stays silent past the timeout,
+ * with its last lines. Its log lines are collected, never parsed for readiness.
  */
 export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<FleetProcess> {
   const args = [...(options.nodeArgs ?? []), options.cliPath, options.command ?? options.role];
-  const child = spawn(process.execPath, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const keepLines = Math.max(1, options.keepLines);
   // Lines are kept in a buffer trimmed in chunks, so appending stays O(1) amortised.
   let kept: string[] = [];
@@ -97,15 +101,15 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
       if (!running) return exited;
       child.kill(signal);
       if (killAfterMs === undefined) return exited;
-      let timer: NodeJS.Timeout | undefined;
-      const escalate = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
+      const gone = new AbortController();
+      const escalate = sleep(killAfterMs, undefined, { signal: gone.signal }).then(
+        () => {
           if (running) child.kill('SIGKILL');
-          resolve();
-        }, killAfterMs);
-      });
+        },
+        () => undefined,
+      );
       await Promise.race([exited, escalate]);
-      clearTimeout(timer);
+      gone.abort();
       return exited;
     },
   };
@@ -132,34 +136,43 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
     });
   };
 
+  const onLine = (line: string): void => {
+    lineCount += 1;
+    kept.push(line.length > MAX_KEPT_LINE_CHARS ? `${line.slice(0, MAX_KEPT_LINE_CHARS)}…` : line);
+    if (kept.length > 2 * keepLines) kept = kept.slice(-keepLines);
+    options.onLine?.(handle, line);
+  };
+  collect(child.stdout, onLine);
+  collect(child.stderr, onLine);
+
   return new Promise((resolve, reject) => {
     let ready = false;
     let timedOut = false;
-    const fail = (why: string): void => {
-      reject(new FleetError(`${options.name} ${why}; last lines:\n${handle.lines().slice(-20).join('\n')}`));
+    const settled = new AbortController();
+    const onMessage = (message: unknown): void => {
+      if (message !== READY_MESSAGE || ready) return;
+      ready = true;
+      settled.abort();
+      child.off('message', onMessage);
+      resolve(handle);
     };
-    const onLine = (line: string): void => {
-      lineCount += 1;
-      kept.push(line.length > MAX_KEPT_LINE_CHARS ? `${line.slice(0, MAX_KEPT_LINE_CHARS)}…` : line);
-      if (kept.length > 2 * keepLines) kept = kept.slice(-keepLines);
-      options.onLine?.(handle, line);
-      if (!ready && options.readyPattern.test(line)) {
-        ready = true;
-        clearTimeout(timer);
-        resolve(handle);
-      }
-    };
-    collect(child.stdout, onLine);
-    collect(child.stderr, onLine);
-    const timer = setTimeout(() => {
-      if (ready) return;
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.readyTimeoutMs);
+    child.on('message', onMessage);
+    void sleep(options.readyTimeoutMs, undefined, { signal: settled.signal }).then(
+      () => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      },
+      () => undefined,
+    );
     void exited.then((code) => {
-      clearTimeout(timer);
+      settled.abort();
+      child.off('message', onMessage);
       if (ready) return;
-      fail(timedOut ? `printed no ready line within ${options.readyTimeoutMs} ms` : `exited (${code}) before it was ready`);
+      reject(
+        new FleetError(
+          `${options.name} ${timedOut ? `was not ready within ${options.readyTimeoutMs} ms` : `exited (${code}) before it was ready`}; last lines:\n${handle.lines().slice(-20).join('\n')}`,
+        ),
+      );
     });
   });
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { FleetError } from './fleet-error.js';
 import { hasRedisServer, startPrivateRedis, type PrivateRedis } from './private-redis.js';
@@ -55,10 +56,8 @@ export async function redisAnswers(url: string, timeoutMs: number): Promise<bool
   }
   // A refused connection is the answer we are asking for, not something to report.
   redis.on('error', () => {});
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
+  const settled = new AbortController();
+  const timeout = sleep(timeoutMs, false, { signal: settled.signal });
   const ping = (async () => {
     await redis.connect();
     return (await redis.ping()) === 'PONG';
@@ -66,7 +65,8 @@ export async function redisAnswers(url: string, timeoutMs: number): Promise<bool
   try {
     return await Promise.race([ping, timeout]);
   } finally {
-    clearTimeout(timer);
+    // Ends the timer; the race has already settled, so the rejection it causes goes nowhere.
+    settled.abort();
     redis.disconnect();
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { abortableSleep } from './abortable-sleep.js';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Queue, type Job, type JobType } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -46,7 +47,7 @@ export interface FleetOptions {
   catalogPath?: string;
   /** Recent log lines kept per process. Default 2000. */
   keepLines?: number;
-  /** How long a process may take to print its ready line, in ms. Default 20000. */
+  /** How long a process may take to say it is ready, in ms. Default 20000. */
   readyTimeoutMs?: number;
   /** How long a stopping process may take before it is SIGKILLed, in ms. Default 10000. */
   stopTimeoutMs?: number;
@@ -129,7 +130,6 @@ export interface Fleet {
 const RESULT_STATES: JobType[] = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children'];
 /** Longest one close step may take, in ms. */
 const CLEANUP_DEADLINE_MS = 10_000;
-const READY = { worker: /"worker started"/, webhook: /"webhook receiver listening"/ } as const;
 
 function defaultCliPath(): string {
   // The product's build, two levels above tools/fleet/: the fleet runs what ships.
@@ -170,14 +170,15 @@ async function runCleanups(cleanups: readonly Cleanup[]): Promise<unknown[]> {
 
 /** `promise`, or a FleetError once `ms` passed (the promise is left to settle on its own). */
 async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new FleetError(`${what} did not finish within ${ms} ms`)), ms);
+  const settled = new AbortController();
+  const expired = sleep(ms, undefined, { signal: settled.signal }).then(() => {
+    throw new FleetError(`${what} did not finish within ${ms} ms`);
   });
   try {
-    return await Promise.race([promise, deadline]);
+    return await Promise.race([promise, expired]);
   } finally {
-    clearTimeout(timer);
+    // Ends the timer; the race has already settled, so the rejection it causes goes nowhere.
+    settled.abort();
   }
 }
 
@@ -258,7 +259,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const counters: Record<FleetRole, number> = { worker: 0, webhook: 0 };
   let closing: Promise<void> | undefined;
 
-  // Starts still waiting for their ready line: close() lets them finish so it can stop them too.
+  // Starts still waiting for their ready message: close() lets them finish so it can stop them too.
   const starting = new Set<Promise<FleetProcess>>();
   const spawnRole = async (role: FleetRole, extra: Record<string, string>): Promise<FleetProcess> => {
     if (closing) throw new FleetError('the fleet is closing');
@@ -268,7 +269,6 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
       role,
       cliPath,
       env: roleEnv(role, extra),
-      readyPattern: READY[role],
       readyTimeoutMs,
       keepLines,
       ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
@@ -346,7 +346,8 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
         if (elapsedMs >= timeoutMs) {
           throw new FleetError(`only ${done} of ${count} results after ${timeoutMs} ms; last lines:\n${tail(all, 20).join('\n')}`);
         }
-        await abortableSleep(Math.min(intervalMs, Math.max(1, timeoutMs - elapsedMs)), signal);
+        // An abort only cuts the pause short: the loop reports it.
+        await sleep(Math.min(intervalMs, Math.max(1, timeoutMs - elapsedMs)), undefined, { signal }).catch(() => undefined);
       }
     },
     logLines: () => tail(all, Number.POSITIVE_INFINITY),
@@ -369,19 +370,19 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   return fleet;
 }
 
-/** `promise`, or a FleetError as soon as `signal` aborts. */
+/** `promise`, or a FleetError as soon as `signal` aborts (the promise is left to settle on its own). */
 async function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(new FleetError('interrupted while waiting for results'));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) throw new FleetError('interrupted while waiting for results');
+  const settled = new AbortController();
+  const aborted = once(signal, 'abort', { signal: settled.signal }).then(() => {
+    throw new FleetError('interrupted while waiting for results');
   });
   try {
     return await Promise.race([promise, aborted]);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    // Drops the listener; the race has already settled, so the rejection it causes goes nowhere.
+    settled.abort();
   }
 }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A redis-server child process owned by the caller (tests, demo, bench). */
 export interface PrivateRedis {
@@ -44,7 +45,7 @@ export async function freePort(): Promise<number> {
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = AbortSignal.timeout(timeoutMs);
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
@@ -55,8 +56,8 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on port ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
+    if (deadline.aborted) throw new Error(`redis-server did not listen on port ${port} within ${timeoutMs} ms`);
+    await sleep(25);
   }
 }
 

@@ -18,9 +18,9 @@ import { intentJobId, resultJobId } from '../../../src/queue/job-ids.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../../src/queue/queue-names.js';
 import { createResultEmitter } from '../../../src/queue/result-emitter.js';
 import { createJobCloser, createJobWaker } from '../../../src/queue/job-waker.js';
+import { bullmqKey, projectKeys } from '../../../src/redis/keys.js';
 import { defaultSandboxCatalog, startSandbox } from '../../../src/sandbox/sandbox-server.js';
 import type { LocalSandbox, SandboxOptions } from '../../../src/sandbox/sandbox-types.js';
-import { webhookAliveKey } from '../../../src/webhook/webhook-heartbeat.js';
 import { startWebhookReceiver, WEBHOOK_PATH } from '../../../src/webhook/webhook-receiver.js';
 import { testPolicy } from '../../support/lifecycle.js';
 import { API_KEY, WEBHOOK_SECRET } from '../../support/pipeline.js';
@@ -183,7 +183,7 @@ export async function startHandlerKit(options: HandlerKitOptions): Promise<Handl
 
   const jobOf = async (mid: string): Promise<Job | undefined> => intents.getJob(intentJobId(mid));
   const dueAt = async (mid: string): Promise<number | null> => {
-    const score = await redis.zscore(`${prefix}:${INTENTS_QUEUE}:delayed`, intentJobId(mid));
+    const score = await redis.zscore(bullmqKey(prefix, INTENTS_QUEUE, 'delayed'), intentJobId(mid));
     return score === null ? null : Math.floor(Number(score) / 0x1000);
   };
 
@@ -286,7 +286,7 @@ export async function startHandlerKit(options: HandlerKitOptions): Promise<Handl
       return jobs.map((j) => j.data);
     },
     async emissions(mid) {
-      const entries = await redis.xrange(`${prefix}:${RESULTS_QUEUE}:events`, '-', '+');
+      const entries = await redis.xrange(bullmqKey(prefix, RESULTS_QUEUE, 'events'), '-', '+');
       const id = resultJobId(mid);
       return entries.filter(([, fields]) => {
         const event = fieldOf(fields, 'event');
@@ -296,8 +296,8 @@ export async function startHandlerKit(options: HandlerKitOptions): Promise<Handl
     async jobState(mid) {
       return intents.getJobState(intentJobId(mid));
     },
-    reservations: () => redis.hgetall(`${prefix}:vf:reservations`),
-    balanceReading: () => redis.hgetall(`${prefix}:vf:balance`),
+    reservations: () => redis.hgetall(projectKeys(prefix).reservations),
+    balanceReading: () => redis.hgetall(projectKeys(prefix).balance),
     async counter(name, labels = {}) {
       let total = 0;
       for (const w of workers) total += await counterValue(w.metrics, name, labels);
@@ -346,7 +346,7 @@ async function startKitWorker(prefix: string, clock: TestClock, policy: Lifecycl
     catalog: options.catalog ?? null,
     emitter: createResultEmitter({ queue: results, retentionSeconds: 3_600 }),
     policy,
-    webhookAlive: async () => (await redis.exists(webhookAliveKey(prefix))) === 1,
+    webhookAlive: async () => (await redis.exists(projectKeys(prefix).webhookAlive)) === 1,
     pauseFleet: (ms) => intents.rateLimit(ms),
     metrics,
     report: createNoticeReporter({ metrics, now: clock.now }),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { projectKeys } from '../../../src/redis/keys.js';
 import { canonicalJson } from '../../../src/sandbox/canonical-json.js';
 import type { FaultConfig, LocalSandbox } from '../../../src/sandbox/sandbox-types.js';
 import { SIGNATURE_HEADER, signWebhook } from '../../../src/webhook/signature.js';
@@ -109,7 +110,7 @@ describe('a signed event for another order id with the same merchant_order_id', 
     const foreignId = randomUUID();
     expect(await deliver(receiver, foreignEvent('wh-2', foreignId))).toBe(200);
 
-    const aside = await kit.redis.lrange(kit.ledger.conflictingEventsKey, 0, -1);
+    const aside = await kit.redis.lrange(projectKeys(kit.prefix).conflictingEvents, 0, -1);
     expect(aside).toHaveLength(1);
     expect(aside[0]).toContain(foreignId);
     const record = await kit.ledger.load('wh-2');

@@ -100,8 +100,8 @@ describe('emittedProblems', () => {
 
   it('fails rather than passing blind when the log messages it relies on were never seen', () => {
     expect(emittedProblems(results, { emitted: new Map(), webhookAcceptedAtMs: new Map() }, 5)).toEqual([
-      'no worker log line says "result emitted": did the message change?',
-      'the sandbox saw 5 webhooks acknowledged but no receiver line says "webhook event accepted": did the message change?',
+      'no worker log line has the event result_emitted: was it renamed?',
+      'the sandbox saw 5 webhooks acknowledged but no receiver line has the event webhook_accepted: was it renamed?',
     ]);
   });
 });

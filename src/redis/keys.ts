@@ -1,0 +1,67 @@
+/**
+ * Every Redis key name this project uses, built in one place. This project's own keys live under
+ * `<prefix>:vf:` (prefix = QUEUE_PREFIX); BullMQ's live under `<prefix>:<queue>:`.
+ *
+ * The names are stored data: a running fleet, and the records and tombstones it left, depend on
+ * them. Renaming one is a data migration, not a refactoring (test/unit/redis-keys.test.ts pins them).
+ */
+
+/** The keys this project owns under `<prefix>:vf:`. */
+export interface ProjectKeys {
+  /** Hash: one order's ledger record (state, version, event, owner), by merchant_order_id. */
+  order(merchantOrderId: string): string;
+  /** Hash: tombstones, merchant_order_id → final status, kept for good after the record expires. */
+  readonly done: string;
+  /** Set: merchant_order_ids that have a webhook event but no intent yet. */
+  readonly unmatchedEvents: string;
+  /** List: webhook events whose order id conflicts with their order's (newest first, bounded). */
+  readonly conflictingEvents: string;
+  /** Hash: webhook events that carry no merchant_order_id, order_id → the event's raw JSON. */
+  readonly eventsWithoutMerchantOrderId: string;
+  /** Hash: the fleet's last balance reading (value, readAtMs, epoch). */
+  readonly balance: string;
+  /** Hash: merchant_order_id → "epoch:cost" reserved against the balance reading. */
+  readonly reservations: string;
+  /** Sorted set: merchant_order_ids counted against the spend limit, scored by when they were reserved. */
+  readonly spendLog: string;
+  /** Hash: merchant_order_id → amount counted against the spend limit. */
+  readonly spendAmounts: string;
+  /** String (an owned lock): held by the one process reading the balance for the fleet. */
+  readonly balanceLock: string;
+  /** String: the shared access token, JSON `{token, expiresAtMs, refreshAtMs}`. */
+  readonly token: string;
+  /** String (an owned lock): held by the one process exchanging the API key for the fleet. */
+  readonly tokenLock: string;
+  /** String (an owned key): exists while at least one webhook receiver is alive. */
+  readonly webhookAlive: string;
+}
+
+/** The keys this project owns for one key prefix (QUEUE_PREFIX). */
+export function projectKeys(prefix: string): ProjectKeys {
+  const vf = `${prefix}:vf:`;
+  return {
+    order: (merchantOrderId) => `${vf}order:${merchantOrderId}`,
+    done: `${vf}done`,
+    unmatchedEvents: `${vf}unmatched-events`,
+    conflictingEvents: `${vf}conflicting-events`,
+    eventsWithoutMerchantOrderId: `${vf}events-without-merchant-order-id`,
+    balance: `${vf}balance`,
+    reservations: `${vf}reservations`,
+    spendLog: `${vf}spend:log`,
+    spendAmounts: `${vf}spend:amounts`,
+    balanceLock: `${vf}balance:lock`,
+    token: `${vf}token`,
+    tokenLock: `${vf}token:lock`,
+    webhookAlive: `${vf}webhook:alive`,
+  };
+}
+
+/**
+ * A key of BullMQ's own under `prefix` for `queue`: a job hash (`part` = the job id) or one of the
+ * queue's structures (`delayed`, `events`…). BullMQ writes these; this project only reads them
+ * (bench, tests).
+ */
+export function bullmqKey(prefix: string, queue: string, part: string): string {
+  return `${prefix}:${queue}:${part}`;
+}
+

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { bullmqKey, projectKeys } from '../../src/redis/keys.js';
+
+// These names are stored data: records, tombstones and locks written by a running fleet. A change
+// here breaks every deployment that upgrades with data in Redis, so it must be a deliberate migration.
+describe('Redis key names', () => {
+  it('are exactly the ones every release so far has written', () => {
+    const keys = projectKeys('bull');
+    expect({
+      order: keys.order('mo-42'),
+      done: keys.done,
+      unmatchedEvents: keys.unmatchedEvents,
+      conflictingEvents: keys.conflictingEvents,
+      eventsWithoutMerchantOrderId: keys.eventsWithoutMerchantOrderId,
+      balance: keys.balance,
+      reservations: keys.reservations,
+      spendLog: keys.spendLog,
+      spendAmounts: keys.spendAmounts,
+      balanceLock: keys.balanceLock,
+      token: keys.token,
+      tokenLock: keys.tokenLock,
+      webhookAlive: keys.webhookAlive,
+    }).toEqual({
+      order: 'bull:vf:order:mo-42',
+      done: 'bull:vf:done',
+      unmatchedEvents: 'bull:vf:unmatched-events',
+      conflictingEvents: 'bull:vf:conflicting-events',
+      eventsWithoutMerchantOrderId: 'bull:vf:events-without-merchant-order-id',
+      balance: 'bull:vf:balance',
+      reservations: 'bull:vf:reservations',
+      spendLog: 'bull:vf:spend:log',
+      spendAmounts: 'bull:vf:spend:amounts',
+      balanceLock: 'bull:vf:balance:lock',
+      token: 'bull:vf:token',
+      tokenLock: 'bull:vf:token:lock',
+      webhookAlive: 'bull:vf:webhook:alive',
+    });
+  });
+
+  it('pins every key the module builds (a new key gets a line above)', () => {
+    expect(Object.keys(projectKeys('p')).sort()).toEqual(
+      [
+        'balance',
+        'balanceLock',
+        'conflictingEvents',
+        'done',
+        'eventsWithoutMerchantOrderId',
+        'order',
+        'reservations',
+        'spendAmounts',
+        'spendLog',
+        'token',
+        'tokenLock',
+        'unmatchedEvents',
+        'webhookAlive',
+      ].sort(),
+    );
+  });
+
+  it('puts each prefix in its own namespace, merchant_order_ids taken verbatim', () => {
+    expect(projectKeys('fleet-1a2b').order('a:b c')).toBe('fleet-1a2b:vf:order:a:b c');
+    expect(projectKeys('other').done).toBe('other:vf:done');
+  });
+
+  it("spells BullMQ's own keys as BullMQ does", () => {
+    expect(bullmqKey('bull', 'order-intents', 'intent-mo-42')).toBe('bull:order-intents:intent-mo-42');
+    expect(bullmqKey('bull', 'order-results', 'events')).toBe('bull:order-results:events');
+  });
+});
