@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { checkResults } from '../../tools/checks/result-check.js';
 import { startFleet, type Fleet } from '../../tools/fleet/fleet.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
+import { keyIntents } from '../support/pipeline.js';
 import { connectRedis, redisUrl } from '../support/redis.js';
 
 let fleet: Fleet | undefined;
@@ -13,10 +14,6 @@ afterEach(async () => {
 
 const quick = { fulfilment: { minMs: 20, maxMs: 80 } };
 const env = { POLL_INITIAL_DELAY_MS: '100', POLL_MAX_DELAY_MS: '500', RESOLVE_TIMEOUT_MS: '5000', HTTP_TIMEOUT_MS: '2000' };
-
-function keyIntents(label: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ merchant_order_id: `${label}-${i}`, item_id: 4090, quantity: 2 }));
-}
 
 /** A process's environment as the OS sees it (Linux). */
 function environOf(pid: number): Map<string, string> {
@@ -42,7 +39,7 @@ describe('a fleet on an existing Redis', () => {
     expect(second.name).toBe('worker-2');
     expect(fleet.workers()).toEqual([second]);
 
-    const intents = keyIntents('restart', 20);
+    const intents = keyIntents('restart', 20, 2);
     await enqueueOrders(fleet.intents, intents);
 
     const results = await fleet.waitForResults(intents.length, { timeoutMs: 30_000 });

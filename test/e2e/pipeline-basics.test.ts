@@ -121,6 +121,6 @@ describe('when a process is told to stop', () => {
     await pipeline.waitForResults(1);
     expect(await worker.stop('SIGTERM')).toBe(0);
     expect(await webhook.stop('SIGINT')).toBe(0);
-    expect(worker.lines.some((line) => line.includes('worker stopped'))).toBe(true);
+    expect(worker.lines().some((line) => line.includes('worker stopped'))).toBe(true);
   });
 });

@@ -46,13 +46,13 @@ describe('when Redis restarts mid-run', () => {
     expect(pipeline.sandbox.orders()).toHaveLength(intents.length);
     // Every process noticed the outage and came back, none exited.
     expect(pipeline.logLines().filter((line) => readEventLine(line)?.event === LOG_EVENT.redisRestored).length).toBeGreaterThanOrEqual(3);
-    expect(pipeline.processes.every((p) => p.child.exitCode === null && p.child.signalCode === null)).toBe(true);
+    expect(pipeline.processes().every((p) => p.child.exitCode === null && p.child.signalCode === null)).toBe(true);
     // BullMQ reports every failed blocking call while Redis is away (~15 per second per worker):
     // each process says so once per kind of connection error (reset on write, reset on read,
     // refused…), not once per failure. (Per-job lock errors are each their own line, on purpose.)
     const connectionErrors = /ECONNRESET|ECONNREFUSED|Connection is closed|EPIPE|ETIMEDOUT/;
-    const noisy = pipeline.processes.map(
-      (proc) => proc.lines.filter((line) => readEventLine(line)?.event === LOG_EVENT.bullmqError && connectionErrors.test(line)).length,
+    const noisy = pipeline.processes().map(
+      (proc) => proc.lines().filter((line) => readEventLine(line)?.event === LOG_EVENT.bullmqError && connectionErrors.test(line)).length,
     );
     expect(Math.max(...noisy)).toBeLessThanOrEqual(4);
     expect(noisy.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);

@@ -22,7 +22,7 @@ describe('voodoo-fulfillment status', () => {
     // No worker left: the next intent stays in the queue.
     await worker.stop('SIGTERM');
     await pipeline.enqueue([waiting]);
-    const env = { REDIS_URL: pipeline.env.REDIS_URL ?? '', QUEUE_PREFIX: pipeline.prefix, LOG_LEVEL: 'warn' };
+    const env = { REDIS_URL: pipeline.redisUrl, QUEUE_PREFIX: pipeline.prefix, LOG_LEVEL: 'warn' };
 
     const text = await runCli(['status', done.merchant_order_id, waiting.merchant_order_id, 'status-never'], env);
     expect(text.stderr).toBe('');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
-import { exactlyOnce, keyIntents, mismatches, startPipeline, type Pipeline, type PipelineProcess } from '../support/pipeline.js';
+import { exactlyOnce, keyIntents, mismatches, startPipeline, type FleetProcess, type Pipeline } from '../support/pipeline.js';
 
 /** Sandbox token lifetime, ms: the sandbox refuses a token this long after issuing it. */
 const TOKEN_TTL_MS = 5_000;
@@ -22,9 +22,9 @@ afterEach(async () => {
 });
 
 /** When the sandbox took each order `worker` logged as placed, epoch ms, earliest first. */
-function placementTimes(worker: PipelineProcess, orders: ReadonlyMap<string, SandboxOrderRecord>): number[] {
+function placementTimes(worker: FleetProcess, orders: ReadonlyMap<string, SandboxOrderRecord>): number[] {
   const times: number[] = [];
-  for (const line of worker.lines) {
+  for (const line of worker.lines()) {
     if (!line.includes('"order placed"')) continue;
     const order = orders.get((JSON.parse(line) as { order_id: string }).order_id);
     if (order !== undefined) times.push(Date.parse(order.createdAt));

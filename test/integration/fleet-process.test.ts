@@ -62,6 +62,26 @@ describe('a fleet process', () => {
     expect(proc.lines()).toEqual([`${'x'.repeat(8192)}…`, 'ok']);
   });
 
+  it('keeps every line whole with keepLines Infinity', async () => {
+    const script = standIn('all-lines.mjs', "process.stdout.write('x'.repeat(20000) + '\\nok\\n', () => process.send('ready')); setInterval(() => {}, 1000);\n");
+    const proc = await spawn(script, { name: 'all-1', keepLines: Number.POSITIVE_INFINITY });
+    expect(await proc.stop('SIGTERM')).toBe('SIGTERM');
+    expect(proc.lines()).toEqual(['x'.repeat(20000), 'ok']);
+  });
+
+  it('tells a process stopped on purpose from one that exited on its own', async () => {
+    const stopped = await spawn(standIn('idle.mjs', "process.send('ready'); setInterval(() => {}, 1000);\n"));
+    expect(stopped.stopRequested).toBe(false);
+    await stopped.stop('SIGKILL');
+    expect(stopped.stopRequested).toBe(true);
+
+    const quitter = await spawn(standIn('quits.mjs', "process.send('ready', () => setTimeout(() => process.exit(0), 50));\n"), { name: 'proc-2' });
+    await quitter.exited;
+    // Stopping it afterwards does not make its exit intended.
+    await quitter.stop('SIGTERM');
+    expect(quitter.stopRequested).toBe(false);
+  });
+
   it('SIGKILLs a process that ignores the stop signal past killAfterMs', async () => {
     const script = standIn('stubborn.mjs', "process.on('SIGTERM', () => {}); process.send('ready'); setInterval(() => {}, 1000);\n");
     const proc = await spawn(script);

@@ -16,6 +16,8 @@ export interface FleetProcess {
   readonly pid: number;
   /** True until the process exited. */
   readonly running: boolean;
+  /** True once `stop()` was called while it ran: it was ended on purpose, so its exit is no crash. */
+  readonly stopRequested: boolean;
   /** Lines written to stdout or stderr since start (all of them, including those no longer kept). */
   readonly lineCount: number;
   /** The most recent lines (at most `keepLines`), oldest first. */
@@ -46,7 +48,10 @@ export interface SpawnFleetProcessOptions {
    * cli/ready-signal.ts) before killing it and failing, in ms.
    */
   readyTimeoutMs: number;
-  /** How many recent lines to keep (at least 1). */
+  /**
+   * How many recent lines to keep (at least 1), each cut at 8 KiB. `Infinity` keeps every line,
+   * whole (the tests scan all of a process's output).
+   */
   keepLines: number;
   /** Called with every line as it arrives, whole (log scans must see every character). */
   onLine?: (process: FleetProcess, line: string) => void;
@@ -66,10 +71,12 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
   const args = [...(options.nodeArgs ?? []), options.cliPath, options.command ?? options.role];
   const child = spawn(process.execPath, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const keepLines = Math.max(1, options.keepLines);
+  const maxKeptLineChars = Number.isFinite(keepLines) ? MAX_KEPT_LINE_CHARS : Number.POSITIVE_INFINITY;
   // Lines are kept in a buffer trimmed in chunks, so appending stays O(1) amortised.
   let kept: string[] = [];
   let lineCount = 0;
   let running = true;
+  let stopRequested = false;
   const exited = new Promise<number | string>((resolve) => {
     const done = (result: number | string): void => {
       running = false;
@@ -92,6 +99,9 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
     get running() {
       return running;
     },
+    get stopRequested() {
+      return stopRequested;
+    },
     get lineCount() {
       return lineCount;
     },
@@ -99,6 +109,7 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
     exited,
     async stop(signal = 'SIGTERM', killAfterMs) {
       if (!running) return exited;
+      stopRequested = true;
       child.kill(signal);
       if (killAfterMs === undefined) return exited;
       const gone = new AbortController();
@@ -138,7 +149,7 @@ export function spawnFleetProcess(options: SpawnFleetProcessOptions): Promise<Fl
 
   const onLine = (line: string): void => {
     lineCount += 1;
-    kept.push(line.length > MAX_KEPT_LINE_CHARS ? `${line.slice(0, MAX_KEPT_LINE_CHARS)}…` : line);
+    kept.push(line.length > maxKeptLineChars ? `${line.slice(0, maxKeptLineChars)}…` : line);
     if (kept.length > 2 * keepLines) kept = kept.slice(-keepLines);
     options.onLine?.(handle, line);
   };

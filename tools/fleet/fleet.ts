@@ -19,7 +19,7 @@ export type { FleetProcess, FleetRole } from './fleet-process.js';
 export interface FleetSandboxOptions extends Omit<Partial<StartSandboxParams>, 'webhook'> {
   /**
    * Webhook delivery settings. `url` defaults to the fleet's receiver and `secret` to a fresh random
-   * one (the receiver gets the same). Without a receiver and without `url`, no webhooks are sent.
+   * one (the receiver gets the same). With `webhook: false` and without `url`, no webhooks are sent.
    */
   webhook?: Partial<NonNullable<SandboxOptions['webhook']>>;
 }
@@ -37,15 +37,19 @@ export interface FleetOptions {
    * the starting balance to 1 000 000 (a fleet is for volume, not for running out of funds).
    */
   sandbox?: FleetSandboxOptions;
-  /** Start a webhook receiver process. Default true. */
-  webhook?: boolean;
-  /** Worker processes to start. Default 2. */
+  /**
+   * The fleet's webhook receiver. `true` (default): start one, and the sandbox sends its webhooks
+   * to it. `'later'`: the sandbox sends them to the receiver's address, but none runs until
+   * `startWebhook()` (tests start it themselves). `false`: the sandbox sends no webhooks.
+   */
+  webhook?: boolean | 'later';
+  /** Worker processes to start with the fleet. Default 2; 0 leaves every start to `startWorker()`. */
   workers?: number;
   /** Extra configuration variables for every child process (e.g. WORKER_CONCURRENCY, POLL_*). */
   env?: Record<string, string>;
   /** CATALOG_PATH for the workers (local validation and cost reservation); none when omitted. */
   catalogPath?: string;
-  /** Recent log lines kept per process. Default 2000. */
+  /** Recent log lines kept per process. Default 2000; `Infinity` keeps every line, whole. */
   keepLines?: number;
   /** How long a process may take to say it is ready, in ms. Default 20000. */
   readyTimeoutMs?: number;
@@ -95,8 +99,11 @@ export interface Fleet {
   readonly intents: Queue;
   /** `order-results` on the fleet's prefix. */
   readonly results: Queue;
-  /** URL the sandbox sends webhooks to, or null when it sends none. */
-  readonly webhookUrl: string | null;
+  /**
+   * URL of the fleet's webhook receiver endpoint, whether or not one runs. The sandbox sends its
+   * webhooks there unless the fleet has `webhook: false` or the sandbox options name another `url`.
+   */
+  readonly webhookUrl: string;
   /** When the fleet was started, epoch ms. */
   readonly startedAtMs: number;
   /** Running worker processes, oldest first. */
@@ -107,13 +114,13 @@ export interface Fleet {
   processes(): FleetProcess[];
   /** Start one more worker; `extraEnv` overrides the configuration for it alone. */
   startWorker(extraEnv?: Record<string, string>): Promise<FleetProcess>;
-  /** Start a webhook receiver on the fleet's webhook port (one at a time). */
-  startWebhook(): Promise<FleetProcess>;
+  /** Start a webhook receiver on the fleet's webhook port (one at a time); `extraEnv` as for a worker. */
+  startWebhook(extraEnv?: Record<string, string>): Promise<FleetProcess>;
   /** Stop a process on purpose (default SIGKILL: a crash); resolves with its exit code or signal. */
   kill(process: FleetProcess, signal?: NodeJS.Signals): Promise<number | string>;
   /** Stop a process on purpose, then start a new one of the same role and configuration. */
   restart(process: FleetProcess, signal?: NodeJS.Signals): Promise<FleetProcess>;
-  /** Processes that exited without the fleet stopping them. */
+  /** Processes that exited without being stopped (by `kill`, `restart` or their own `stop()`). */
   crashed(): FleetProcess[];
   /** Number of result jobs in `order-results`. */
   resultCount(): Promise<number>;
@@ -121,7 +128,7 @@ export interface Fleet {
   readResults(): Promise<Map<string, OrderResult>>;
   /** Wait until `count` results exist; throws a FleetError on timeout or a crash. */
   waitForResults(count: number, options?: WaitForResultsOptions): Promise<Map<string, OrderResult>>;
-  /** Recent lines of every process, each prefixed with `[name]`. */
+  /** The kept lines of every process ever started, process by process, as written. */
   logLines(): string[];
   /** Stop every process and the sandbox, delete the prefix's keys, stop the private Redis. Idempotent. */
   close(): Promise<void>;
@@ -189,7 +196,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   const cliPath = options.cliPath ?? defaultCliPath();
-  const withReceiver = options.webhook ?? true;
+  const receiver = options.webhook ?? true;
 
   const { url: redisUrl, server } = await resolveFleetRedis(options.redis);
   if (server) cleanups.push(() => withDeadline(server.destroy(), CLEANUP_DEADLINE_MS, 'stopping the private redis-server'));
@@ -215,13 +222,14 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const apiKey = sandboxRest.apiKey ?? `ak_fleet_${randomToken(16)}`;
   const webhookSecret = sandboxWebhook?.secret ?? `whsec_fleet_${randomToken(16)}`;
   const webhookPort = await freePort();
-  const webhookUrl = sandboxWebhook?.url ?? (withReceiver ? `http://127.0.0.1:${webhookPort}/webhooks/voodoo` : null);
+  const webhookUrl = `http://127.0.0.1:${webhookPort}/webhooks/voodoo`;
+  const sendWebhooksTo = sandboxWebhook?.url ?? (receiver === false ? null : webhookUrl);
   const sandbox = await startSandbox({
     initialBalance: 1_000_000,
     ...sandboxRest,
     apiKey,
     catalog: sandboxRest.catalog ?? defaultSandboxCatalog(),
-    ...(webhookUrl === null ? {} : { webhook: { ...sandboxWebhook, url: webhookUrl, secret: webhookSecret } }),
+    ...(sendWebhooksTo === null ? {} : { webhook: { ...sandboxWebhook, url: sendWebhooksTo, secret: webhookSecret } }),
   });
   cleanups.push(() => withDeadline(sandbox.close(), CLEANUP_DEADLINE_MS, 'closing the sandbox'));
 
@@ -255,7 +263,6 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
 
   const all: FleetProcess[] = [];
   const extraEnvOf = new Map<FleetProcess, Record<string, string>>();
-  const stoppedOnPurpose = new Set<FleetProcess>();
   const counters: Record<FleetRole, number> = { worker: 0, webhook: 0 };
   let closing: Promise<void> | undefined;
 
@@ -283,10 +290,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
       starting.delete(start);
     }
   };
-  const kill = async (proc: FleetProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | string> => {
-    stoppedOnPurpose.add(proc);
-    return proc.stop(signal, stopTimeoutMs);
-  };
+  const kill = (proc: FleetProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | string> => proc.stop(signal, stopTimeoutMs);
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled([...starting]);
     await Promise.all(all.map((proc) => kill(proc, 'SIGTERM')));
@@ -298,7 +302,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     return new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
   };
   const resultCount = (): Promise<number> => results.getJobCountByTypes(...RESULT_STATES);
-  const crashed = (): FleetProcess[] => all.filter((proc) => !proc.running && !stoppedOnPurpose.has(proc));
+  const crashed = (): FleetProcess[] => all.filter((proc) => !proc.running && !proc.stopRequested);
 
   const fleet: Fleet = {
     prefix,
@@ -314,9 +318,9 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     webhook: () => all.find((p) => p.role === 'webhook' && p.running) ?? null,
     processes: () => [...all],
     startWorker: (extraEnv = {}) => spawnRole('worker', extraEnv),
-    async startWebhook() {
+    async startWebhook(extraEnv = {}) {
       if (fleet.webhook() !== null) throw new FleetError('a webhook receiver is already running on the fleet port');
-      return spawnRole('webhook', {});
+      return spawnRole('webhook', extraEnv);
     },
     kill,
     async restart(proc, signal = 'SIGKILL') {
@@ -350,7 +354,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
         await sleep(Math.min(intervalMs, Math.max(1, timeoutMs - elapsedMs)), undefined, { signal }).catch(() => undefined);
       }
     },
-    logLines: () => tail(all, Number.POSITIVE_INFINITY),
+    logLines: () => all.flatMap((proc) => proc.lines()),
     close() {
       closing ??= (async () => {
         const failures = await runCleanups(cleanups);
@@ -362,7 +366,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     },
   };
 
-  if (withReceiver) await fleet.startWebhook();
+  if (receiver === true) await fleet.startWebhook();
   // Settle every start before failing, so no worker still starting escapes the cleanup.
   const started = await Promise.allSettled(Array.from({ length: options.workers ?? 2 }, () => fleet.startWorker()));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
