@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { TransientError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { projectKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
@@ -59,7 +60,6 @@ export class BalanceGate {
   private readonly lockKey: string;
   /** balance, reservations, spend log, spend amounts: the keys every funds script is given. */
   private readonly keys: readonly string[];
-  private readonly spendOn: '1' | '0';
 
   constructor(private readonly options: BalanceGateOptions) {
     this.now = options.now ?? Date.now;
@@ -67,7 +67,6 @@ export class BalanceGate {
     this.balanceKey = keys.balance;
     this.lockKey = keys.balanceLock;
     this.keys = [keys.balance, keys.reservations, keys.spendLog, keys.spendAmounts];
-    this.spendOn = options.spendLimit === undefined ? '0' : '1';
   }
 
   /**
@@ -76,20 +75,26 @@ export class BalanceGate {
    */
   async reserve(merchantOrderId: string, cost: number | null): Promise<ReserveOutcome> {
     const { spendLimit } = this.options;
-    for (let i = 0; i < 40; i++) {
-      const outcome = (await this.reserveScript.run(this.options.redis, this.keys, [
+    const run = async (freshMs: number): Promise<string> =>
+      (await this.reserveScript.run(this.options.redis, this.keys, [
         merchantOrderId,
         cost ?? -1,
         this.now(),
-        this.options.freshMs,
+        freshMs,
         spendLimit?.limit ?? -1,
         spendLimit?.windowMs ?? 0,
       ])) as string;
+    for (let i = 0; i < 40; i++) {
+      const outcome = await run(this.options.freshMs);
       if (outcome === 'ok' || outcome === 'short' || outcome === 'capped') return outcome;
       await this.refresh();
     }
-    // The reading keeps going stale faster than we can use it (freshMs far too small): let the API decide.
-    return 'ok';
+    // No fresh reading could be had (another process's read is slow, or freshMs is far too small).
+    // Reserve against the last reading there is, so the spend limit is still checked and counted;
+    // with no reading at all, nothing is sent (the order backs off like any failed call).
+    const outcome = await run(-1);
+    if (outcome === 'ok' || outcome === 'short' || outcome === 'capped') return outcome;
+    throw new TransientError('balance: no reading of the balance could be had to reserve against');
   }
 
   /**
@@ -97,12 +102,12 @@ export class BalanceGate {
    * against the spend limit, each 'all' (nothing was charged) or an amount (a refund; 0 keeps the charge).
    */
   async release(merchantOrderId: string, balance: number | 'all', spend: number | 'all'): Promise<void> {
-    await this.releaseScript.run(this.options.redis, this.keys, [merchantOrderId, balance === 'all' ? -1 : balance, spend === 'all' ? -1 : spend, this.spendOn]);
+    await this.releaseScript.run(this.options.redis, this.keys, [merchantOrderId, balance === 'all' ? -1 : balance, spend === 'all' ? -1 : spend]);
   }
 
   /** The API charged `amount` for this merchant_order_id, not the reserved cost: count what it charged. */
   async recordCharge(merchantOrderId: string, amount: number): Promise<void> {
-    await this.recordChargeScript.run(this.options.redis, this.keys, [merchantOrderId, amount, this.spendOn]);
+    await this.recordChargeScript.run(this.options.redis, this.keys, [merchantOrderId, amount]);
   }
 
   /** Forget the current reading (the API said the balance is short, or funds may have arrived). */

@@ -85,7 +85,7 @@ const schema = z.object({
   WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
   /** Hard timeout of one API request, in ms. Kept under WORKER_LOCK_MS. */
   HTTP_TIMEOUT_MS: int(100, 25_000).default(10_000),
-  /** First delay before retrying a failed or ambiguous API call, in ms; it doubles per attempt of the same order. */
+  /** First delay before retrying a failed or ambiguous API call, in ms; it doubles per consecutive failure of the same order (a success resets it). */
   RETRY_BASE_DELAY_MS: int(10).default(500),
   /** Cap of the doubling delay between two retries of the same order, before ±25 % jitter, in ms. */
   RETRY_MAX_DELAY_MS: int(10).default(30_000),
@@ -93,7 +93,7 @@ const schema = z.object({
   AUTH_FAILURE_PAUSE_MS: int(100).default(30_000),
   /** How long a fleet-wide balance reading stays fresh, in ms. */
   BALANCE_CACHE_MS: int(0).default(2_000),
-  /** How long an intent may wait for funds before it ends `rejected` (insufficient_balance), in ms. */
+  /** How long an intent may wait for funds (balance or SPEND_LIMIT) before it ends `rejected` (insufficient_balance or spend_limit_reached), in ms. */
   BALANCE_WAIT_MAX_MS: int(0).default(60 * 60 * 1000),
   /** Re-exchange the token this long before its expiry, in ms. */
   TOKEN_REFRESH_MARGIN_MS: int(0).default(5 * 60 * 1000),
@@ -172,11 +172,19 @@ export function loadConfig(
   if (parsed.data.HTTP_TIMEOUT_MS >= parsed.data.WORKER_LOCK_MS) {
     throw new ConfigError('HTTP_TIMEOUT_MS', 'expected less than WORKER_LOCK_MS');
   }
-  if (parsed.data.SPEND_LIMIT !== undefined && parsed.data.CATALOG_PATH === undefined) {
-    throw new ConfigError('SPEND_LIMIT', 'needs CATALOG_PATH: without a catalog an order’s cost is unknown before it is placed, so the limit could not hold');
-  }
   for (const warning of warnings) onWarning(warning);
   return Object.freeze(parsed.data);
+}
+
+/**
+ * What only a worker needs of the config beyond its schema: SPEND_LIMIT needs CATALOG_PATH, since
+ * without a catalog an order's cost is unknown before it is placed and the limit could not hold.
+ * (The webhook receiver keeps the spend window's books whatever its own config says.)
+ */
+export function checkWorkerConfig(config: Config): void {
+  if (config.SPEND_LIMIT !== undefined && config.CATALOG_PATH === undefined) {
+    throw new ConfigError('SPEND_LIMIT', 'needs CATALOG_PATH: without a catalog an order’s cost is unknown before it is placed, so the limit could not hold');
+  }
 }
 
 /** Return `config[variable]`, or throw a `ConfigError` saying this process needs it. */

@@ -66,10 +66,10 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
       const ctx = { policy: deps.policy, webhookAlive: true, webhookOrder: null, random: 0.5 };
       const decision = decide(record.state, event, ctx);
       const { action } = decision;
-      // Only a result this call decides is its business (an order finished before, or any other
-      // action, is the job's to do).
-      if (action.kind !== 'emit' || record.state.phase === 'done') {
-        await performEffects(decision.effects, merchantOrderId, log, deps);
+      // Only a result this call decides (a new state to persist) is its business: an order decided
+      // before, or any other action, is the job's to do. Such a decision's notices are still told.
+      if (action.kind !== 'emit' || decision.state === record.state) {
+        await performEffects(decision.effects.filter((e) => e.kind === 'notice'), merchantOrderId, log, deps);
         return 'unchanged';
       }
       const saved = await deps.ledger.save(merchantOrderId, record.version, decision.state, record.owner);
@@ -81,25 +81,19 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
       await performEffects(decision.effects, merchantOrderId, log, deps);
       await deps.emitter.emit(action.result);
       reportEmitted(log, deps.metrics, action.result, 'webhook receiver');
-      // The result is out. What is left is bookkeeping whose parts are each idempotent — record the
-      // emission, give the funds back, remove the parked job — so they run at once, and without
-      // holding up the webhook's answer (a receiver answering sooner takes more deliveries at once).
-      // If this process dies first, the parked job finds the order decided and finishes it.
+      // The result is out. What is left is bookkeeping — give the funds back, record the emission,
+      // remove the parked job — done in the background so the webhook's answer is not held up (a
+      // receiver answering sooner takes more deliveries at once), and in that order: until the job is
+      // removed it is the fallback, and a job that finds the result decided but not recorded as
+      // emitted emits it again (a no-op) and releases again (idempotent).
       const after = decide(record.state, { type: 'result_emitted', atMs: now() }, ctx);
-      const { owner } = record;
-      const done: Promise<void> = Promise.all([
+      const { owner, version } = record;
+      const done: Promise<void> = performEffects(after.effects, merchantOrderId, log, deps)
         // A conflict only means another writer moved the record meanwhile; the result is out either way.
-        deps.ledger.save(merchantOrderId, record.version, after.state, owner),
-        performEffects(after.effects, merchantOrderId, log, deps),
-        owner === ''
-          ? Promise.resolve()
-          : deps.closeJob(owner).catch((err: unknown) => {
-              // A job left parked finds the order finished when it wakes.
-              log.debug({ err, owner }, 'parked intent job not removed; it completes when it wakes');
-            }),
-      ])
+        .then(() => deps.ledger.save(merchantOrderId, version, after.state, owner))
+        .then(() => (owner === '' ? undefined : deps.closeJob(owner)))
         .then(() => undefined)
-        .catch((err: unknown) => log.warn({ err }, 'bookkeeping after the result failed; the parked job finishes it when it wakes'))
+        .catch((err: unknown) => log.warn({ err, owner }, 'bookkeeping after the result failed; the parked job finishes it when it wakes'))
         .finally(() => bookkeeping.delete(done));
       bookkeeping.add(done);
       return 'finalized';

@@ -66,36 +66,48 @@ return {version, r[2] or ''}
 
 /**
  * KEYS: record, unmatched-set, conflicting-events list. ARGV: event JSON, terminal flag ('1'/'0'), mid,
- * retention seconds, the event's order id.
+ * retention seconds, the event's order id, the event's status.
  * Returns {outcome, owner, hasState, state, version}. Events are deduplicated on order_id:
  * - 'conflict': the order's id is known and this event is for another one. It is kept aside (the
  *   list), never stored as the order's event, so it cannot block the real one.
  * - 'duplicate': a terminal event for this order id is already stored.
- * - 'stored': stored as the order's event. While no id is known, a terminal event for another
- *   order id that was stored before is moved aside to make room.
+ * - 'stored': stored as the order's event (a terminal one bumps the record's version). While no id is
+ *   known, a terminal event for another order id that was stored before is moved aside to make room.
+ * What goes aside is `{merchant_order_id, order_id, status}`, never the event (it may hold codes).
  * The state comes back so the webhook fast path needs no second round trip.
  */
 export const RECORD_EVENT = `
 local r = redis.call('HMGET', KEYS[1], 'eventTerminal', 'owner', 'state', 'version', 'orderId', 'eventOrderId', 'event')
 local hasState = 0
 if r[3] then hasState = 1 end
-local function aside(event)
-  redis.call('LPUSH', KEYS[3], event)
+-- Kept aside: who and what, never the event itself (it may carry delivered codes).
+local function aside(orderId, status)
+  redis.call('LPUSH', KEYS[3], cjson.encode({merchant_order_id = ARGV[3], order_id = orderId, status = status}))
   redis.call('LTRIM', KEYS[3], 0, 999)
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
 end
 if r[5] and r[5] ~= ARGV[5] then
-  aside(ARGV[1])
+  aside(ARGV[5], ARGV[6])
   return {'conflict', r[2] or '', hasState, r[3] or '', r[4] or '0'}
 end
 if r[1] == '1' then
-  if r[6] == ARGV[5] then return {'duplicate', r[2] or '', hasState, r[3] or '', r[4] or '0'} end
-  aside(r[7])
+  -- Records stored before eventOrderId existed: the id is in the stored event.
+  local stored = r[6]
+  local old = nil
+  if r[7] then old = cjson.decode(r[7]) end
+  if not stored and old then stored = old.id end
+  if stored == ARGV[5] then return {'duplicate', r[2] or '', hasState, r[3] or '', r[4] or '0'} end
+  aside(stored or '', old and old.status or '')
 end
 redis.call('HSET', KEYS[1], 'event', ARGV[1], 'eventTerminal', ARGV[2], 'eventOrderId', ARGV[5])
+local version = r[4] or '0'
 if hasState == 0 then
   redis.call('SADD', KEYS[2], ARGV[3])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+elseif ARGV[2] == '1' then
+  -- A writer that loaded the record before this event must not save over it unseen (it would decide
+  -- without the webhook, e.g. unresolved at the deadline): its compare-and-set now fails, it reloads.
+  version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 end
-return {'stored', r[2] or '', hasState, r[3] or '', r[4] or '0'}
+return {'stored', r[2] or '', hasState, r[3] or '', version}
 `;

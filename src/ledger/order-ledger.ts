@@ -170,7 +170,7 @@ export class OrderLedger {
     const reply = (await this.recordEventScript.run(
       this.options.redis,
       [this.keys.order(merchantOrderId), this.keys.unmatchedEvents, this.keys.conflictingEvents],
-      [JSON.stringify(order), isTerminalStatus(order.status) ? '1' : '0', merchantOrderId, this.options.retentionSeconds, order.id],
+      [JSON.stringify(order), isTerminalStatus(order.status) ? '1' : '0', merchantOrderId, this.options.retentionSeconds, order.id, order.status],
     )) as [string, string, number, string, string];
     const [outcome, owner, hasState, state, version] = reply;
     return {

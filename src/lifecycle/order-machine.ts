@@ -58,8 +58,9 @@ export function initialState(intent: Intent, atMs: number): OrderState {
  * event that does not fit the state asks the caller to start over (`restart`).
  *
  * A stored terminal webhook event is considered after every event: it settles the order as soon
- * as anyone who drives it looks, whatever they were doing — and it beats giving up: an order the
- * event would end `unresolved` is settled by the stored webhook instead.
+ * as anyone who drives it looks, whatever they were doing — and it beats the machine's own verdict:
+ * an order the event would end `unresolved` (or `rejected` after an attempt that may have landed) is
+ * settled by the stored webhook instead.
  */
 export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
   const step = apply(state, event, ctx);
@@ -69,7 +70,10 @@ export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContex
     const settled = apply(step.state, webhook, ctx);
     return settled.state.phase === 'done' ? { ...settled, effects: [...step.effects, ...settled.effects] } : step;
   }
-  if (step.state.result?.status === 'unresolved') {
+  // The machine's own verdict (unresolved, or a rejection of a retry after an attempt that may have
+  // landed) yields to a stored webhook that settles the order: the webhook is the API's word.
+  const result = step.state.result;
+  if (result !== null && result.source === 'worker' && (result.status === 'unresolved' || state.maybeLanded)) {
     const settled = apply(state, webhook, ctx);
     if (settled.state.phase === 'done') return settled;
   }

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { BalanceGate } from '../balance/balance-gate.js';
-import { lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
+import { lifecyclePolicy, requireSetting, type Config } from '../config/config.js';
 import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createWebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
@@ -37,7 +37,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     ledger,
     emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
     // The receiver only gives reservations back; it never reads the balance.
-    gate: new BalanceGate({ redis, prefix, freshMs: config.BALANCE_CACHE_MS, logger, ...spendLimit(config) }),
+    gate: new BalanceGate({ redis, prefix, freshMs: config.BALANCE_CACHE_MS, logger }),
     policy: lifecyclePolicy(config),
     closeJob,
     metrics,

@@ -3,7 +3,7 @@ import { RedisTokenProvider } from '../api/token-provider.js';
 import { createVoodooClient } from '../api/voodoo-client.js';
 import { BalanceGate } from '../balance/balance-gate.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
+import { checkWorkerConfig, lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
 import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
@@ -44,6 +44,7 @@ const LIMITER = { max: 1_000_000, duration: 1_000 };
  */
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<WorkerProcess> {
   const apiKey = requireSetting(config, 'VOODOO_API_KEY');
+  checkWorkerConfig(config);
   const prefix = config.QUEUE_PREFIX;
   let catalog: Catalog | null = null;
   if (config.CATALOG_PATH !== undefined) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, requireSetting, type ConfigWarning } from '../../src/config/config.js';
+import { checkWorkerConfig, loadConfig, requireSetting, spendLimit, type ConfigWarning } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors/errors.js';
 
 describe('loadConfig', () => {
@@ -106,6 +106,23 @@ describe('loadConfig', () => {
     });
     it('returns the value when set', () => {
       expect(requireSetting(loadConfig({ VOODOO_API_KEY: 'ak_abc' }), 'VOODOO_API_KEY')).toBe('ak_abc');
+    });
+  });
+
+  describe('SPEND_LIMIT', () => {
+    it('is off by default', () => {
+      expect(spendLimit(loadConfig({}))).toEqual({});
+    });
+    it('takes a positive amount and a window', () => {
+      expect(spendLimit(loadConfig({ SPEND_LIMIT: '250.5', SPEND_WINDOW_MS: '60000' }))).toEqual({ spendLimit: { limit: 250.5, windowMs: 60_000 } });
+    });
+    it('names the variable for a bad amount', () => {
+      expect(() => loadConfig({ SPEND_LIMIT: '0' })).toThrow('SPEND_LIMIT: expected a positive amount');
+      expect(() => loadConfig({ SPEND_LIMIT: 'lots' })).toThrow('SPEND_LIMIT: expected a number');
+    });
+    it('stops a worker without CATALOG_PATH, naming SPEND_LIMIT', () => {
+      expect(() => checkWorkerConfig(loadConfig({ SPEND_LIMIT: '100' }))).toThrow(/^SPEND_LIMIT: needs CATALOG_PATH/);
+      expect(() => checkWorkerConfig(loadConfig({ SPEND_LIMIT: '100', CATALOG_PATH: '/x/catalog.lmdb.zst' }))).not.toThrow();
     });
   });
 });

@@ -2149,4 +2149,15 @@ describe('when the deadline comes with a webhook already stored', () => {
     const d = step(states.awaiting_webhook(), ev.started(deadline + SECOND), ctxOf({ webhookOrder: foreign }));
     expect(resultOf(d)).toMatchObject({ status: 'unresolved' });
   });
+
+  it('settles from the stored webhook a retry the API rejected after an attempt that may have landed', () => {
+    const placing: OrderState = { ...states.placing(), maybeLanded: true, maybeLandedAtMs: MAYBE_LANDED_AT, lastMaybeLandedAtMs: MAYBE_LANDED_AT, attempts: 2 };
+    const d = step(placing, ev.rejected(AT), ctxOf({ webhookOrder: webhook }));
+    expect(resultOf(d)).toMatchObject({ status: 'completed', order_id: ORDER_ID, source: 'webhook' });
+  });
+
+  it('keeps the rejection of a clean first attempt: a stored webhook then is another system’s order', () => {
+    const d = step(states.placing(), ev.rejected(AT), ctxOf({ webhookOrder: webhook }));
+    expect(resultOf(d)).toMatchObject({ status: 'rejected', error: 'validation_error' });
+  });
 });
