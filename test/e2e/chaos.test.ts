@@ -28,7 +28,7 @@ describe('voodoo-fulfillment chaos, short version', () => {
       // The default kill cadence (every 1 s), cut to one kill to keep the test short.
       ...['--orders', '300', '--workers', '3', '--seed', '7', '--max-kills', '1'],
       // A shorter wait for the webhook of an ambiguous create keeps the test short; unresolved stays allowed.
-      ...['--enqueue-per-second', '150', '--resolve-timeout-ms', '12000', '--timeout-ms', '90000'],
+      ...['--enqueue-per-second', '150', '--resolve-timeout-ms', '20000', '--timeout-ms', '90000'],
     ]);
 
     if (summary === undefined) throw new Error(`no summary; stderr: ${err.text()}`);

@@ -27,14 +27,19 @@ const NOT_FOR_PRODUCERS = [
  * Only the declared dependencies are visible at the project's top level, as after `npm install`.
  */
 let project = '';
+/** The paths `npm pack` put in the tarball. */
+let packedFiles: string[] = [];
 
 beforeAll(async () => {
   project = await mkdtemp(join(tmpdir(), 'vf-package-entry-'));
-  const packed = await execFileAsync('npm', ['pack', '--json', '--pack-destination', project], {
+  // --ignore-scripts: `prepack` would rebuild dist/ under the other e2e files' processes; the global
+  // setup built it from an empty dist/ already.
+  const packed = await execFileAsync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
     cwd: ROOT,
     env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
   });
-  const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
+  const [{ filename, files }] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
+  packedFiles = files.map((f) => f.path);
   const modules = join(project, 'node_modules');
   await mkdir(modules);
   await execFileAsync('tar', ['-xzf', join(project, filename), '-C', modules]);
@@ -72,6 +77,14 @@ function exportsOf(specifier: string): string {
 }
 
 describe('the packed package', () => {
+  it('holds the product only: no development tools, no stale build output of them', () => {
+    expect(packedFiles).toContain('dist/cli.js');
+    expect(packedFiles).toContain('dist/index.js');
+    const tools = packedFiles.filter((path) => /^tools\/|^dist\/(dev|bench|chaos|fleet|demo)\/|^dist\/cli\/(demo|bench|chaos|dev)-/.test(path));
+    expect(tools).toEqual([]);
+    expect(packedFiles.every((path) => /^(dist\/|catalog\/|README\.md$|package\.json$|LICENSE)/.test(path))).toBe(true);
+  });
+
   it('root: exports the producer API and loads no HTTP server, LMDB, got, zstd or sandbox module', async () => {
     const { output, modules } = await runInProject('root', exportsOf('voodoo-fulfillment'));
     expect(modules.some((url) => url.endsWith(`${PACKAGE}dist/index.js`)), 'the record holds the root entry').toBe(true);

@@ -21,7 +21,7 @@ function gate(options: { balance?: number; spendLimit?: SpendLimit; readBalance?
   const g = new BalanceGate({
     redis,
     prefix,
-    readBalance: options.readBalance ?? (async () => options.balance ?? 1_000),
+    readBalance: options.readBalance ?? (() => Promise.resolve(options.balance ?? 1_000)),
     freshMs: 1_000,
     logger,
     now: () => clock.ms,

@@ -197,7 +197,9 @@ describe('webhook receiver', () => {
       expect(record?.webhookOrder).toMatchObject({ id: webhookEvent().order_id, status: 'completed', codes: CODES, merchantOrderId: 'mo-1' });
       // The receiver stores, it never decides: the state is untouched.
       expect(record?.state.phase).toBe('received');
-      expect(record?.version).toBe(1);
+      // Storing a terminal event moves the version on (the state is the same), so a writer that loaded
+      // the record before the event cannot save over it unseen.
+      expect(record?.version).toBe(2);
       expect(await queue.getJobState(jobId)).toBe('waiting');
       expect(woken).toEqual([jobId]);
     });
