@@ -6,6 +6,7 @@ import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { connectRedis } from '../redis/connect.js';
 import { startDashboard, type Dashboard } from './dashboard-server.js';
+import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
 /** How long one Redis read of the dashboard may take before the page gets an error, in ms. */
 const DASHBOARD_COMMAND_TIMEOUT_MS = 5_000;
@@ -13,6 +14,10 @@ const DASHBOARD_COMMAND_TIMEOUT_MS = 5_000;
 export async function startDashboardProcess(config: Config, logger: Logger): Promise<Dashboard> {
   // A page must not hang through a Redis outage (nor hold up shutdown): its reads fail after 5 s.
   const redis = connectRedis(config.REDIS_URL, logger, 'vf-dashboard', { commandTimeoutMs: DASHBOARD_COMMAND_TIMEOUT_MS });
+  await checkRedisAtStartup(redis, logger).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const prefix = config.QUEUE_PREFIX;
   const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });

@@ -33,7 +33,9 @@ export type ErrorCode =
   /** An order intent failed validation before anything was sent. */
   | 'invalid_intent'
   /** The catalog snapshot could not be read. */
-  | 'catalog_invalid';
+  | 'catalog_invalid'
+  /** The Redis a process was given cannot keep this system's promises (eviction policy, version). Fatal. */
+  | 'redis_unsuitable';
 
 /** Extra facts an error may carry. All optional. */
 export interface FulfillmentErrorDetails {

@@ -13,6 +13,7 @@ import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
 import { startWebhookReceiver } from './webhook-receiver.js';
+import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
 /** A running webhook receiver process. */
 export interface WebhookProcess {
@@ -26,6 +27,10 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
   const secret = requireSetting(config, 'VOODOO_WEBHOOK_SECRET');
   const prefix = config.QUEUE_PREFIX;
   const redis = connectRedis(config.REDIS_URL, logger, 'vf-webhook');
+  await checkRedisAtStartup(redis, logger).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
   logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: queue, [`queue ${RESULTS_QUEUE}`]: results });

@@ -16,6 +16,7 @@ import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
 import { projectKeys } from '../redis/keys.js';
+import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
 /** A running worker process's pieces, for shutdown and metrics. */
 export interface WorkerProcess {
@@ -57,6 +58,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const redis = connectRedis(config.REDIS_URL, logger, 'vf-worker-state');
   const queueConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker-queues');
   const workerConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker');
+  await checkRedisAtStartup(redis, logger).catch((err: unknown) => {
+    for (const connection of [redis, queueConnection, workerConnection]) connection.disconnect();
+    throw err;
+  });
 
   const client = createVoodooClient({
     baseUrl: config.VOODOO_API_URL,

@@ -20,6 +20,7 @@ import {
 import { classifyFailure } from '../../src/lifecycle/failure-classification.js';
 import { InvalidIntentError } from '../../src/queue/enqueue-order.js';
 import type { ApiCall, OrderEvent } from '../../src/lifecycle/order-state.js';
+import { RedisUnsuitableError } from '../../src/redis/startup-checks.js';
 
 const AT = Date.UTC(2026, 10, 25, 12, 0, 0);
 const CALLS: readonly ApiCall[] = ['balance', 'create', 'lookup'];
@@ -46,6 +47,7 @@ const errors: Record<ErrorCode, () => FulfillmentError> = {
   unexpected_response: () => new UnexpectedResponseError('answered 200 with a body that is not an order'),
   invalid_intent: () => new InvalidIntentError('item_id: expected an integer item id'),
   catalog_invalid: () => new CatalogError('catalog snapshot unreadable'),
+  redis_unsuitable: () => new RedisUnsuitableError('REDIS_URL: maxmemory-policy is allkeys-lru'),
 };
 
 /** What each code becomes, per call. */

@@ -23,6 +23,8 @@ export interface PrivateRedisOptions {
   appendOnly?: boolean;
   /** Port to bind; a free one when omitted. */
   port?: number;
+  /** More `redis-server` arguments (e.g. `['--maxmemory-policy', 'allkeys-lru']` for a test of the startup checks). */
+  extraArgs?: readonly string[];
 }
 
 /** True when `redis-server` is on PATH. */
@@ -74,6 +76,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no'];
   args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
   if (options.appendOnly) args.push('--appendfsync', 'everysec');
+  args.push(...(options.extraArgs ?? []));
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
