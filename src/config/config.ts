@@ -11,11 +11,23 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** The URL's protocol, or null when `value` is no URL (zod runs refinements after a failed check too). */
+function protocolOf(value: string): string | null {
+  try {
+    return new URL(value).protocol;
+  } catch {
+    return null;
+  }
+}
+
 const url = (protocols: string[]) =>
   z
     .string()
     .url('expected a URL')
-    .refine((v) => protocols.includes(new URL(v).protocol), `expected a ${protocols.join(' or ')} URL`);
+    .refine((v) => {
+      const protocol = protocolOf(v);
+      return protocol === null || protocols.includes(protocol);
+    }, `expected a ${protocols.join(' or ')} URL`);
 
 /**
  * Every environment variable the processes read, with its default. The README's config table

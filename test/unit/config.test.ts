@@ -125,4 +125,14 @@ describe('loadConfig', () => {
       expect(() => checkWorkerConfig(loadConfig({ SPEND_LIMIT: '100', CATALOG_PATH: '/x/catalog.lmdb.zst' }))).not.toThrow();
     });
   });
+
+  describe('URLs', () => {
+    it('names the variable of a value that is no URL at all (not a bare "Invalid URL")', () => {
+      expect(() => loadConfig({ REDIS_URL: 'not-a-url' })).toThrow(/^REDIS_URL: expected a URL$/);
+      expect(() => loadConfig({ VOODOO_API_URL: 'not-a-url' })).toThrow(/^VOODOO_API_URL: expected a URL$/);
+    });
+    it('names the variable of a URL with the wrong protocol', () => {
+      expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow('REDIS_URL: expected a redis: or rediss: URL');
+    });
+  });
 });
