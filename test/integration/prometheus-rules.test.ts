@@ -56,3 +56,23 @@ describe('the shipped Prometheus files', () => {
     }
   });
 });
+
+describe('the shipped Grafana dashboard', () => {
+  it('queries in PromQL that promtool parses', async () => {
+    const dashboard = JSON.parse(readFileSync(fileURLToPath(new URL('../../deploy/grafana/voodoo-fulfillment.json', import.meta.url)), 'utf8')) as {
+      panels: { targets?: { expr?: string }[] }[];
+    };
+    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => (t.expr === undefined ? [] : [t.expr])));
+    // Each query as a recording rule, Grafana's $__rate_interval as a plain range.
+    const rules = queries.map((expr, i) => ({ record: `dashboard:query_${i}`, expr: expr.replaceAll('$__rate_interval', '5m') }));
+    const copy = mkdtempSync(join(tmpdir(), 'voodoo-dashboard-'));
+    try {
+      writeFileSync(join(copy, 'queries.yml'), JSON.stringify({ groups: [{ name: 'dashboard', rules }] }));
+      const result = await promtool(['check', 'rules', 'queries.yml'], copy);
+      expect(result.code, result.output).toBe(0);
+      expect(result.output).toContain(`SUCCESS: ${queries.length} rules found`);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+});
