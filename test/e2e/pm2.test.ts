@@ -131,6 +131,7 @@ describe('when the fleet runs under PM2 with the shell environment', () => {
         VOODOO_API_KEY: apiKey,
         VOODOO_WEBHOOK_SECRET: webhookSecret,
         WEBHOOK_HOST: '127.0.0.1',
+        METRICS_HOST: '127.0.0.1',
         WEBHOOK_PORT: new URL(fleet.webhookUrl).port,
         METRICS_PORT: String(metricsBase),
         WORKER_CONCURRENCY: '8',
