@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
+import { parse } from 'yaml';
 import { buildProgram } from '../../src/cli/program.js';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config/config.js';
 import { buildToolsProgram } from '../../tools/cli/program.js';
@@ -69,5 +70,19 @@ describe('the README', () => {
   it('gives the test command CI runs', () => {
     expect(readme).toContain('npm test');
     expect(readFileSync(fileURLToPath(new URL('../../.ci/run', import.meta.url)), 'utf8')).toContain('npm test');
+  });
+
+  it('lists every shipped alert, and the pinned images the compose files and the Dockerfile use', () => {
+    const read = (path: string): string => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8');
+    const rules = parse(read('deploy/prometheus/alerts.yml')) as { groups: { rules: { alert?: string }[] }[] };
+    const alerts = rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.alert === undefined ? [] : [r.alert])));
+    const start = readme.indexOf('### Alerts and dashboards\n');
+    const section = readme.slice(start, readme.indexOf('\n### ', start + 1));
+    expect([...section.matchAll(/^\| `(Voodoo\w+)` \|/gm)].map((m) => m[1])).toEqual(alerts);
+    const compose = parse(read('docker-compose.services.yml')) as { services: Record<string, { image?: string }> };
+    const images = Object.values(compose.services).flatMap((s) => (s.image === undefined ? [] : [s.image]));
+    images.push(/^ARG NODE_IMAGE=(\S+)$/m.exec(read('Dockerfile'))?.[1] ?? 'no NODE_IMAGE in the Dockerfile');
+    expect(images.length).toBeGreaterThanOrEqual(4);
+    for (const image of images) expect(readme).toContain(`\`${image}\``);
   });
 });
