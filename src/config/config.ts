@@ -56,6 +56,8 @@ const schema = z.object({
   WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
   /** Largest accepted webhook body, in bytes. */
   WEBHOOK_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+  /** Most connections the webhook receiver holds open at once; more are closed on accept (the API redelivers). */
+  WEBHOOK_MAX_CONNECTIONS: int(1, 100_000).default(256),
   /** Port of the read-only queue dashboard (`voodoo-fulfillment dashboard`). */
   DASHBOARD_PORT: int(0, 65535).default(3000),
   /** Interface the dashboard binds to. It has no login of its own: loopback unless a proxy guards it. */

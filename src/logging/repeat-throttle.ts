@@ -6,6 +6,11 @@ export interface ThrottledWarningOptions {
   windowMs: number;
   /** Clock, epoch ms (tests pass their own). */
   now?: () => number;
+  /**
+   * What makes two lines the same kind, throttled together. Default: the `err` message alone (see
+   * {@link errorKind}); e.g. the webhook receiver keys its signature failures by remote address.
+   */
+  kindOf?: (fields: Record<string, unknown>) => string;
 }
 
 /** Kinds tracked at once; an outage produces a handful, so more than this means the key is too fine. */
@@ -20,7 +25,7 @@ interface Kind {
  * The error message alone: in an outage every queue of a process reports its shared connection's
  * errors too, so keying by source as well would repeat each of them once per queue.
  */
-function kindOf(fields: Record<string, unknown>): string {
+export function errorKind(fields: Record<string, unknown>): string {
   const err = fields.err;
   return err instanceof Error ? err.message : '';
 }
@@ -38,6 +43,7 @@ export function throttledWarning(
   options: ThrottledWarningOptions,
 ): (fields: Record<string, unknown>) => void {
   const now = options.now ?? Date.now;
+  const kindOf = options.kindOf ?? errorKind;
   const kinds = new Map<string, Kind>();
   return (fields) => {
     const at = now();
