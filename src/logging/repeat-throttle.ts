@@ -31,6 +31,31 @@ export function errorKind(fields: Record<string, unknown>): string {
 }
 
 /**
+ * Decides which occurrences of a repeating kind of line are written: the first at once, then at
+ * most one per `windowMs`. Returns null for an occurrence to leave out, or how many were left out
+ * since the last one written (0 for the first), to write with it.
+ */
+export function repeatGate(windowMs: number, now: () => number = Date.now): (kind: string) => number | null {
+  const kinds = new Map<string, Kind>();
+  return (key) => {
+    const at = now();
+    const kind = kinds.get(key);
+    if (kind !== undefined && at - kind.lastAt < windowMs) {
+      kind.repeated += 1;
+      return null;
+    }
+    // Re-inserted so the map's order is least recently written first, for the eviction below.
+    kinds.delete(key);
+    kinds.set(key, { lastAt: at, repeated: 0 });
+    if (kinds.size > MAX_KINDS) {
+      const oldest = kinds.keys().next();
+      if (oldest.done !== true) kinds.delete(oldest.value);
+    }
+    return kind?.repeated ?? 0;
+  };
+}
+
+/**
  * A warning that repeats in bursts (BullMQ emits `error` for every failed blocking call while Redis
  * is away, ~15 per second per worker) written at most once per window for each error message, so
  * an unrelated error in the middle of a burst is still written. The first
@@ -42,24 +67,11 @@ export function throttledWarning(
   message: string,
   options: ThrottledWarningOptions,
 ): (fields: Record<string, unknown>) => void {
-  const now = options.now ?? Date.now;
   const kindOf = options.kindOf ?? errorKind;
-  const kinds = new Map<string, Kind>();
+  const gate = repeatGate(options.windowMs, options.now);
   return (fields) => {
-    const at = now();
-    const key = kindOf(fields);
-    const kind = kinds.get(key);
-    if (kind !== undefined && at - kind.lastAt < options.windowMs) {
-      kind.repeated += 1;
-      return;
-    }
-    logger.warn(kind !== undefined && kind.repeated > 0 ? { ...fields, repeated: kind.repeated } : fields, message);
-    // Re-inserted so the map's order is least recently written first, for the eviction below.
-    kinds.delete(key);
-    kinds.set(key, { lastAt: at, repeated: 0 });
-    if (kinds.size > MAX_KINDS) {
-      const oldest = kinds.keys().next();
-      if (oldest.done !== true) kinds.delete(oldest.value);
-    }
+    const repeated = gate(kindOf(fields));
+    if (repeated === null) return;
+    logger.warn(repeated > 0 ? { ...fields, repeated } : fields, message);
   };
 }
