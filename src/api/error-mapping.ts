@@ -164,10 +164,21 @@ export function requestMayHaveArrived(failure: TransportFailure): boolean {
   return failure.connected && failure.uploaded;
 }
 
-/** The error for a request that got no complete answer (refused, reset, timed out). */
-export function transportError(endpoint: ApiEndpoint, failure: TransportFailure, cause: Error): FulfillmentError {
+/** True when no connection to the server could be made at all (refused, no such host, connect timeout). */
+function neverConnected(failure: TransportFailure): boolean {
+  if (failure.code !== undefined && NEVER_CONNECTED_CODES.has(failure.code)) return true;
+  return failure.timeoutEvent !== undefined && CONNECTION_PHASE_TIMEOUTS.has(failure.timeoutEvent);
+}
+
+/**
+ * The error for a request that got no complete answer (refused, reset, timed out). `apiHost` (the
+ * host of VOODOO_API_URL) goes into the message of a failure to connect at all, which is more often
+ * a wrong URL or an outage than bad luck.
+ */
+export function transportError(endpoint: ApiEndpoint, failure: TransportFailure, cause: Error, apiHost?: string): FulfillmentError {
   const what = failure.timeoutEvent === undefined ? (failure.code ?? cause.name) : `timeout (${failure.timeoutEvent})`;
-  const message = `${endpoint} failed: ${what}`;
+  const where = apiHost === undefined ? 'the API' : `the API at ${apiHost}`;
+  const message = neverConnected(failure) ? `${endpoint} failed: ${what}: cannot reach ${where} (is VOODOO_API_URL right and the API up?)` : `${endpoint} failed: ${what}`;
   if (endpoint === 'create' && requestMayHaveArrived(failure)) {
     return new AmbiguousError(`${message} after the request was sent (the order may have been placed)`, { cause });
   }

@@ -102,7 +102,7 @@ function sanitizedCause(err: RequestError): Error {
   return Object.assign(copy, { code: err.code });
 }
 
-function fromGotFailure(endpoint: ApiEndpoint, err: RequestError): FulfillmentError {
+function fromGotFailure(endpoint: ApiEndpoint, err: RequestError, apiHost: string): FulfillmentError {
   const timings = err.timings;
   return transportError(
     endpoint,
@@ -113,6 +113,7 @@ function fromGotFailure(endpoint: ApiEndpoint, err: RequestError): FulfillmentEr
       uploaded: timings?.upload !== undefined,
     },
     sanitizedCause(err),
+    apiHost,
   );
 }
 
@@ -126,6 +127,8 @@ class HttpVoodooClient implements VoodooClient {
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly http: Got;
   private readonly tokens: TokenProvider;
+  /** Host (and port) of VOODOO_API_URL, named when it cannot be reached. */
+  private readonly apiHost: string;
 
   constructor(options: VoodooClientOptions) {
     this.apiKey = options.apiKey;
@@ -133,6 +136,7 @@ class HttpVoodooClient implements VoodooClient {
     this.onCall = options.onCall;
     this.tokenTtlMs = options.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS;
     this.now = options.now ?? Date.now;
+    this.apiHost = URL.canParse(options.baseUrl) ? new URL(options.baseUrl).host : options.baseUrl;
     this.agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
     this.http = got.extend({
       prefixUrl: `${options.baseUrl.replace(/\/+$/, '')}/api/v1`,
@@ -231,7 +235,7 @@ class HttpVoodooClient implements VoodooClient {
       return { status: response.statusCode, body: parseJson(response.body), retryAfter };
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
-      const failure = fromGotFailure(endpoint, err);
+      const failure = fromGotFailure(endpoint, err, this.apiHost);
       this.logger.debug({ endpoint, failure: failure.code, reason: failure.message, durationMs: elapsed() }, 'api call failed');
       throw failure;
     }

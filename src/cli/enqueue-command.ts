@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { OrderIntent, ParsedIntent } from '../lifecycle/intent.js';
+import { printable } from '../text/printable.js';
 
 /** Lines added per round trip. */
 const BATCH = 500;
@@ -18,6 +19,17 @@ function parseIntentLine(parse: (data: unknown) => ParsedIntent, line: string, w
   if (parsed.kind === 'garbage') throw new Error(`${where}: ${parsed.reason}`);
   if (parsed.kind === 'invalid') throw new Error(`${where}: ${parsed.message}`);
   return data as OrderIntent;
+}
+
+/** Ids listed in the "already enqueued" part of the summary; a big file's repeats are counted past this. */
+const LISTED_IDS = 20;
+
+/** The summary's tail for ids whose job existed already, e.g. `, already enqueued 1: shop-1001`. */
+function alreadyEnqueued(ids: readonly string[]): string {
+  if (ids.length === 0) return '';
+  const listed = ids.slice(0, LISTED_IDS).map(printable).join(', ');
+  const more = ids.length > LISTED_IDS ? ` and ${ids.length - LISTED_IDS} more` : '';
+  return `, already enqueued ${ids.length}: ${listed}${more}`;
 }
 
 async function* readLines(file: string): AsyncGenerator<string> {
@@ -46,7 +58,7 @@ export function registerEnqueueCommand(program: Command): void {
         { Queue },
         { loadConfig },
         { parseIntent },
-        { enqueueOrders },
+        { enqueueNewOrders },
         { INTENTS_QUEUE },
         { closeCommandConnection, connectRedisForCommand },
       ] = await Promise.all([
@@ -74,10 +86,14 @@ export function registerEnqueueCommand(program: Command): void {
       // A failing add rejects and the command reports that; the event would only repeat it, raw.
       queue.on('error', () => undefined);
       try {
+        let added = 0;
+        const already: string[] = [];
         for (let i = 0; i < intents.length; i += BATCH) {
-          await enqueueOrders(queue, intents.slice(i, i + BATCH));
+          const report = await enqueueNewOrders(queue, redis, intents.slice(i, i + BATCH));
+          added += report.added.length;
+          already.push(...report.alreadyEnqueued);
         }
-        process.stdout.write(`enqueued ${intents.length} intent(s) to ${config.QUEUE_PREFIX}:${INTENTS_QUEUE}\n`);
+        process.stdout.write(`enqueued ${added} intent(s) to ${config.QUEUE_PREFIX}:${INTENTS_QUEUE}${alreadyEnqueued(already)}\n`);
       } finally {
         await queue.close();
         await closeCommandConnection(redis);

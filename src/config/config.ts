@@ -11,10 +11,10 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-/** The URL's protocol, or null when `value` is no URL (zod runs refinements after a failed check too). */
-function protocolOf(value: string): string | null {
+/** The parsed URL, or null when `value` is no URL (zod runs refinements after a failed check too). */
+function parseUrl(value: string): URL | null {
   try {
-    return new URL(value).protocol;
+    return new URL(value);
   } catch {
     return null;
   }
@@ -25,9 +25,11 @@ const url = (protocols: string[]) =>
     .string()
     .url('expected a URL')
     .refine((v) => {
-      const protocol = protocolOf(v);
-      return protocol === null || protocols.includes(protocol);
-    }, `expected a ${protocols.join(' or ')} URL`);
+      const protocol = parseUrl(v)?.protocol;
+      return protocol === undefined || protocols.includes(protocol);
+    }, `expected a ${protocols.join(' or ')} URL`)
+    // `redis://` parses, and its clients then quietly connect to localhost:6379 (maybe someone else's Redis).
+    .refine((v) => parseUrl(v)?.hostname !== '', `expected a host, e.g. ${protocols[0]}//host:port`);
 
 /**
  * Every environment variable the processes read, with its default. The README's config table
@@ -56,6 +58,8 @@ const schema = z.object({
   WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
   /** Largest accepted webhook body, in bytes. */
   WEBHOOK_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+  /** Most connections the webhook receiver holds open at once; more are closed on accept (the API redelivers). */
+  WEBHOOK_MAX_CONNECTIONS: int(1, 100_000).default(256),
   /** Port of the read-only queue dashboard (`voodoo-fulfillment dashboard`). */
   DASHBOARD_PORT: int(0, 65535).default(3000),
   /** Interface the dashboard binds to. It has no login of its own: loopback unless a proxy guards it. */

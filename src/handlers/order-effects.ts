@@ -3,12 +3,20 @@ import type { Effect, Notice, OrderResult } from '../lifecycle/order-state.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
+import { repeatGate } from '../logging/repeat-throttle.js';
 
 /**
  * How often a fleet-wide condition (a refused key, the spend limit) is written at error level by
  * one process: every order meets it, so one line per window says enough; the metric counts them all.
  */
 const FLEET_CONDITION_LOG_WINDOW_MS = 10 * 60 * 1000;
+
+/**
+ * How often one kind of failed API call (same code and message, e.g. the API unreachable) is written
+ * at warn level by one process, in ms: in an outage every intent retries it; the rest go to debug
+ * and the next warn line counts them (`repeated`).
+ */
+const CALL_FAILURE_LOG_WINDOW_MS = 60_000;
 
 /** Turns the machine's notices into log lines and metrics. One per process. */
 export type NoticeReporter = (log: Logger, notice: Notice) => void;
@@ -32,6 +40,7 @@ export function createNoticeReporter(options: NoticeReporterOptions): NoticeRepo
     lastLoud.set(kind, at);
     return true;
   };
+  const callFailure = repeatGate(CALL_FAILURE_LOG_WINDOW_MS, now);
 
   return (parent, n) => {
     // Every notice's line carries its kind as a stable `event` (see logging/log-events.ts).
@@ -56,9 +65,13 @@ export function createNoticeReporter(options: NoticeReporterOptions): NoticeRepo
       case 'awaiting_webhook':
         log.warn({ code: n.code }, 'an earlier attempt may have landed but its order id is unknown: waiting for the webhook');
         return;
-      case 'call_failed':
-        log.warn({ call: n.call, code: n.code, problem: n.message, failures: n.failures }, 'API call failed: retrying later');
+      case 'call_failed': {
+        const fields = { call: n.call, code: n.code, problem: n.message, failures: n.failures };
+        const repeated = callFailure(`${n.code} ${n.message}`);
+        if (repeated === null) log.debug(fields, 'API call failed again: retrying later');
+        else log.warn(repeated > 0 ? { ...fields, repeated } : fields, 'API call failed: retrying later');
         return;
+      }
       case 'rate_limited':
         metrics.rateLimited();
         log.warn({ call: n.call, retry_after_ms: n.pauseMs }, 'rate limited: the fleet backs off');

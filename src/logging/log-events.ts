@@ -25,6 +25,11 @@ export const LOG_EVENT = {
   createAmbiguous: 'create_ambiguous' satisfies Notice['kind'],
   /** An earlier create may have landed but its order id is unknown: only the webhook can tell. */
   awaitingWebhook: 'awaiting_webhook' satisfies Notice['kind'],
+  /**
+   * A Redis connection failed (`connection`, `redis` = host:port); throttled per kind of error
+   * across a process's connections, `repeated` counts the rest.
+   */
+  redisError: 'redis_error',
   /** A Redis connection is back after an error (`connection` names it). */
   redisRestored: 'redis_restored',
   /** A BullMQ queue or worker reported an error (throttled per kind of error; `repeated` counts the rest). */

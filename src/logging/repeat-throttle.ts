@@ -6,6 +6,11 @@ export interface ThrottledWarningOptions {
   windowMs: number;
   /** Clock, epoch ms (tests pass their own). */
   now?: () => number;
+  /**
+   * What makes two lines the same kind, throttled together. Default: the `err` message alone (see
+   * {@link errorKind}); e.g. the webhook receiver keys its signature failures by remote address.
+   */
+  kindOf?: (fields: Record<string, unknown>) => string;
 }
 
 /** Kinds tracked at once; an outage produces a handful, so more than this means the key is too fine. */
@@ -20,9 +25,34 @@ interface Kind {
  * The error message alone: in an outage every queue of a process reports its shared connection's
  * errors too, so keying by source as well would repeat each of them once per queue.
  */
-function kindOf(fields: Record<string, unknown>): string {
+export function errorKind(fields: Record<string, unknown>): string {
   const err = fields.err;
   return err instanceof Error ? err.message : '';
+}
+
+/**
+ * Decides which occurrences of a repeating kind of line are written: the first at once, then at
+ * most one per `windowMs`. Returns null for an occurrence to leave out, or how many were left out
+ * since the last one written (0 for the first), to write with it.
+ */
+export function repeatGate(windowMs: number, now: () => number = Date.now): (kind: string) => number | null {
+  const kinds = new Map<string, Kind>();
+  return (key) => {
+    const at = now();
+    const kind = kinds.get(key);
+    if (kind !== undefined && at - kind.lastAt < windowMs) {
+      kind.repeated += 1;
+      return null;
+    }
+    // Re-inserted so the map's order is least recently written first, for the eviction below.
+    kinds.delete(key);
+    kinds.set(key, { lastAt: at, repeated: 0 });
+    if (kinds.size > MAX_KINDS) {
+      const oldest = kinds.keys().next();
+      if (oldest.done !== true) kinds.delete(oldest.value);
+    }
+    return kind?.repeated ?? 0;
+  };
 }
 
 /**
@@ -37,23 +67,11 @@ export function throttledWarning(
   message: string,
   options: ThrottledWarningOptions,
 ): (fields: Record<string, unknown>) => void {
-  const now = options.now ?? Date.now;
-  const kinds = new Map<string, Kind>();
+  const kindOf = options.kindOf ?? errorKind;
+  const gate = repeatGate(options.windowMs, options.now);
   return (fields) => {
-    const at = now();
-    const key = kindOf(fields);
-    const kind = kinds.get(key);
-    if (kind !== undefined && at - kind.lastAt < options.windowMs) {
-      kind.repeated += 1;
-      return;
-    }
-    logger.warn(kind !== undefined && kind.repeated > 0 ? { ...fields, repeated: kind.repeated } : fields, message);
-    // Re-inserted so the map's order is least recently written first, for the eviction below.
-    kinds.delete(key);
-    kinds.set(key, { lastAt: at, repeated: 0 });
-    if (kinds.size > MAX_KINDS) {
-      const oldest = kinds.keys().next();
-      if (oldest.done !== true) kinds.delete(oldest.value);
-    }
+    const repeated = gate(kindOf(fields));
+    if (repeated === null) return;
+    logger.warn(repeated > 0 ? { ...fields, repeated } : fields, message);
   };
 }

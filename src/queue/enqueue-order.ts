@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { FulfillmentError } from '../errors/errors.js';
 import { parseIntent, type OrderIntent } from '../lifecycle/intent.js';
 import { intentJobId } from './job-ids.js';
@@ -52,6 +53,41 @@ export async function enqueueOrder(queue: Queue, intent: OrderIntent): Promise<s
   const valid = check(intent);
   const job = await queue.add('order', valid, jobOptions(valid, {}));
   return job.id ?? intentJobId(valid.merchant_order_id);
+}
+
+/** What {@link enqueueNewOrders} did with each merchant_order_id. */
+export interface EnqueueReport {
+  /** merchant_order_ids whose intent job this call created. */
+  added: string[];
+  /**
+   * merchant_order_ids whose intent job existed already (waiting, running, or finished and still
+   * kept), or that came twice in this call: adding them again changed nothing.
+   */
+  alreadyEnqueued: string[];
+}
+
+/**
+ * {@link enqueueOrders}, telling which ids were new. BullMQ answers an add with an existing job id
+ * exactly as a new one (it only writes a `duplicated` event), so the jobs are looked up first, in
+ * one round trip over `redis` (a connection to the queue's Redis). An id enqueued by someone else
+ * in between is reported as added: the only way the report can be wrong, and nothing is added twice.
+ */
+export async function enqueueNewOrders(queue: Queue, redis: Redis, intents: readonly OrderIntent[], options: EnqueueOptions = {}): Promise<EnqueueReport> {
+  const valid = intents.map(check);
+  const pipeline = redis.pipeline();
+  for (const intent of valid) pipeline.exists(queue.toKey(intentJobId(intent.merchant_order_id)));
+  const answers = (await pipeline.exec()) ?? [];
+  const report: EnqueueReport = { added: [], alreadyEnqueued: [] };
+  const seen = new Set<string>();
+  valid.forEach((intent, i) => {
+    const [err, exists] = answers[i] ?? [new Error('no answer'), null];
+    if (err !== null) throw err;
+    const mid = intent.merchant_order_id;
+    (exists === 1 || seen.has(mid) ? report.alreadyEnqueued : report.added).push(mid);
+    seen.add(mid);
+  });
+  await queue.addBulk(valid.map((intent) => ({ name: 'order', data: intent, opts: jobOptions(intent, options) })));
+  return report;
 }
 
 /** Add many intents in one round trip. Validates all of them first: nothing is added if one is invalid. */

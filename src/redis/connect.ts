@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { TransientError } from '../errors/errors.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
+import { createRedisErrorLog, redisWhere, type RedisErrorLog } from './redis-error-log.js';
 
 /** Options of {@link connectRedis}. */
 export interface ConnectOptions {
@@ -11,6 +12,11 @@ export interface ConnectOptions {
    * receiver leave it unset so their commands ride out a Redis restart.
    */
   commandTimeoutMs?: number;
+  /**
+   * Where connection errors go; pass one log to all of a process's connections so an outage is one
+   * line, not one per connection. Default: a log of this connection's own.
+   */
+  errorLog?: RedisErrorLog;
 }
 
 /**
@@ -27,9 +33,10 @@ export function connectRedis(url: string, logger: Logger, name: string, options:
     // Reconnect quickly at first, then settle at 2 s while Redis is away.
     retryStrategy: (times) => Math.min(50 * times, 2_000),
   });
+  const errorLog = options.errorLog ?? createRedisErrorLog(logger, url);
   let down = false;
   redis.on('error', (err: Error) => {
-    if (!down) logger.warn({ err, connection: name }, 'redis connection error: reconnecting');
+    errorLog(err, name);
     down = true;
   });
   redis.on('ready', () => {
@@ -41,12 +48,6 @@ export function connectRedis(url: string, logger: Logger, name: string, options:
 
 /** How long a one-shot command waits for Redis to connect, and then for each answer, in ms. */
 const COMMAND_TIMEOUT_MS = 5_000;
-
-/** `host:port` of a Redis URL, without any password it carries. */
-function redisWhere(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port === '' ? '6379' : parsed.port}`;
-}
 
 /**
  * A connection for a one-shot CLI command (enqueue, status). Unlike a worker's, it does not wait

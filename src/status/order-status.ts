@@ -2,15 +2,17 @@ import type { Queue } from 'bullmq';
 import type { LedgerView } from '../ledger/order-ledger.js';
 import type { OrderResult, Phase, ResultStatus } from '../lifecycle/order-state.js';
 import { intentJobId, resultJobId } from '../queue/job-ids.js';
+import { printable } from '../text/printable.js';
 
 /** Where one merchant_order_id stands, as an operator asks about it. Never holds delivered codes. */
 export interface OrderStatusReport {
   merchant_order_id: string;
   /**
    * A lifecycle phase (see order-state.ts); `expired` when the order finished longer ago than
-   * RETENTION_SECONDS (only its tombstone is left); `unknown` when no worker has claimed it.
+   * RETENTION_SECONDS (only its tombstone is left); `queued` when its intent job waits and no
+   * worker has claimed it yet; `unknown` when there is neither a record nor a waiting intent job.
    */
-  phase: Phase | 'expired' | 'unknown';
+  phase: Phase | 'expired' | 'queued' | 'unknown';
   /** Voodoo Center's order id, once known. */
   order_id: string | null;
   /** POST attempts recorded so far (null without a record). */
@@ -47,6 +49,9 @@ export interface OrderStatusSources {
   results: Queue<OrderResult>;
 }
 
+/** BullMQ states of a job no worker has taken yet. */
+const QUEUED_STATES: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
+
 async function jobState(queue: Queue, jobId: string): Promise<string | null> {
   const state = await queue.getJobState(jobId);
   return state === 'unknown' ? null : state;
@@ -64,6 +69,7 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
   let phase: OrderStatusReport['phase'] = 'unknown';
   if (state !== null) phase = state.phase;
   else if (view.finishedStatus !== null) phase = 'expired';
+  else if (intentJob !== null && QUEUED_STATES.has(intentJob)) phase = 'queued';
   const result = resultJob?.data;
   return {
     merchant_order_id: merchantOrderId,
@@ -90,24 +96,28 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
   };
 }
 
-/** One human-readable line for a report. */
+/**
+ * One human-readable line for a report. Every value is printed with its control characters escaped:
+ * an id holding a newline must not forge a second line.
+ */
 export function formatOrderStatus(report: OrderStatusReport): string {
   const parts: string[] = [];
-  if (report.order_id !== null) parts.push(`order ${report.order_id}`);
+  if (report.order_id !== null) parts.push(`order ${printable(report.order_id)}`);
   if (report.attempts !== null) parts.push(`${report.attempts} attempt(s)`);
   if (report.stuck_since !== null) parts.push(`stuck since ${report.stuck_since} (no terminal status; still polled)`);
-  if (report.intent_job !== null) parts.push(`intent job ${report.intent_job}`);
-  if (report.webhook_status !== null) parts.push(`webhook said ${report.webhook_status}`);
+  if (report.intent_job !== null) parts.push(`intent job ${printable(report.intent_job)}`);
+  if (report.webhook_status !== null) parts.push(`webhook said ${printable(report.webhook_status)}`);
   const result = report.result;
   if (result !== null) {
     const codes = result.codes_count > 0 ? `, ${result.codes_count} code(s) in the result job (not shown)` : '';
-    const error = result.error !== null ? `, error ${result.error}` : '';
-    parts.push(`result ${result.status} (job ${result.job_state}${error}${codes})`);
+    const error = result.error !== null ? `, error ${printable(result.error)}` : '';
+    parts.push(`result ${printable(result.status)} (job ${printable(result.job_state)}${error}${codes})`);
   } else if (report.phase === 'expired') {
-    parts.push(`finished as ${report.final_status ?? '?'}; record and result are past RETENTION_SECONDS`);
+    parts.push(`finished as ${printable(report.final_status ?? '?')}; record and result are past RETENTION_SECONDS`);
   }
   if (report.phase === 'unknown' && report.intent_job === null) {
     parts.push(report.webhook_status === null ? 'never enqueued (or removed)' : 'no intent for it: the webhook event is stored, not dropped');
   }
-  return `${report.merchant_order_id}: ${report.phase}${parts.length > 0 ? ` — ${parts.join(', ')}` : ''}`;
+  const phase = report.phase === 'queued' ? 'queued, waiting for a worker' : report.phase;
+  return `${printable(report.merchant_order_id)}: ${phase}${parts.length > 0 ? ` — ${parts.join(', ')}` : ''}`;
 }

@@ -54,6 +54,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     port: config.WEBHOOK_PORT,
     secret,
     bodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+    maxConnections: config.WEBHOOK_MAX_CONNECTIONS,
     ledger,
     wake,
     finalize,

@@ -8,6 +8,8 @@ import { SIGNATURE_HEADER, verifyWebhookSignature } from './signature.js';
 import { startWebhookHeartbeat, type WebhookHeartbeat } from './webhook-heartbeat.js';
 import { listenUrl } from '../http/listen-url.js';
 import { LOG_EVENT } from '../logging/log-events.js';
+import { throttledWarning } from '../logging/repeat-throttle.js';
+import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/api-limits.js';
 
 /** Path the Voodoo Center API posts events to (configure it on the dashboard). */
 export const WEBHOOK_PATH = '/webhooks/voodoo';
@@ -22,6 +24,15 @@ export interface WebhookReceiverDeps {
   secret: string;
   /** Largest accepted body, in bytes (WEBHOOK_BODY_LIMIT_BYTES); larger ones get 413. */
   bodyLimitBytes: number;
+  /**
+   * Most connections open at once (WEBHOOK_MAX_CONNECTIONS); a connection beyond it is closed as
+   * soon as it is accepted, and the API redelivers. Bounds memory at about this × bodyLimitBytes.
+   */
+  maxConnections: number;
+  /** Timeouts and keep-alive limits; production values ({@link WEBHOOK_TIMEOUTS}) unless set (tests shorten them). */
+  timeouts?: Partial<WebhookTimeouts>;
+  /** Clock, epoch ms, of the throttled log lines (tests pass their own). */
+  now?: () => number;
   /** Where events are stored. */
   ledger: OrderLedger;
   /**
@@ -45,6 +56,42 @@ export interface WebhookReceiverDeps {
     /** Lifetime of one beat, in ms. Default 10 000. */
     ttlMs?: number;
   };
+}
+
+/** How long the receiver waits for a client, in ms. */
+export interface WebhookTimeouts {
+  /** From a request's first byte until its whole body has arrived; then 408 and the connection closes. */
+  requestMs: number;
+  /** From a request's first byte (or the connection's start) until its headers are complete. */
+  headersMs: number;
+  /** How long an idle keep-alive connection stays open between two requests. */
+  keepAliveMs: number;
+}
+
+/**
+ * Production timeouts. The API gives up on a delivery after 30 s, so a request not received by
+ * then only holds a connection; headers come in one packet from a real sender.
+ */
+export const WEBHOOK_TIMEOUTS: Readonly<WebhookTimeouts> = Object.freeze({ requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000 });
+
+/** Requests served on one keep-alive connection before it is closed, so senders spread over fresh ones. */
+const MAX_REQUESTS_PER_SOCKET = 1_000;
+
+/** At most one "signature failure" line per remote address, and one "connection refused" line, per this many ms. */
+const REJECTION_LOG_WINDOW_MS = 60_000;
+
+/**
+ * Node's http server enforces `requestTimeout` and `headersTimeout` only when it sweeps its
+ * connections, every `connectionsCheckingInterval` (default 30 s): a 30 s limit really cut a slow
+ * body after 60-90 s. Sweeping every tenth of the limit (at most each second) and expiring that much
+ * earlier makes a request be cut within its limit, never later.
+ */
+function nodeTimeouts(timeouts: WebhookTimeouts): { checkEveryMs: number; requestMs: number; headersMs: number } {
+  const checkEveryMs = Math.max(10, Math.min(1_000, Math.floor(Math.min(timeouts.requestMs, timeouts.headersMs) / 10)));
+  const requestMs = Math.max(1, timeouts.requestMs - checkEveryMs);
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersMs = Math.min(requestMs, Math.max(1, timeouts.headersMs - checkEveryMs));
+  return { checkEveryMs, requestMs, headersMs };
 }
 
 /** A listening receiver. */
@@ -75,6 +122,8 @@ function send(reply: FastifyReply, status: number, body: Record<string, unknown>
  */
 export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<WebhookReceiver> {
   const logger = deps.logger.child({ component: 'webhook-receiver' });
+  const timeouts: WebhookTimeouts = { ...WEBHOOK_TIMEOUTS, ...deps.timeouts };
+  const swept = nodeTimeouts(timeouts);
   const app = Fastify({
     loggerInstance: logger,
     // pino child loggers cost real CPU at ~1000 events/s (a profile of the bench showed ~8 % of the
@@ -83,8 +132,20 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
     // Per-request lines at ~1000 events/s are noise; each event gets one line of its own below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
-    // The API gives up on a delivery after 30 s anyway.
-    requestTimeout: 30_000,
+    // Fastify sets this on the server after creating it, so it must match the one given to node.
+    requestTimeout: swept.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    maxRequestsPerSocket: MAX_REQUESTS_PER_SOCKET,
+    http: { requestTimeout: swept.requestMs, headersTimeout: swept.headersMs, connectionsCheckingInterval: swept.checkEveryMs },
+  });
+  app.server.maxConnections = deps.maxConnections;
+  const warnRefused = throttledWarning(logger, 'connection refused: WEBHOOK_MAX_CONNECTIONS reached', { windowMs: REJECTION_LOG_WINDOW_MS, now: deps.now });
+  app.server.on('drop', (data?: { remoteAddress?: string }) => warnRefused({ remoteAddress: data?.remoteAddress, maxConnections: deps.maxConnections }));
+  // A flood of forged events would otherwise write a line each: one per sender per window, with a count.
+  const warnBadSignature = throttledWarning(logger, 'webhook rejected: missing or invalid signature', {
+    windowMs: REJECTION_LOG_WINDOW_MS,
+    now: deps.now,
+    kindOf: (fields) => String(fields.remoteAddress),
   });
 
   // The signature covers the bytes exactly as sent, so no parser may touch them first: every
@@ -116,7 +177,8 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers[SIGNATURE_HEADER];
     if (!verifyWebhookSignature(deps.secret, raw, typeof signature === 'string' ? signature : undefined)) {
-      request.log.warn('webhook rejected: missing or invalid signature');
+      // Never the body nor the signature: who sent it is what an operator needs.
+      warnBadSignature({ remoteAddress: request.socket.remoteAddress ?? 'unknown' });
       return send(reply, 401, { error: 'invalid signature' });
     }
 
@@ -141,8 +203,13 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
       return send(reply, 400, { error: problem });
     }
 
-    const ids = { merchant_order_id: order.merchantOrderId, order_id: order.id, status: order.status };
     const mid = order.merchantOrderId;
+    if (mid !== null && mid.length > MAX_MERCHANT_ORDER_ID_LENGTH) {
+      // The API never sends one (it refuses them on create); storing it would make a key that large.
+      logger.warn({ order_id: order.id, merchantOrderIdLength: mid.length }, 'webhook refused: merchant_order_id too long');
+      return send(reply, 400, { error: `unusable webhook event: merchant_order_id longer than ${MAX_MERCHANT_ORDER_ID_LENGTH} characters` });
+    }
+    const ids = { merchant_order_id: order.merchantOrderId, order_id: order.id, status: order.status };
     if (mid === null) {
       let outcome: 'stored' | 'duplicate';
       try {

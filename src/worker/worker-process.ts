@@ -15,6 +15,7 @@ import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
+import { createRedisErrorLog } from '../redis/redis-error-log.js';
 import { projectKeys } from '../redis/keys.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
@@ -55,9 +56,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   }
   const metrics = createPipelineMetrics();
 
-  const redis = connectRedis(config.REDIS_URL, logger, 'vf-worker-state');
-  const queueConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker-queues');
-  const workerConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker');
+  // One log for the three connections: an outage is one line, not three.
+  const errorLog = createRedisErrorLog(logger, config.REDIS_URL);
+  const redis = connectRedis(config.REDIS_URL, logger, 'vf-worker-state', { errorLog });
+  const queueConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker-queues', { errorLog });
+  const workerConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker', { errorLog });
   await checkRedisAtStartup(redis, logger).catch((err: unknown) => {
     for (const connection of [redis, queueConnection, workerConnection]) connection.disconnect();
     throw err;

@@ -47,6 +47,20 @@ describe('voodoo-fulfillment enqueue', () => {
     for (const mid of ['cli-f1', 'cli-f2', 'cli-s1']) expect(await queue.getJob(intentJobId(mid))).toBeDefined();
   });
 
+  it('says which ids were enqueued already, and adds nothing twice', async () => {
+    const intent = '{"merchant_order_id":"cli-dup\\n1","item_id":4090,"quantity":2}';
+    expect((await runEnqueue(prefix, [intent])).stdout).toBe(`enqueued 1 intent(s) to ${prefix}:${INTENTS_QUEUE}\n`);
+
+    const again = await runEnqueue(prefix, [intent]);
+    const mixed = await runEnqueue(prefix, ['--file', '-'], `${intent}\n{"merchant_order_id":"cli-dup-2","item_id":4090}\n{"merchant_order_id":"cli-dup-2","item_id":4090}\n`);
+
+    expect(again.code).toBe(0);
+    // The id's newline is printed escaped: it cannot start a line of its own.
+    expect(again.stdout).toBe(`enqueued 0 intent(s) to ${prefix}:${INTENTS_QUEUE}, already enqueued 1: cli-dup\\n1\n`);
+    expect(mixed.stdout).toBe(`enqueued 1 intent(s) to ${prefix}:${INTENTS_QUEUE}, already enqueued 2: cli-dup\\n1, cli-dup-2\n`);
+    expect((await queue.getJob(intentJobId('cli-dup\n1')))?.data).toEqual({ merchant_order_id: 'cli-dup\n1', item_id: 4090, quantity: 2 });
+  });
+
   it('refuses a file with one bad line, names the line and the field, and adds nothing', async () => {
     const file = join(dir, 'bad.jsonl');
     writeFileSync(file, '{"merchant_order_id":"cli-b1","item_id":4090}\n{"merchant_order_id":"cli-b2","item_id":4090,"quantity":-3}\n');

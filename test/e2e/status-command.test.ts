@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../tools/fleet/private-redis.js';
 import type { OrderStatusReport } from '../../src/status/order-status.js';
 import { keyIntents, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { redisUrl, uniquePrefix } from '../support/redis.js';
 import { runCli } from '../support/run-cli.js';
 
 let pipeline: Pipeline | undefined;
@@ -32,7 +33,7 @@ describe('voodoo-fulfillment status', () => {
     if (order === undefined) throw new Error('the sandbox has no order');
     expect(doneLine).toContain(`status-0: done — order ${order.id}, 1 attempt(s)`);
     expect(doneLine).toContain('result completed (job waiting, 2 code(s) in the result job (not shown))');
-    expect(waitingLine).toBe('status-1: unknown — intent job prioritized');
+    expect(waitingLine).toBe('status-1: queued, waiting for a worker — intent job prioritized');
     expect(neverLine).toBe('status-never: unknown — never enqueued (or removed)');
     for (const code of order.codes) expect(text.stdout).not.toContain(code);
 
@@ -49,6 +50,16 @@ describe('voodoo-fulfillment status', () => {
       result: { status: 'completed', job_state: 'waiting', delivered_quantity: 2, codes_count: 2, error: null },
     });
     for (const code of order.codes) expect(json.stdout).not.toContain(code);
+  });
+
+  it('prints an id holding a newline or an escape sequence on one line, escaped', async () => {
+    const run = await runCli(['status', 'evil\nstatus-0: done — order forged', 'bell\u0007\u001b[2J'], { REDIS_URL: redisUrl(), QUEUE_PREFIX: uniquePrefix('st'), LOG_LEVEL: 'warn' });
+    expect(run.code).toBe(1);
+    expect(run.stdout.split('\n')).toEqual([
+      'evil\\nstatus-0: done — order forged: unknown — never enqueued (or removed)',
+      'bell\\u0007\\u001b[2J: unknown — never enqueued (or removed)',
+      '',
+    ]);
   });
 
   it('fails at once, naming where it looked, when Redis does not answer', async () => {

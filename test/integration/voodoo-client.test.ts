@@ -415,9 +415,11 @@ describe('VoodooClient against the sandbox', () => {
       expect(err.cause).toMatchObject({ code: 'ECONNREFUSED' });
     });
 
-    it('maps a refused token exchange to TransientError', async () => {
+    it('maps a refused token exchange to TransientError naming VOODOO_API_URL and where it looked', async () => {
       const port = await closedPort();
-      expect(await failureOf(client(`http://127.0.0.1:${port}`).getBalance())).toBeInstanceOf(TransientError);
+      const err = await failureOf(client(`http://127.0.0.1:${port}`).getBalance());
+      expect(err).toBeInstanceOf(TransientError);
+      expect(err.message).toBe(`token failed: ECONNREFUSED: cannot reach the API at 127.0.0.1:${port} (is VOODOO_API_URL right and the API up?)`);
     });
   });
 

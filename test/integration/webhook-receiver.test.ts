@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,6 +13,7 @@ import { projectKeys } from '../../src/redis/keys.js';
 import { signWebhook } from '../../src/webhook/signature.js';
 import { startWebhookReceiver, WEBHOOK_PATH, type WebhookReceiver, type WebhookReceiverDeps } from '../../src/webhook/webhook-receiver.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
+import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../../src/api/api-limits.js';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 const BODY_LIMIT_BYTES = 4096;
@@ -60,6 +62,42 @@ async function deliver(
   return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
 }
 
+/** A raw TCP connection to a receiver, to send a request as slowly or as partially as a test needs. */
+interface RawConnection {
+  socket: Socket;
+  /** Everything the receiver wrote so far. */
+  received: () => string;
+  /** Resolves with the ms from connecting until the receiver closed the connection. */
+  closed: Promise<number>;
+}
+
+async function rawConnection(base: string): Promise<RawConnection> {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  let text = '';
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString('latin1');
+  });
+  // A reset is as good as a close here: the receiver let go of the connection.
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const started = Date.now();
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+  return { socket, received: () => text, closed };
+}
+
+/** Write `text` one byte every `everyMs` until it is all sent or the connection is gone. */
+async function trickle(socket: Socket, text: string, everyMs: number): Promise<void> {
+  for (const char of text) {
+    if (socket.destroyed || !socket.writable) return;
+    socket.write(char);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
 function intent(merchantOrderId: string) {
   return { merchantOrderId, itemId: 101, quantity: 2 };
 }
@@ -82,6 +120,7 @@ describe('webhook receiver', () => {
       port: 0,
       secret: SECRET,
       bodyLimitBytes: BODY_LIMIT_BYTES,
+      maxConnections: 16,
       ledger,
       wake: async (jobId) => {
         woken.push(jobId);
@@ -308,6 +347,125 @@ describe('webhook receiver', () => {
 
       expect(withMid).toEqual({ status: 503, body: { error: 'temporarily unavailable' } });
       expect(withoutMid.status).toBe(503);
+    });
+  });
+
+  describe('when a client sends its request too slowly', () => {
+    const timeouts = { requestMs: 1_500, headersMs: 1_000 };
+
+    it('answers 408 and closes the connection once the body has taken longer than the request timeout, storing nothing', async () => {
+      const receiver = await start({ timeouts });
+      const raw = JSON.stringify(webhookEvent({ merchant_order_id: 'mo-slow' }));
+      const conn = await rawConnection(receiver.url);
+      conn.socket.write(
+        `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(raw)}\r\nX-Webhook-Signature: ${signWebhook(SECRET, raw)}\r\n\r\n`,
+      );
+      // ~20 s for the whole body: only the timeout can end this request in time.
+      void trickle(conn.socket, raw, 50);
+
+      const closedAfterMs = await conn.closed;
+
+      expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
+      // Node alone sweeps for expired requests every 30 s: a cut long after the limit is that bug.
+      expect(closedAfterMs).toBeLessThan(2 * timeouts.requestMs);
+      expect(await ledger.load('mo-slow')).toBeNull();
+      expect(await redis.scard(projectKeys(prefix).unmatchedEvents)).toBe(0);
+    });
+
+    it('closes a connection whose headers take longer than the headers timeout', async () => {
+      const receiver = await start({ timeouts });
+      const conn = await rawConnection(receiver.url);
+      void trickle(conn.socket, `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(400)}\r\n\r\n`, 50);
+
+      const closedAfterMs = await conn.closed;
+
+      expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
+      expect(closedAfterMs).toBeLessThan(2 * timeouts.headersMs);
+    });
+
+    it('accepts a body that arrives slowly but within the request timeout', async () => {
+      const receiver = await start({ timeouts: { requestMs: 5_000, headersMs: 2_000 } });
+      const raw = JSON.stringify(webhookEvent({ merchant_order_id: 'mo-patient' }));
+      const conn = await rawConnection(receiver.url);
+      conn.socket.write(
+        `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(raw)}\r\nX-Webhook-Signature: ${signWebhook(SECRET, raw)}\r\n\r\n`,
+      );
+      const half = Math.floor(raw.length / 2);
+      conn.socket.write(raw.slice(0, half));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      conn.socket.write(raw.slice(half));
+
+      await conn.closed;
+
+      expect(conn.received()).toMatch(/^HTTP\/1\.1 200 /);
+      expect(await redis.sismember(projectKeys(prefix).unmatchedEvents, 'mo-patient')).toBe(1);
+    });
+  });
+
+  describe('when more connections arrive than the cap allows', () => {
+    it('closes the excess one without an answer, logs it, and serves again once connections are freed', async () => {
+      const receiver = await start({ maxConnections: 2 });
+      // Two keep-alive connections that have been answered once, so the receiver holds both.
+      const held = await Promise.all([rawConnection(receiver.url), rawConnection(receiver.url)]);
+      for (const conn of held) conn.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await vi.waitFor(() => {
+        for (const conn of held) expect(conn.received()).toMatch(/^HTTP\/1\.1 200 /);
+      });
+
+      const excess = await rawConnection(receiver.url);
+      excess.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await excess.closed;
+
+      expect(excess.received()).toBe('');
+      const refused = logLines.filter((l) => l.includes('WEBHOOK_MAX_CONNECTIONS'));
+      expect(refused).toHaveLength(1);
+      expect(JSON.parse(refused[0] ?? '{}')).toMatchObject({ level: 40, maxConnections: 2, remoteAddress: expect.stringContaining('127.0.0.1') as unknown });
+
+      for (const conn of held) conn.socket.destroy();
+      await Promise.all(held.map((conn) => conn.closed));
+      await vi.waitFor(async () => expect((await deliver(receiver.url, JSON.stringify(webhookEvent({ merchant_order_id: 'mo-after' })))).status).toBe(200));
+    });
+  });
+
+  describe('when signature failures repeat', () => {
+    it('logs the first with the remote address and none of the body, then one line per window with the count left out', async () => {
+      let clock = 1_000_000;
+      const receiver = await start({ now: () => clock });
+      const raw = JSON.stringify(webhookEvent({ merchant_order_id: 'mo-forged-body' }));
+      const forged = signWebhook('not-the-secret', raw);
+
+      for (let i = 0; i < 3; i += 1) expect((await deliver(receiver.url, raw, { signature: forged })).status).toBe(401);
+      clock += 60_000;
+      expect((await deliver(receiver.url, raw, { signature: forged })).status).toBe(401);
+
+      const lines = logLines.filter((l) => l.includes('invalid signature')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatchObject({ level: 40, remoteAddress: expect.stringContaining('127.0.0.1') as unknown });
+      expect(lines[0]).not.toHaveProperty('repeated');
+      expect(lines[1]).toMatchObject({ repeated: 2 });
+      const log = logLines.join('\n');
+      for (const fromBody of ['mo-forged-body', ...CODES, forged]) expect(log).not.toContain(fromBody);
+    });
+  });
+
+  describe('when a signed event carries a merchant_order_id longer than the API allows', () => {
+    it('answers 400 and stores it nowhere', async () => {
+      const receiver = await start();
+      const tooLong = 'm'.repeat(MAX_MERCHANT_ORDER_ID_LENGTH + 1);
+      const longest = 'n'.repeat(MAX_MERCHANT_ORDER_ID_LENGTH);
+
+      const refused = await deliver(receiver.url, JSON.stringify(webhookEvent({ merchant_order_id: tooLong })));
+      const accepted = await deliver(receiver.url, JSON.stringify(webhookEvent({ merchant_order_id: longest })));
+
+      expect(refused).toEqual({ status: 400, body: { error: expect.stringContaining('merchant_order_id longer than 100 characters') as unknown } });
+      expect(accepted.status).toBe(200);
+      expect(await redis.smembers(projectKeys(prefix).unmatchedEvents)).toEqual([longest]);
+      expect(await ledger.load(tooLong)).toBeNull();
+      const keys = await redis.keys(`${prefix}*`);
+      expect(keys.filter((key) => key.includes(tooLong))).toEqual([]);
+      expect(logLines.join('\n')).not.toContain(tooLong);
     });
   });
 

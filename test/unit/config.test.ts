@@ -131,6 +131,11 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ REDIS_URL: 'not-a-url' })).toThrow(/^REDIS_URL: expected a URL$/);
       expect(() => loadConfig({ VOODOO_API_URL: 'not-a-url' })).toThrow(/^VOODOO_API_URL: expected a URL$/);
     });
+    it('refuses a URL without a host instead of connecting to localhost', () => {
+      expect(() => loadConfig({ REDIS_URL: 'redis://' })).toThrow('REDIS_URL: expected a host, e.g. redis://host:port');
+      expect(() => loadConfig({ REDIS_URL: 'redis:///0' })).toThrow(/^REDIS_URL: expected a host/);
+      expect(() => loadConfig({ VOODOO_API_URL: 'http://' })).toThrow(/^VOODOO_API_URL: expected/);
+    });
     it('names the variable of a URL with the wrong protocol', () => {
       expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow('REDIS_URL: expected a redis: or rediss: URL');
     });

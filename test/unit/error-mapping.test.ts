@@ -249,3 +249,24 @@ describe('isRequestRejection', () => {
     expect(isRequestRejection(quantity.detail)).toBe(true);
   });
 });
+
+describe('a request that got no answer', () => {
+  const never = { timeoutEvent: undefined, connected: false, uploaded: false };
+
+  it('names VOODOO_API_URL and its host when no connection could be made', () => {
+    for (const failure of [
+      { ...never, code: 'ECONNREFUSED' },
+      { ...never, code: 'ENOTFOUND' },
+      { ...never, code: 'ETIMEDOUT', timeoutEvent: 'connect' },
+    ]) {
+      const err = transportError('token', failure, new Error('x'), 'api.example.test:8443');
+      expect(err.code).toBe('transient');
+      expect(err.message).toMatch(/^token failed: .+: cannot reach the API at api\.example\.test:8443 \(is VOODOO_API_URL right and the API up\?\)$/);
+    }
+  });
+
+  it('does not blame the URL for a connection that was made and then lost', () => {
+    const reset = transportError('lookup', { code: 'ECONNRESET', timeoutEvent: undefined, connected: true, uploaded: true }, new Error('x'), 'api.example.test');
+    expect(reset.message).toBe('lookup failed: ECONNRESET');
+  });
+});

@@ -53,4 +53,20 @@ describe('the status line of one merchant_order_id', () => {
       'm-1: unknown — order o-7, webhook said completed, no intent for it: the webhook event is stored, not dropped',
     );
   });
+  it('says an intent no worker has taken yet is queued, waiting for a worker', () => {
+    expect(formatOrderStatus({ ...base, phase: 'queued', intent_job: 'prioritized' })).toBe('m-1: queued, waiting for a worker — intent job prioritized');
+  });
+
+  it('escapes control characters in every value, so an id cannot forge a line', () => {
+    const line = formatOrderStatus({
+      ...base,
+      merchant_order_id: 'm-1\nm-2: done — order forged',
+      phase: 'done',
+      order_id: 'o-\u001b[2Jx',
+      intent_job: 'completed',
+      result: { status: 'failed', job_state: 'completed', delivered_quantity: 0, refund_amount: 0, codes_count: 0, error: 'E\r\u202eX', resolved_at: '2026-11-26T00:00:00.000Z' },
+    });
+    for (const raw of ['\n', '\r', '\u001b', '\u202e']) expect(line).not.toContain(raw);
+    expect(line).toBe('m-1\\nm-2: done — order forged: done — order o-\\u001b[2Jx, intent job completed, result failed (job completed, error E\\r\\u202eX)');
+  });
 });

@@ -71,3 +71,16 @@ describe('two different warnings in one burst', () => {
     ]);
   });
 });
+
+describe('when the caller says what makes two warnings the same kind', () => {
+  it('throttles each kind apart and ignores the error message', () => {
+    const raw: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void raw.push(line) } });
+    const warn = throttledWarning(logger, 'bad signature', { windowMs: 10_000, now: () => 0, kindOf: (fields) => String(fields.remoteAddress) });
+    for (let i = 0; i < 3; i += 1) {
+      warn({ remoteAddress: '10.0.0.1' });
+      warn({ remoteAddress: '10.0.0.2' });
+    }
+    expect(raw.map((line) => (JSON.parse(line) as { remoteAddress: string }).remoteAddress)).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+});

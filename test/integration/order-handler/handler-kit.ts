@@ -416,6 +416,7 @@ export async function startKitReceiver(prefix: string, options: { clock?: TestCl
     port: 0,
     secret: WEBHOOK_SECRET,
     bodyLimitBytes: 64 * 1024,
+    maxConnections: 64,
     ledger,
     wake,
     finalize,
