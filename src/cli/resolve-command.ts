@@ -74,7 +74,7 @@ export function registerResolveCommand(program: Command): void {
       const config = loadConfig(process.env);
       const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-resolve');
       // QueueEvents blocks on its connection: it gets one of its own.
-      const eventsRedis = await connectRedisForCommand(config.REDIS_URL, 'vf-resolve-events');
+      const eventsRedis = await connectRedisForCommand(config.REDIS_URL, 'vf-resolve-events', { blocking: true });
       const prefix = config.QUEUE_PREFIX;
       const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
       const events = new QueueEvents(INTENTS_QUEUE, { connection: eventsRedis, prefix });
