@@ -5,6 +5,9 @@ import type { OrderResult } from '../../../src/lifecycle/order-state.js';
 import { requestResolution } from '../../../src/queue/enqueue-resolve.js';
 import { resolutionJobId, resolveRequestJobId, resultJobId } from '../../../src/queue/job-ids.js';
 import type { LocalSandbox, SandboxOptions } from '../../../src/sandbox/sandbox-types.js';
+import { projectKeys } from '../../../src/redis/keys.js';
+import { canonicalJson } from '../../../src/sandbox/canonical-json.js';
+import { SIGNATURE_HEADER, signWebhook } from '../../../src/webhook/signature.js';
 import { WEBHOOK_SECRET } from '../../support/pipeline.js';
 import { uniquePrefix } from '../../support/redis.js';
 import { Resources, startHandlerKit, startKitReceiver, startTestSandbox, WAIT_MS, type HandlerKit, type KitReceiver } from './handler-kit.js';
@@ -171,5 +174,53 @@ describe('when an operator resolves an unresolved order by hand', () => {
     await endUnresolved(kit, sandbox, 'op-3');
     expect(await resolve(kit, 'op-3', '00000000-0000-4000-8000-000000000000')).toMatchObject({ outcome: 'refused', reason: 'order_not_found' });
     expect(await resultJobIds(kit, 'op-3')).toEqual([resultJobId('op-3')]);
+  });
+});
+
+describe('when the order’s record has expired (RETENTION_SECONDS) and only its tombstone is left', () => {
+  it('a late webhook is kept as an unmatched event and emits nothing; resolve answers expired', async () => {
+    const prefix = uniquePrefix('oh');
+    const receiver = resources.add(await startKitReceiver(prefix));
+    // The sandbox sends no webhooks: the test delivers the late one itself.
+    const sandbox = resources.add(await startTestSandbox());
+    const kit = resources.add(await startHandlerKit({ apiUrl: sandbox.url, prefix }));
+    await endUnresolved(kit, sandbox, 'old-1');
+    const keys = projectKeys(prefix);
+    // What RETENTION_SECONDS does to a finished record.
+    await kit.redis.del(keys.order('old-1'));
+    const [order] = ordersOf(sandbox, 'old-1');
+    if (order === undefined) throw new Error('the landed order is missing');
+
+    const body = canonicalJson({
+      order_id: order.id,
+      merchant_order_id: 'old-1',
+      status: 'completed',
+      item_id: 4090,
+      item_name: 'Sample Gift Card 10 USD',
+      quantity: 2,
+      total_price: 18,
+      delivered_quantity: 2,
+      refund_amount: 0,
+      fields: {},
+      codes: ['LATE-1', 'LATE-2'],
+      error: '',
+      error_message: '',
+      completed_at: new Date().toISOString(),
+      created_at: new Date().toISOString(),
+    });
+    const res = await fetch(receiver.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(WEBHOOK_SECRET, body) },
+      body,
+    });
+    await res.text();
+    expect(res.status).toBe(200);
+    expect(await kit.redis.sismember(keys.unmatchedEvents, 'old-1')).toBe(1);
+    expect(await kit.redis.ttl(keys.order('old-1'))).toBeGreaterThan(0);
+    expect(await resultJobIds(kit, 'old-1')).toEqual([resultJobId('old-1')]);
+    expect(await receiverCount(receiver, 'voodoo_resolutions_total')).toBe(0);
+
+    expect(await resolve(kit, 'old-1', order.id)).toEqual({ merchant_order_id: 'old-1', outcome: 'refused', reason: 'expired', finished_status: 'unresolved' });
+    expect(await resultJobIds(kit, 'old-1')).toEqual([resultJobId('old-1')]);
   });
 });
