@@ -12,7 +12,8 @@ import type { ErrorCode } from '../errors/errors.js';
  * - `placed`: the order id is known; waiting for a terminal status (poll or webhook).
  * - `awaiting_webhook`: an earlier attempt may have landed but its id is unknown; only the webhook
  *   can tell the outcome.
- * - `done`: the result is decided and stored; emitting it again is idempotent.
+ * - `done`: the result is decided and stored; emitting it again is idempotent. Once an `unresolved`
+ *   result is emitted, at most one resolution may follow ({@link OrderState.resolution}).
  */
 export type Phase = 'received' | 'waiting_funds' | 'placing' | 'ambiguous' | 'placed' | 'awaiting_webhook' | 'done';
 

@@ -2426,6 +2426,12 @@ describe('late truth: the one resolution of an unresolved result', () => {
       expect(d.action).toMatchObject({ kind: 'finish', result: { resolves: 'unresolved', source: 'webhook' } });
     });
 
+    it('applies a late webhook the receiver stored but did not apply, whatever order id the request names', () => {
+      const d = step(gaveUp(), ev.resolve(deadline + HOUR, OTHER_ORDER_ID), ctxOf({ webhookOrder: order('failed', { refundAmount: 18 }) }));
+      expect(d.action).toMatchObject({ kind: 'emit', result: { status: 'failed', resolves: 'unresolved', source: 'webhook', order_id: ORDER_ID } });
+      expect(d.state.resolution).toMatchObject({ kind: 'resolved', emitted: false });
+    });
+
     it('lets the late webhook win over a request still looking the order up', () => {
       const asked = step(gaveUp(), ev.resolve(deadline + HOUR)).state;
       const d = step(asked, ev.webhook(deadline + HOUR + SECOND, order('completed')));
