@@ -6,7 +6,7 @@
  */
 export { enqueueOrder, enqueueOrders, InvalidIntentError, type EnqueueOptions } from './queue/enqueue-order.js';
 export { INTENTS_QUEUE, RESULTS_QUEUE } from './queue/queue-names.js';
-export { intentJobId, resultJobId } from './queue/job-ids.js';
+export { intentJobId, resolutionJobId, resultJobId } from './queue/job-ids.js';
 export type { OrderIntent } from './lifecycle/intent.js';
 export type { OrderResult, ResultStatus, ResultSource, ResultWarning } from './lifecycle/order-state.js';
 export { FulfillmentError, type ErrorCode } from './errors/errors.js';

@@ -5,6 +5,7 @@ import { registerDashboardCommand } from './dashboard-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerWebhookCommand } from './webhook-command.js';
 import { registerWorkerCommand } from './worker-command.js';
+import { registerResolveCommand } from './resolve-command.js';
 import { registerSandboxCommand } from './sandbox-command.js';
 import { registerStatusCommand } from './status-command.js';
 
@@ -15,7 +16,7 @@ function packageVersion(): string {
 }
 
 /**
- * The product commands (worker, webhook, enqueue, status, dashboard, sandbox, catalog). Each lives in
+ * The product commands (worker, webhook, enqueue, status, resolve, dashboard, sandbox, catalog). Each lives in
  * its own file under src/cli/ and is cheap to register: it loads its option parsers only, and its
  * action imports what it runs.
  */
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerWebhookCommand(program);
   registerEnqueueCommand(program);
   registerStatusCommand(program);
+  registerResolveCommand(program);
   registerDashboardCommand(program);
   registerSandboxCommand(program);
   registerCatalogCommand(program);

@@ -128,8 +128,14 @@ export async function performEffects(effects: readonly Effect[], merchantOrderId
   }
 }
 
-/** Count and log a result that was just added to `order-results`. */
+/** Count and log a result (or a resolution) that was just added to `order-results`. */
 export function reportEmitted(log: Logger, metrics: PipelineMetrics, result: OrderResult, by: 'worker' | 'webhook receiver'): void {
+  const fields = { status: result.status, order_id: result.order_id, source: result.source, by };
+  if (result.resolves !== null) {
+    metrics.resolution(result.status, result.source);
+    log.info({ event: LOG_EVENT.resolutionEmitted, ...fields, resolves: result.resolves }, 'resolution emitted: the unresolved result’s real outcome');
+    return;
+  }
   metrics.result(result.status, result.source);
-  log.info({ event: LOG_EVENT.resultEmitted, status: result.status, order_id: result.order_id, source: result.source, by }, 'result emitted');
+  log.info({ event: LOG_EVENT.resultEmitted, ...fields }, 'result emitted');
 }

@@ -120,6 +120,9 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           log.debug({ reason: action.reason }, 'starting over from the stored state');
           event = started();
           break;
+        case 'refuse_resolution':
+          // Only a resolve request is refused, and an intent job never asks for one.
+          throw new Error(`order ${mid}: a resolution was refused (${action.reason}) to an intent job`);
       }
     }
     throw new Error(`order ${mid} did not settle within ${MAX_STEPS} decisions (phase ${record.state.phase})`);

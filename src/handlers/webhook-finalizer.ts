@@ -52,7 +52,9 @@ const MAX_STEPS = 6;
  * The webhook fast path: the same decision function and compare-and-set as the order's job, run
  * for a `webhook_received` event. When the machine settles the order, the result is emitted here at
  * once, the funds reservation released, and the parked intent job removed: each result is emitted
- * once and no job stays delayed for a finished order.
+ * once and no job stays delayed for a finished order. A webhook that arrives after its order ended
+ * `unresolved` (while the record is kept, RETENTION_SECONDS) is late truth: the machine decides the
+ * one resolution and it is emitted here the same way.
  */
 export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinalizer {
   const now = deps.now ?? Date.now;
@@ -81,6 +83,7 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
       await performEffects(decision.effects, merchantOrderId, log, deps);
       await deps.emitter.emit(action.result);
       reportEmitted(log, deps.metrics, action.result, 'webhook receiver');
+      const resolution = action.result.resolves !== null;
       // The result is out. What is left is bookkeeping — give the funds back, record the emission,
       // remove the parked job — done in the background so the webhook's answer is not held up (a
       // receiver answering sooner takes more deliveries at once), and in that order: until the job is
@@ -91,7 +94,8 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
       const done: Promise<void> = performEffects(after.effects, merchantOrderId, log, deps)
         // A conflict only means another writer moved the record meanwhile; the result is out either way.
         .then(() => deps.ledger.save(merchantOrderId, version, after.state, owner))
-        .then(() => (owner === '' ? undefined : deps.closeJob(owner)))
+        // A resolution follows a finished job: nothing is parked, and the finished job stays as it is.
+        .then(() => (owner === '' || resolution ? undefined : deps.closeJob(owner)))
         .then(() => undefined)
         .catch((err: unknown) => log.warn({ err, owner }, 'bookkeeping after the result failed; the parked job finishes it when it wakes'))
         .finally(() => bookkeeping.delete(done));

@@ -192,6 +192,8 @@ function readState(json: string): OrderState {
   const state: OrderState = { ...initialState(raw.intent, raw.receivedAtMs), placedAtMs, ...raw };
   // Results decided before `warnings` existed.
   if (state.result !== null && !Array.isArray(state.result.warnings)) state.result = { ...state.result, warnings: [] };
+  // Results decided before resolutions existed.
+  if (state.result !== null && state.result.resolves === undefined) state.result = { ...state.result, resolves: null };
   return state;
 }
 

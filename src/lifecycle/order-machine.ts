@@ -1,5 +1,5 @@
 import { isTerminalStatus, type Order } from '../api/order.js';
-import { resultFromOrder, workerResult } from './order-results.js';
+import { resolutionFromOrder, resultFromOrder, workerResult } from './order-results.js';
 import {
   DEFAULT_RATE_LIMIT_PAUSE_MS,
   EMIT_GRACE_MS,
@@ -25,6 +25,9 @@ import type {
   OrderResult,
   OrderState,
   RejectionCode,
+  Resolution,
+  ResolutionRefusal,
+  ResultSource,
   WaitReason,
 } from './order-state.js';
 
@@ -48,6 +51,7 @@ export function initialState(intent: Intent, atMs: number): OrderState {
     stuckSinceMs: null,
     result: null,
     emitted: false,
+    resolution: null,
   };
 }
 
@@ -60,12 +64,22 @@ export function initialState(intent: Intent, atMs: number): OrderState {
  * A stored terminal webhook event is considered after every event: it settles the order as soon
  * as anyone who drives it looks, whatever they were doing — and it beats the machine's own verdict:
  * an order the event would end `unresolved` (or `rejected` after an attempt that may have landed) is
- * settled by the stored webhook instead.
+ * settled by the stored webhook instead. Once an `unresolved` result is emitted, the stored webhook
+ * resolves it (see {@link applyDone}).
  */
 export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
   const step = apply(state, event, ctx);
-  if (ctx.webhookOrder === null || event.type === 'webhook_received' || state.phase === 'done') return step;
+  if (ctx.webhookOrder === null || event.type === 'webhook_received') return step;
   const webhook: OrderEvent = { type: 'webhook_received', atMs: event.atMs, order: ctx.webhookOrder };
+  if (state.phase === 'done') {
+    // A webhook stored while the `unresolved` result was being emitted (the receiver then left it):
+    // once the result is out, it resolves it.
+    if (!resolvable(step.state)) return step;
+    const resolved = apply(step.state, webhook, ctx);
+    return resolved.state.resolution?.kind === 'resolved' ? { ...resolved, effects: [...step.effects, ...resolved.effects] } : step;
+  }
+  // A resolve request for an order still being driven is only answered (refused); its job settles it.
+  if (event.type === 'resolve_requested') return step;
   if (step.state.phase !== 'done') {
     const settled = apply(step.state, webhook, ctx);
     return settled.state.phase === 'done' ? { ...settled, effects: [...step.effects, ...settled.effects] } : step;
@@ -88,10 +102,7 @@ const cutoffNotice: Effect = notice({ kind: 'awaiting_webhook', code: 'retry_cut
 
 function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
   const { policy } = ctx;
-  if (state.phase === 'done') {
-    if (event.type === 'result_emitted' && !state.emitted) return emitted(state);
-    return settle(state, event.atMs);
-  }
+  if (state.phase === 'done') return applyDone(state, event, ctx);
 
   switch (event.type) {
     case 'job_started':
@@ -189,8 +200,117 @@ function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Deci
 
     case 'result_emitted':
       return restart(state, 'no result was decided');
+
+    case 'resolve_requested':
+      return refuse(state, 'not_finished');
   }
   return restart(state, 'unreachable');
+}
+
+const refuse = (state: OrderState, reason: ResolutionRefusal): Decision => ({ state, effects: [], action: { kind: 'refuse_resolution', reason } });
+
+/**
+ * Whether a late truth may still resolve the order: its `unresolved` result is emitted and no
+ * resolution is decided yet. At most one ever is: once decided, it never changes.
+ */
+function resolvable(state: OrderState): boolean {
+  return state.phase === 'done' && state.emitted && state.result?.status === 'unresolved' && state.resolution?.kind !== 'resolved';
+}
+
+/**
+ * A done order. Its result never changes; what is left is emitting it, and — for an `unresolved`
+ * one, once it is emitted — at most one resolution: from a terminal webhook for this
+ * merchant_order_id that arrives late, or from an operator's resolve request, which looks the named
+ * order up until its status is terminal. Any other event settles the order (see {@link settle}).
+ */
+function applyDone(state: OrderState, event: OrderEvent, ctx: DecisionContext): Decision {
+  const { resolution } = state;
+  switch (event.type) {
+    case 'result_emitted':
+      if (!state.emitted) return emitted(state);
+      if (resolution?.kind === 'resolved' && !resolution.emitted) {
+        const next: Resolution = { ...resolution, emitted: true };
+        return { state: { ...state, resolution: next }, effects: [], action: { kind: 'finish', result: resolution.result } };
+      }
+      return settle(state, event.atMs);
+    case 'resolve_requested':
+      return resolveRequested(state, event.orderId, event.atMs);
+    case 'webhook_received': {
+      const { order } = event;
+      const ours = order.merchantOrderId === null || order.merchantOrderId === state.intent.merchantOrderId;
+      if (resolvable(state) && ours && isTerminalStatus(order.status)) return resolve(state, order, 'webhook', event.atMs);
+      return settle(state, event.atMs);
+    }
+    default:
+  }
+  if (resolution?.kind !== 'requested' || !resolvable(state)) return settle(state, event.atMs);
+  // The outcomes of the lookup an operator's request asked for.
+  const lookupBackoff = (message: string, code: CallFailureCode): Decision => {
+    const failures = resolution.failures + 1;
+    return {
+      state: { ...state, resolution: { ...resolution, failures } },
+      effects: [notice({ kind: 'call_failed', call: 'lookup', code, message, failures })],
+      action: wait(event.atMs + retryDelay(ctx.policy, failures, ctx.random), 'retry_after_failure'),
+    };
+  };
+  switch (event.type) {
+    case 'order_observed': {
+      const { order } = event;
+      if (order.id !== resolution.orderId) return lookupBackoff(`the lookup of ${resolution.orderId} answered another order`, 'unexpected_response');
+      // The order the operator named is another merchant_order_id's: never adopt it.
+      if (order.merchantOrderId !== null && order.merchantOrderId !== state.intent.merchantOrderId) {
+        return refuse({ ...state, resolution: null }, 'other_order');
+      }
+      if (isTerminalStatus(order.status)) return resolve(state, order, 'poll', event.atMs);
+      const next: OrderState = resolution.failures === 0 ? state : { ...state, resolution: { ...resolution, failures: 0 } };
+      const delay = pollDelay(ctx.policy, ctx.webhookAlive, event.atMs - resolution.requestedAtMs);
+      return { state: next, effects: [], action: wait(event.atMs + delay, 'resolution_in_progress') };
+    }
+    case 'order_not_found':
+      return refuse({ ...state, resolution: null }, 'order_not_found');
+    case 'call_failed':
+      if (event.call !== 'lookup') break;
+      return lookupBackoff(event.message, event.code);
+    case 'rate_limited': {
+      if (event.call !== 'lookup') break;
+      const ms = event.retryAfterMs ?? DEFAULT_RATE_LIMIT_PAUSE_MS;
+      return { state, effects: [notice({ kind: 'rate_limited', call: 'lookup', pauseMs: ms })], action: { kind: 'pause_fleet', ms, reason: 'rate_limited' } };
+    }
+    case 'key_refused':
+      if (event.call !== 'lookup') break;
+      return {
+        state,
+        effects: [notice({ kind: 'key_refused', call: 'lookup', code: event.code, message: event.message })],
+        action: { kind: 'pause_fleet', ms: ctx.policy.authFailurePauseMs, reason: 'key_refused' },
+      };
+    default:
+  }
+  return settle(state, event.atMs);
+}
+
+/** An operator asks to resolve the order with `orderId`. */
+function resolveRequested(state: OrderState, orderId: string, atMs: number): Decision {
+  const { resolution } = state;
+  if (state.result?.status !== 'unresolved') return refuse(state, 'not_unresolved');
+  if (!state.emitted) return refuse(state, 'not_finished');
+  // Already resolved: nothing more is emitted (the decided resolution is, if its decider died first).
+  if (resolution?.kind === 'resolved') return settle(state, atMs);
+  const lookupAction: Action = { kind: 'lookup', orderId };
+  if (resolution?.kind === 'requested' && resolution.orderId === orderId) return { state, effects: [], action: lookupAction };
+  const next: Resolution = { kind: 'requested', orderId, requestedAtMs: atMs, failures: 0 };
+  return { state: { ...state, resolution: next }, effects: [], action: lookupAction };
+}
+
+/** The one resolution of an `unresolved` result: the order's real outcome, decided once. */
+function resolve(state: OrderState, order: Order, source: ResultSource, atMs: number): Decision {
+  const result = resolutionFromOrder(state, order, source, atMs);
+  const max = state.intent.maxPrice;
+  const effects = result.warnings.includes('price_above_max') && max !== undefined ? [notice({ kind: 'price_above_max', price: order.price, maxPrice: max })] : [];
+  return {
+    state: { ...state, orderId: order.id, resolution: { kind: 'resolved', result, emitted: false } },
+    effects,
+    action: { kind: 'emit', result },
+  };
 }
 
 /** Nothing was sent for this order yet (funds are checked only then). */
@@ -402,9 +522,16 @@ function finish(state: OrderState, result: OrderResult, effects: Effect[]): Deci
  * so a worker and the webhook receiver racing on one order do not both add the result.
  */
 function settle(state: OrderState, atMs: number): Decision {
-  const { result } = state;
+  const { result, resolution } = state;
   if (result === null) throw new Error('invariant: a done order has a result');
-  if (state.emitted) return { state, effects: [], action: { kind: 'finish', result } };
+  if (state.emitted) {
+    // A decided resolution is settled the same way: emitted by its decider, or by whoever finds it after the grace.
+    if (resolution?.kind !== 'resolved') return { state, effects: [], action: { kind: 'finish', result } };
+    if (resolution.emitted) return { state, effects: [], action: { kind: 'finish', result: resolution.result } };
+    const resolutionEmitBy = Date.parse(resolution.result.resolved_at) + EMIT_GRACE_MS;
+    if (atMs < resolutionEmitBy) return { state, effects: [], action: wait(resolutionEmitBy, 'result_being_emitted') };
+    return { state, effects: [], action: { kind: 'emit', result: resolution.result } };
+  }
   const emitBy = Date.parse(result.resolved_at) + EMIT_GRACE_MS;
   if (atMs < emitBy) return { state, effects: [], action: wait(emitBy, 'result_being_emitted') };
   return { state, effects: [], action: { kind: 'emit', result } };

@@ -29,7 +29,13 @@ export function resultFromOrder(state: OrderState, order: Order, source: ResultS
     resolved_at: iso(atMs),
     source,
     warnings: warningsOf(state, order),
+    resolves: null,
   };
+}
+
+/** The resolution of an `unresolved` result: the order's real outcome, marked as resolving it. */
+export function resolutionFromOrder(state: OrderState, order: Order, source: ResultSource, atMs: number): OrderResult {
+  return { ...resultFromOrder(state, order, source, atMs), resolves: 'unresolved' };
 }
 
 /** A result the worker decides without a terminal order (rejected or unresolved). */
@@ -58,5 +64,6 @@ export function workerResult(
     resolved_at: iso(atMs),
     source: 'worker',
     warnings: [],
+    resolves: null,
   };
 }

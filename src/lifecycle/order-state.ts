@@ -12,7 +12,8 @@ import type { ErrorCode } from '../errors/errors.js';
  * - `placed`: the order id is known; waiting for a terminal status (poll or webhook).
  * - `awaiting_webhook`: an earlier attempt may have landed but its id is unknown; only the webhook
  *   can tell the outcome.
- * - `done`: the result is decided and stored; emitting it again is idempotent.
+ * - `done`: the result is decided and stored; emitting it again is idempotent. Once an `unresolved`
+ *   result is emitted, at most one resolution may follow ({@link OrderState.resolution}).
  */
 export type Phase = 'received' | 'waiting_funds' | 'placing' | 'ambiguous' | 'placed' | 'awaiting_webhook' | 'done';
 
@@ -81,7 +82,39 @@ export interface OrderResult {
   source: ResultSource;
   /** Empty for most results; see {@link ResultWarning}. */
   warnings: ResultWarning[];
+  /**
+   * Null on a merchant_order_id's first result. On a *resolution* — the one result that may follow
+   * an `unresolved` one, when a late webhook or an operator's `resolve` learns the real outcome —
+   * the status it resolves (`unresolved`). A resolution has its own job id (job-ids.ts).
+   */
+  resolves: 'unresolved' | null;
 }
+
+/**
+ * Why an operator's request to resolve an order was refused (nothing is emitted):
+ * - `not_finished`: the order has no emitted result yet (its job still drives it).
+ * - `not_unresolved`: its result was not `unresolved`: the outcome is known, nothing to resolve.
+ * - `other_order`: the order looked up carries another merchant_order_id.
+ * - `order_not_found`: the API does not know the order id.
+ */
+export type ResolutionRefusal = 'not_finished' | 'not_unresolved' | 'other_order' | 'order_not_found';
+
+/**
+ * What follows an `unresolved` result (null until an operator asks or a late webhook arrives).
+ * - `requested`: an operator named the order id; it is looked up until its status is terminal.
+ * - `resolved`: the resolution is decided (at most one per merchant_order_id, never changed after);
+ *   `emitted` once it is in `order-results`.
+ */
+export type Resolution =
+  | {
+      kind: 'requested';
+      orderId: string;
+      /** When the operator asked, epoch ms; the lookups back off from here. */
+      requestedAtMs: number;
+      /** Lookups that failed in a row; drives the backoff. */
+      failures: number;
+    }
+  | { kind: 'resolved'; result: OrderResult; emitted: boolean };
 
 /** Which limit keeps an order waiting before it is sent. */
 export type FundsLimit = 'balance' | 'spend_limit';
@@ -126,6 +159,8 @@ export interface OrderState {
   result: OrderResult | null;
   /** The result was added to `order-results` (phase `done` only). */
   emitted: boolean;
+  /** After an emitted `unresolved` result only: its resolution, asked for or decided. */
+  resolution: Resolution | null;
 }
 
 /** Limits and timings the machine applies. Every duration in ms. */
@@ -219,8 +254,10 @@ export type OrderEvent =
   | { type: 'key_refused'; atMs: number; call: ApiCall; code: KeyRefusalCode; message: string }
   /** A signed webhook event for this merchant_order_id was stored (from the receiver, or found by the job). */
   | { type: 'webhook_received'; atMs: number; order: Order }
-  /** The result was added to `order-results`. */
-  | { type: 'result_emitted'; atMs: number };
+  /** The result (or, once it is emitted, the resolution) was added to `order-results`. */
+  | { type: 'result_emitted'; atMs: number }
+  /** An operator asks to resolve an `unresolved` result with the order id found in the Voodoo Center dashboard. */
+  | { type: 'resolve_requested'; atMs: number; orderId: string };
 
 export type OrderEventType = OrderEvent['type'];
 
@@ -231,7 +268,8 @@ export type WaitReason =
   | 'retry_ambiguous_create'
   | 'order_in_progress'
   | 'awaiting_webhook'
-  | 'result_being_emitted';
+  | 'result_being_emitted'
+  | 'resolution_in_progress';
 
 /** What to create: the order request, exactly as it is sent. */
 export interface CreateRequest {
@@ -258,8 +296,10 @@ export type Action =
   | { kind: 'wait'; untilMs: number; reason: WaitReason }
   /** Pause every worker of the fleet for `ms`, then run this job again. */
   | { kind: 'pause_fleet'; ms: number; reason: 'rate_limited' | 'key_refused' }
-  /** Nothing is left to do: the result is emitted. */
+  /** Nothing is left to do: the result (or, when there is one, the resolution) is emitted. */
   | { kind: 'finish'; result: OrderResult }
+  /** The operator's resolve request is refused; nothing changes and nothing is emitted. */
+  | { kind: 'refuse_resolution'; reason: ResolutionRefusal }
   /**
    * The event does not fit the state (another writer moved the order meanwhile, or a webhook that
    * changes nothing): whoever drives the order starts over from the stored state.

@@ -19,6 +19,10 @@ export const LOG_EVENT = {
   sandboxListening: 'sandbox_listening',
   /** A result was added to order-results; `merchant_order_id`, `status`, `order_id`, `by`. */
   resultEmitted: 'result_emitted',
+  /** A resolution of an `unresolved` result was added to order-results; `merchant_order_id`, `status`, `order_id`, `source`, `by`. */
+  resolutionEmitted: 'resolution_emitted',
+  /** An operator's resolve request ended; `merchant_order_id`, `outcome` (resolved, already_resolved, refused), `reason`. */
+  resolveAnswered: 'resolve_answered',
   /** The receiver stored (or recognised) a signed webhook event; `merchant_order_id`, `outcome`. */
   webhookAccepted: 'webhook_accepted',
   /** A create's outcome is unknown (timeout, reset, 5xx): retried with the same merchant_order_id. */

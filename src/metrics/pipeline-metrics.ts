@@ -8,6 +8,8 @@ export interface PipelineMetrics {
   apiCall(endpoint: ApiEndpoint): void;
   /** A result was added to order-results by this process. */
   result(status: ResultStatus, source: ResultSource): void;
+  /** A resolution of an `unresolved` result was added to order-results by this process. */
+  resolution(status: ResultStatus, source: ResultSource): void;
   fundsShort(limit: FundsLimit): void;
   rateLimited(): void;
   fatalAuth(): void;
@@ -26,6 +28,12 @@ export function createPipelineMetrics(): PipelineMetrics {
   const results = new Counter({
     name: 'voodoo_results_total',
     help: 'Results added to order-results by this process, by status and by who learned the outcome',
+    labelNames: ['status', 'source'] as const,
+    registers: [registry],
+  });
+  const resolutions = new Counter({
+    name: 'voodoo_resolutions_total',
+    help: 'Resolutions of unresolved results added to order-results by this process, by status and source (webhook: it arrived late; poll: an operator resolved it)',
     labelNames: ['status', 'source'] as const,
     registers: [registry],
   });
@@ -59,6 +67,7 @@ export function createPipelineMetrics(): PipelineMetrics {
     registry,
     apiCall: (endpoint) => apiCalls.inc({ endpoint }),
     result: (status, source) => results.inc({ status, source }),
+    resolution: (status, source) => resolutions.inc({ status, source }),
     fundsShort: (limit) => fundsShort.inc({ limit }),
     rateLimited: () => rateLimited.inc(),
     fatalAuth: () => fatalAuth.inc(),

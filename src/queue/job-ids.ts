@@ -16,3 +16,19 @@ export function intentJobId(merchantOrderId: string): string {
 export function resultJobId(merchantOrderId: string): string {
   return `result-${escapeId(merchantOrderId)}`;
 }
+
+/**
+ * jobId of the one resolution for a merchant_order_id in `order-results` (the result that may follow
+ * an `unresolved` one): its own id, so it is emitted once too and never collides with the result's.
+ */
+export function resolutionJobId(merchantOrderId: string): string {
+  return `resolution-${escapeId(merchantOrderId)}`;
+}
+
+/** jobId of an operator's resolve request in `order-intents` (named {@link RESOLVE_JOB_NAME}): one at a time per id. */
+export function resolveRequestJobId(merchantOrderId: string): string {
+  return `resolve-${escapeId(merchantOrderId)}`;
+}
+
+/** Name of a resolve request job in `order-intents` (intents are named `order`). */
+export const RESOLVE_JOB_NAME = 'resolve';

@@ -54,13 +54,14 @@ const COMMAND_TIMEOUT_MS = 5_000;
  * through an outage: a Redis that does not answer within a few seconds fails the command with a
  * message naming where it looked, instead of leaving an operator's terminal hanging.
  */
-export async function connectRedisForCommand(url: string, name: string): Promise<Redis> {
+export async function connectRedisForCommand(url: string, name: string, options: { blocking?: boolean } = {}): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectionName: name,
     connectTimeout: COMMAND_TIMEOUT_MS,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    maxRetriesPerRequest: 1,
+    // A blocking reader (BullMQ's QueueEvents, bounded by the command's own timeout) waits longer
+    // than one answer may take, and BullMQ requires it to retry without limit.
+    ...(options.blocking === true ? { maxRetriesPerRequest: null } : { commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 }),
     retryStrategy: () => null,
   });
   // Kept for the message below (connect() itself rejects with a bare "Connection is closed.");

@@ -5,7 +5,9 @@ import { BalanceGate } from '../balance/balance-gate.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { checkWorkerConfig, lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
 import { createNoticeReporter } from '../handlers/order-effects.js';
+import { createIntentsQueueHandler } from '../handlers/intents-queue-handler.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
+import { createResolutionJobHandler } from '../handlers/resolution-job-handler.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
@@ -106,18 +108,21 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     return alive;
   };
 
-  const handler = createOrderJobHandler({
+  const shared = {
     ledger,
     client,
     gate,
-    catalog,
     emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
     policy: lifecyclePolicy(config),
     webhookAlive,
-    pauseFleet: (ms) => intents.rateLimit(ms),
+    pauseFleet: (ms: number) => intents.rateLimit(ms),
     metrics,
     report: createNoticeReporter({ metrics }),
     logger,
+  };
+  const handler = createIntentsQueueHandler({
+    order: createOrderJobHandler({ ...shared, catalog }),
+    resolve: createResolutionJobHandler(shared),
   });
 
   const worker = new Worker(INTENTS_QUEUE, handler, {

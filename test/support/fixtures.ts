@@ -20,6 +20,7 @@ export function sampleResult(mid: string, overrides: Partial<OrderResult> = {}):
     resolved_at: '2026-01-01T00:00:02Z',
     source: 'webhook',
     warnings: [],
+    resolves: null,
     ...overrides,
   };
 }

@@ -47,6 +47,7 @@ export function resultOfSandboxOrder(truth: SandboxOrderRecord, over: Partial<Or
     resolved_at: RESOLVED_AT,
     source: 'webhook',
     warnings: [],
+    resolves: null,
     ...over,
   };
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 
-const PRODUCT = ['worker', 'webhook', 'enqueue', 'status', 'dashboard', 'sandbox', 'catalog'];
+const PRODUCT = ['worker', 'webhook', 'enqueue', 'status', 'resolve', 'dashboard', 'sandbox', 'catalog'];
 
 function names(program: Command): string[] {
   return program.commands.map((command) => command.name());

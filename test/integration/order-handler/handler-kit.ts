@@ -6,7 +6,9 @@ import { createVoodooClient, type VoodooClient } from '../../../src/api/voodoo-c
 import { BalanceGate, type SpendLimit } from '../../../src/balance/balance-gate.js';
 import type { Catalog } from '../../../src/catalog/catalog.js';
 import { createNoticeReporter } from '../../../src/handlers/order-effects.js';
+import { createIntentsQueueHandler } from '../../../src/handlers/intents-queue-handler.js';
 import { createOrderJobHandler } from '../../../src/handlers/order-job-handler.js';
+import { createResolutionJobHandler } from '../../../src/handlers/resolution-job-handler.js';
 import { createWebhookFinalizer } from '../../../src/handlers/webhook-finalizer.js';
 import { OrderLedger } from '../../../src/ledger/order-ledger.js';
 import type { OrderIntent } from '../../../src/lifecycle/intent.js';
@@ -339,20 +341,24 @@ async function startKitWorker(prefix: string, clock: TestClock, policy: Lifecycl
   });
   const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
-  const handler = createOrderJobHandler({
+  const shared = {
     ledger: new OrderLedger({ redis, prefix, retentionSeconds: 3_600 }),
     client,
     gate,
-    catalog: options.catalog ?? null,
     emitter: createResultEmitter({ queue: results, retentionSeconds: 3_600 }),
     policy,
     webhookAlive: async () => (await redis.exists(projectKeys(prefix).webhookAlive)) === 1,
-    pauseFleet: (ms) => intents.rateLimit(ms),
+    pauseFleet: (ms: number) => intents.rateLimit(ms),
     metrics,
     report: createNoticeReporter({ metrics, now: clock.now }),
     logger,
     now: clock.now,
     random: () => 0.5,
+  };
+  // As worker-process.ts dispatches order-intents: resolve requests to their own handler.
+  const handler = createIntentsQueueHandler({
+    order: createOrderJobHandler({ ...shared, catalog: options.catalog ?? null }),
+    resolve: createResolutionJobHandler(shared),
   });
   const worker = new Worker(INTENTS_QUEUE, handler, {
     connection: workerConnection,

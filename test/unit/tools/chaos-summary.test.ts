@@ -47,11 +47,12 @@ function resultOf(o: SandboxOrderRecord): OrderResult {
     resolved_at: RESOLVED_AT,
     source: 'webhook',
     warnings: [],
+    resolves: null,
   };
 }
 
 function unresolved(mid: string): OrderResult {
-  return { ...resultOf(order(mid, 0)), order_id: null, status: 'unresolved', price: null, codes: [], error: 'unresolved', source: 'worker', warnings: [] };
+  return { ...resultOf(order(mid, 0)), order_id: null, status: 'unresolved', price: null, codes: [], error: 'unresolved', source: 'worker', warnings: [], resolves: null };
 }
 
 /** An invalid intent the worker rejected, 2 s after it was enqueued. */

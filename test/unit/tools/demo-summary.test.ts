@@ -25,6 +25,7 @@ function result(mid: string, status: OrderResult['status'], resolvedAfterMs: num
     resolved_at: new Date(T0 + resolvedAfterMs).toISOString(),
     source: 'webhook',
     warnings: [],
+    resolves: null,
   };
 }
 

@@ -27,6 +27,7 @@ function workerResult(mid: string, status: 'rejected' | 'unresolved', over: Part
     resolved_at: RESOLVED_AT,
     source: 'worker',
     warnings: [],
+    resolves: null,
     ...over,
   };
 }
