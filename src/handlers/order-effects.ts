@@ -115,8 +115,15 @@ export async function performEffects(effects: readonly Effect[], merchantOrderId
   }
 }
 
-/** Count and log a result that was just added to `order-results`. */
-export function reportEmitted(log: Logger, metrics: PipelineMetrics, result: OrderResult, by: 'worker' | 'webhook receiver'): void {
-  metrics.result(result.status, result.source);
+/** When the order of an emitted result was enqueued and its result emitted, epoch ms. */
+export interface EmissionTiming {
+  /** The intent job's timestamp (the order state keeps it); null when unknown. */
+  enqueuedAtMs: number | null;
+  emittedAtMs: number;
+}
+
+/** Count and log a result that was just added to `order-results` (counted here, when emitted). */
+export function reportEmitted(log: Logger, metrics: PipelineMetrics, result: OrderResult, by: 'worker' | 'webhook receiver', timing: EmissionTiming): void {
+  metrics.result(result, timing.enqueuedAtMs, timing.emittedAtMs);
   log.info({ event: LOG_EVENT.resultEmitted, status: result.status, order_id: result.order_id, source: result.source, by }, 'result emitted');
 }

@@ -9,18 +9,27 @@ import { createOrderJobHandler } from '../handlers/order-job-handler.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
+import { startOpsServer, type OpsServer } from '../health/ops-server.js';
+import { startReadiness, type Readiness } from '../health/readiness.js';
+import { registerFleetGauges } from '../metrics/fleet-gauges.js';
+import { registerHealthGauges } from '../metrics/health-gauges.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../metrics/pipeline-metrics.js';
+import { createProcessRegistry } from '../metrics/process-registry.js';
+import { registerQueueGauges } from '../metrics/queue-gauges.js';
+import { pauseFleet } from '../queue/fleet-pause.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
-import { connectRedis } from '../redis/connect.js';
+import { connectRedis, connectRedisForProbes } from '../redis/connect.js';
 import { projectKeys } from '../redis/keys.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
 /** A running worker process's pieces, for shutdown and metrics. */
 export interface WorkerProcess {
   readonly metrics: PipelineMetrics;
+  readonly readiness: Readiness;
+  /** Base URL of its ops endpoints (/healthz, /readyz, /metrics). */
+  readonly opsUrl: string;
   /**
    * Settles when the worker stops taking jobs: resolves once close() stopped it, rejects if BullMQ's
    * main loop failed on its own (logged here at fatal; the process should then exit).
@@ -53,7 +62,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     const { readCatalogFile } = await import('../catalog/catalog-file.js');
     catalog = await readCatalogFile(config.CATALOG_PATH);
   }
-  const metrics = createPipelineMetrics();
+  const registry = createProcessRegistry();
+  const metrics = createPipelineMetrics(registry);
 
   const redis = connectRedis(config.REDIS_URL, logger, 'vf-worker-state');
   const queueConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker-queues');
@@ -69,7 +79,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     timeoutMs: config.HTTP_TIMEOUT_MS,
     tokenTtlMs: config.TOKEN_TTL_MS,
     logger,
-    onCall: (endpoint) => metrics.apiCall(endpoint),
+    onCall: (call) => metrics.apiCall(call),
     tokens: (exchange) =>
       new RedisTokenProvider({
         redis,
@@ -111,7 +121,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
     policy: lifecyclePolicy(config),
     webhookAlive,
-    pauseFleet: (ms) => intents.rateLimit(ms),
+    pauseFleet: (ms, reason) => pauseFleet(intents, redis, prefix, ms, reason),
     metrics,
     report: createNoticeReporter({ metrics }),
     logger,
@@ -138,8 +148,29 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   });
   logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results, worker });
   await worker.waitUntilReady();
-  const metricsServer: MetricsServer | null =
-    config.METRICS_PORT === undefined ? null : await startMetricsServer(metrics.registry, config.WEBHOOK_HOST, config.METRICS_PORT);
+  // Health and scrape-time gauges read on a connection of their own that fails fast, so neither
+  // /readyz nor /metrics waits through a Redis outage.
+  const probes = connectRedisForProbes(config.REDIS_URL, 'vf-worker-probes');
+  const probeIntents = new Queue(INTENTS_QUEUE, { connection: probes, prefix });
+  const probeQueues = [probeIntents, new Queue(RESULTS_QUEUE, { connection: probes, prefix })];
+  // Their failures are what readiness reports; BullMQ would otherwise throw them as unhandled 'error' events.
+  for (const queue of probeQueues) queue.on('error', () => undefined);
+  const readiness = await startReadiness({ component: 'worker', redis: probes, prefix, logger, needsApiKey: true });
+  registerHealthGauges(registry, readiness);
+  registerQueueGauges(registry, probeQueues);
+  registerFleetGauges(registry, { redis: probes, prefix, intents: probeIntents });
+  const closeProbes = async (): Promise<void> => {
+    readiness.close();
+    await Promise.all(probeQueues.map((queue) => queue.close()));
+    probes.disconnect();
+  };
+  let opsServer: OpsServer;
+  try {
+    opsServer = await startOpsServer({ readiness, registry }, config.METRICS_HOST, config.METRICS_PORT);
+  } catch (err) {
+    await closeProbes();
+    throw err;
+  }
   // run() settles only when the worker stops taking jobs (close(), or a failure of its main loop),
   // so it is not awaited here; a failure is logged, and callers learn of it through `stopped`.
   const stopped = worker.run();
@@ -150,14 +181,17 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // signals readiness to its parent over IPC besides; see cli/process-runner.ts).
   logger
     .child({}, { level: 'info' })
-    .info({ event: LOG_EVENT.workerStarted, concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, metrics: metricsServer?.url ?? null }, 'worker started');
+    .info({ event: LOG_EVENT.workerStarted, concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, ops_address: opsServer.address, ops_url: opsServer.url }, 'worker started');
 
   return {
     metrics,
+    readiness,
+    opsUrl: opsServer.url,
     stopped,
     async close() {
       await worker.close();
-      await metricsServer?.close();
+      await opsServer.close();
+      await closeProbes();
       await Promise.all([intents.close(), results.close()]);
       client.close();
       await Promise.all([redis.quit(), queueConnection.quit(), workerConnection.quit()]);

@@ -325,7 +325,7 @@ async function startKitWorker(prefix: string, clock: TestClock, policy: Lifecycl
     apiKey: API_KEY,
     timeoutMs: options.httpTimeoutMs ?? 5_000,
     logger,
-    onCall: (endpoint) => metrics.apiCall(endpoint),
+    onCall: (call) => metrics.apiCall(call),
     tokens: (exchange) => new RedisTokenProvider({ redis, keyPrefix: prefix, exchange, refreshMarginMs: 60_000, refusalMemoMs: 15_000, logger }),
   });
   const gate = new BalanceGate({
