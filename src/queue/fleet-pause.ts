@@ -5,6 +5,13 @@ import { projectKeys } from '../redis/keys.js';
 import { OwnedKey } from '../redis/owned-key.js';
 
 /**
+ * The intent workers' BullMQ limiter. BullMQ only honours a manual (429) pause when a limiter is
+ * configured; this one is far above any real rate, so it exists only to make `queue.rateLimit()`
+ * bite — and a limiter count at its `max` means exactly that: the fleet is paused.
+ */
+export const FLEET_LIMITER = { max: 1_000_000, duration: 1_000 } as const;
+
+/**
  * How much longer than the pause itself the refused-key mark lives, in ms: once the pause ends, the
  * next job meets the refusal again and renews the mark before it lapses, so readiness does not
  * flicker to ready between two pauses of a key that is still refused.
@@ -28,7 +35,7 @@ export async function keyRefused(redis: Redis, prefix: string): Promise<boolean>
 
 /** Why the fleet is paused now, if it is: a refused key wins over a plain 429 back-off (both set the limiter). */
 export async function readFleetPause(intents: Queue, redis: Redis, prefix: string): Promise<FleetPauseReason | null> {
-  const [refused, limiterTtlMs] = await Promise.all([keyRefused(redis, prefix), intents.getRateLimitTtl()]);
+  const [refused, limiterTtlMs] = await Promise.all([keyRefused(redis, prefix), intents.getRateLimitTtl(FLEET_LIMITER.max)]);
   if (refused) return 'key_refused';
   return limiterTtlMs > 0 ? 'rate_limited' : null;
 }

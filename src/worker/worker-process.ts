@@ -16,7 +16,7 @@ import { registerHealthGauges } from '../metrics/health-gauges.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../metrics/pipeline-metrics.js';
 import { createProcessRegistry } from '../metrics/process-registry.js';
 import { registerQueueGauges } from '../metrics/queue-gauges.js';
-import { pauseFleet } from '../queue/fleet-pause.js';
+import { FLEET_LIMITER, pauseFleet } from '../queue/fleet-pause.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
@@ -41,11 +41,6 @@ export interface WorkerProcess {
 
 /** How long a "is a webhook receiver alive?" answer is reused, in ms. */
 const WEBHOOK_ALIVE_CACHE_MS = 1_000;
-/**
- * BullMQ only honours a manual (429) pause when a limiter is configured; this one is far above any
- * real rate, so it exists only to make `queue.rateLimit()` bite.
- */
-const LIMITER = { max: 1_000_000, duration: 1_000 };
 
 /**
  * Composition root of `voodoo-fulfillment worker`: builds connections, the API client, ledger,
@@ -133,7 +128,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     // Started below with run(), after its listeners are on and the process is ready.
     autorun: false,
     concurrency: config.WORKER_CONCURRENCY,
-    limiter: LIMITER,
+    limiter: FLEET_LIMITER,
     lockDuration: config.WORKER_LOCK_MS,
     stalledInterval: config.WORKER_LOCK_MS,
     // Handlers are idempotent against the ledger, so a job may stall (its worker killed) any

@@ -12,6 +12,7 @@ import { OrderLedger } from '../../../src/ledger/order-ledger.js';
 import type { OrderIntent } from '../../../src/lifecycle/intent.js';
 import type { LifecyclePolicy, OrderResult, OrderState, Phase } from '../../../src/lifecycle/order-state.js';
 import { createLogger, type Logger } from '../../../src/logging/logger.js';
+import { FLEET_LIMITER, pauseFleet } from '../../../src/queue/fleet-pause.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../../../src/metrics/pipeline-metrics.js';
 import { enqueueOrder } from '../../../src/queue/enqueue-order.js';
 import { intentJobId, resultJobId } from '../../../src/queue/job-ids.js';
@@ -165,7 +166,7 @@ export interface HandlerKit {
  * The limiter worker-process.ts configures: far above any real rate, it exists so that
  * `queue.rateLimit()` (the fleet pause) bites. Read the pause with `getRateLimitTtl(KIT_LIMITER.max)`.
  */
-export const KIT_LIMITER = { max: 1_000_000, duration: 1_000 };
+export const KIT_LIMITER = FLEET_LIMITER;
 
 /** Start the queues and `workers` in-process workers on a fresh prefix. */
 export async function startHandlerKit(options: HandlerKitOptions): Promise<HandlerKit> {
@@ -347,7 +348,7 @@ async function startKitWorker(prefix: string, clock: TestClock, policy: Lifecycl
     emitter: createResultEmitter({ queue: results, retentionSeconds: 3_600 }),
     policy,
     webhookAlive: async () => (await redis.exists(projectKeys(prefix).webhookAlive)) === 1,
-    pauseFleet: (ms) => intents.rateLimit(ms),
+    pauseFleet: (ms, reason) => pauseFleet(intents, redis, prefix, ms, reason),
     metrics,
     report: createNoticeReporter({ metrics, now: clock.now }),
     logger,
