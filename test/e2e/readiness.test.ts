@@ -1,23 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOG_EVENT, readEventLine } from '../../src/logging/log-events.js';
 import { startPrivateRedis, type PrivateRedis } from '../../tools/fleet/private-redis.js';
-import { startPipeline, type FleetProcess, type Pipeline } from '../support/pipeline.js';
+import { opsUrlOf, startPipeline, type FleetProcess, type Pipeline } from '../support/pipeline.js';
 import { httpGet } from '../support/prometheus-text.js';
 
 /** The promise: readiness turns false within this long of Redis going away, in ms. */
 const NOT_READY_WITHIN_MS = 5_000;
 /** How long a process may take to be ready again once Redis is back, in ms (a test bound, not a promise). */
 const READY_AGAIN_WITHIN_MS = 20_000;
-
-/** The base URL of a worker's ops endpoints, from its "worker started" line. */
-function opsUrlOf(worker: FleetProcess): string {
-  for (const line of worker.lines()) {
-    const event = readEventLine(line);
-    const url = event?.fields.ops_url;
-    if (event?.event === LOG_EVENT.workerStarted && typeof url === 'string') return url;
-  }
-  throw new Error('the worker never said where its ops endpoints are');
-}
 
 interface Probe {
   name: string;
