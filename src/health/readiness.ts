@@ -127,9 +127,11 @@ export async function startReadiness(options: ReadinessOptions): Promise<Readine
 
   const loop = (): void => {
     timer = setTimeout(() => {
-      void look().finally(() => {
-        if (!closed) loop();
-      });
+      look()
+        .catch((err: unknown) => log.error({ err }, 'readiness look failed'))
+        .finally(() => {
+          if (!closed) loop();
+        });
     }, intervalMs);
     // Readiness never keeps a process alive.
     timer.unref();
@@ -137,7 +139,13 @@ export async function startReadiness(options: ReadinessOptions): Promise<Readine
 
   // A fresh connection is not writable at once (no offline queue): give it one look's time.
   if (redis.status !== 'ready') {
-    await bounded(new Promise<void>((resolve) => redis.once('ready', () => resolve())), 'connect').catch(() => undefined);
+    let onReady: () => void = () => undefined;
+    const connected = new Promise<void>((resolve) => {
+      onReady = resolve;
+      redis.once('ready', onReady);
+    });
+    await bounded(connected, 'connect').catch(() => undefined);
+    redis.off('ready', onReady);
   }
   await look();
   loop();
