@@ -4,7 +4,8 @@ import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
-import { connectRedis, connectRedisForProbes } from '../redis/connect.js';
+import { connectRedis } from '../redis/connect.js';
+import { openProbes } from '../health/probes.js';
 import { startReadiness } from '../health/readiness.js';
 import { registerHealthGauges } from '../metrics/health-gauges.js';
 import { createProcessRegistry } from '../metrics/process-registry.js';
@@ -26,18 +27,14 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
   const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
   logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results });
-  // Health and the queue gauges read on a fail-fast connection of their own (see connectRedisForProbes).
-  const probes = connectRedisForProbes(config.REDIS_URL, 'vf-dashboard-probes');
-  const probeQueues = [new Queue(INTENTS_QUEUE, { connection: probes, prefix }), new Queue(RESULTS_QUEUE, { connection: probes, prefix })];
-  for (const queue of probeQueues) queue.on('error', () => undefined);
-  const readiness = await startReadiness({ component: 'dashboard', redis: probes, prefix, logger, needsApiKey: false });
+  const probes = openProbes(config.REDIS_URL, 'vf-dashboard-probes', prefix);
+  const readiness = await startReadiness({ component: 'dashboard', redis: probes.redis, prefix, logger, needsApiKey: false });
   const registry = createProcessRegistry();
   registerHealthGauges(registry, readiness);
-  registerQueueGauges(registry, probeQueues);
+  registerQueueGauges(registry, [probes.intents, probes.results]);
   const closeProbes = async (): Promise<void> => {
     readiness.close();
-    await Promise.all(probeQueues.map((queue) => queue.close()));
-    probes.disconnect();
+    await probes.close();
   };
   let dashboard: Dashboard;
   try {

@@ -10,6 +10,7 @@ import { OrderLedger } from '../ledger/order-ledger.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { startOpsServer, type OpsServer } from '../health/ops-server.js';
+import { openProbes } from '../health/probes.js';
 import { startReadiness, type Readiness } from '../health/readiness.js';
 import { registerFleetGauges } from '../metrics/fleet-gauges.js';
 import { registerHealthGauges } from '../metrics/health-gauges.js';
@@ -20,7 +21,7 @@ import { FLEET_LIMITER, pauseFleet } from '../queue/fleet-pause.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
-import { connectRedis, connectRedisForProbes } from '../redis/connect.js';
+import { connectRedis } from '../redis/connect.js';
 import { projectKeys } from '../redis/keys.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
@@ -143,21 +144,14 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   });
   logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results, worker });
   await worker.waitUntilReady();
-  // Health and scrape-time gauges read on a connection of their own that fails fast, so neither
-  // /readyz nor /metrics waits through a Redis outage.
-  const probes = connectRedisForProbes(config.REDIS_URL, 'vf-worker-probes');
-  const probeIntents = new Queue(INTENTS_QUEUE, { connection: probes, prefix });
-  const probeQueues = [probeIntents, new Queue(RESULTS_QUEUE, { connection: probes, prefix })];
-  // Their failures are what readiness reports; BullMQ would otherwise throw them as unhandled 'error' events.
-  for (const queue of probeQueues) queue.on('error', () => undefined);
-  const readiness = await startReadiness({ component: 'worker', redis: probes, prefix, logger, needsApiKey: true });
+  const probes = openProbes(config.REDIS_URL, 'vf-worker-probes', prefix);
+  const readiness = await startReadiness({ component: 'worker', redis: probes.redis, prefix, logger, needsApiKey: true });
   registerHealthGauges(registry, readiness);
-  registerQueueGauges(registry, probeQueues);
-  registerFleetGauges(registry, { redis: probes, prefix, intents: probeIntents });
+  registerQueueGauges(registry, [probes.intents, probes.results]);
+  registerFleetGauges(registry, { redis: probes.redis, prefix, intents: probes.intents });
   const closeProbes = async (): Promise<void> => {
     readiness.close();
-    await Promise.all(probeQueues.map((queue) => queue.close()));
-    probes.disconnect();
+    await probes.close();
   };
   let opsServer: OpsServer;
   try {
