@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../../tools/fleet/private-redis.js';
 import { opsUrlOf, startPipeline, type FleetProcess, type Pipeline } from '../support/pipeline.js';
@@ -70,6 +71,23 @@ describe('when Redis goes away and comes back', () => {
       for (const body of bodies) expect(body).toEqual({ ready: false, reasons: ['redis: no answer to PING (REDIS_URL)'] });
     } finally {
       redis?.thaw();
+    }
+    await untilReadyz(probes, 200, READY_AGAIN_WITHIN_MS);
+  }, 60_000);
+
+  it('turns the receiver unready while Redis refuses writes (its memory is full), and ready again once it takes them', async () => {
+    const admin = new Redis(redis?.url ?? '', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await admin.connect();
+    try {
+      // maxmemory 1 byte with noeviction: every write is refused (OOM), reads and PING still answer.
+      await admin.config('SET', 'maxmemory', '1');
+      const receiver = probes.filter((p) => p.name === 'webhook receiver');
+      // The receiver learns it from its heartbeat's next write (every ~3.3 s).
+      const [body] = await untilReadyz(receiver, 503, NOT_READY_WITHIN_MS);
+      expect(body).toEqual({ ready: false, reasons: ['redis: the event store takes no writes (the heartbeat write failed)'] });
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      await admin.quit();
     }
     await untilReadyz(probes, 200, READY_AGAIN_WITHIN_MS);
   }, 60_000);
