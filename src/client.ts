@@ -5,6 +5,7 @@
  */
 export {
   createVoodooClient,
+  type ApiCallReport,
   type ApiEndpoint,
   type CreateOrderRequest,
   type VoodooClient,

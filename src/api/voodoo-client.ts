@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { got, RequestError, TimeoutError, type Got, type Method } from 'got';
-import { UnexpectedResponseError, ValidationError, type FulfillmentError } from '../errors/errors.js';
+import { UnexpectedResponseError, ValidationError, type ErrorCode, type FulfillmentError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
 import {
   businessCallError,
@@ -36,12 +36,21 @@ export interface VoodooClientOptions {
    */
   tokens: (exchange: TokenExchange) => TokenProvider;
   logger: Logger;
-  /** Called once per HTTP request sent (retries included), for call-count metrics. */
-  onCall?: (endpoint: ApiEndpoint) => void;
+  /** Called once per HTTP request when it finished (retries included), for metrics. */
+  onCall?: (call: ApiCallReport) => void;
   /** Lifetime assumed for a token without a JWT `exp` claim, in ms. Default 2 h. */
   tokenTtlMs?: number;
   /** Clock, epoch ms. Default `Date.now`. */
   now?: () => number;
+}
+
+/** One HTTP request to the API, as {@link VoodooClientOptions.onCall} is told of it. */
+export interface ApiCallReport {
+  endpoint: ApiEndpoint;
+  /** From sending the request to its answer (or failure), in seconds. */
+  seconds: number;
+  /** The error family's code of a failed or non-2xx request (what the caller is thrown, or would be); null for a 2xx answer. */
+  errorCode: ErrorCode | null;
 }
 
 /** What `createOrder` sends. */
@@ -120,7 +129,7 @@ function fromGotFailure(endpoint: ApiEndpoint, err: RequestError, apiHost: strin
 class HttpVoodooClient implements VoodooClient {
   private readonly apiKey: string;
   private readonly logger: Logger;
-  private readonly onCall: ((endpoint: ApiEndpoint) => void) | undefined;
+  private readonly onCall: ((call: ApiCallReport) => void) | undefined;
   private readonly tokenTtlMs: number;
   private readonly now: () => number;
   // Owned, not global, so close() ends every socket this client opened.
@@ -221,9 +230,10 @@ class HttpVoodooClient implements VoodooClient {
   }
 
   private async send(endpoint: ApiEndpoint, method: Method, path: string, options: SendOptions): Promise<ApiAnswer> {
-    this.onCall?.(endpoint);
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
+    const report = (errorCode: ErrorCode | null): void => this.onCall?.({ endpoint, seconds: (performance.now() - started) / 1000, errorCode });
+    let answer: ApiAnswer;
     try {
       const response = await this.http(path, {
         method,
@@ -232,13 +242,19 @@ class HttpVoodooClient implements VoodooClient {
       });
       this.logger.debug({ event: LOG_EVENT.apiCall, endpoint, status: response.statusCode, durationMs: elapsed() }, 'api call');
       const retryAfter = response.headers['retry-after'];
-      return { status: response.statusCode, body: parseJson(response.body), retryAfter };
+      answer = { status: response.statusCode, body: parseJson(response.body), retryAfter };
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
       const failure = fromGotFailure(endpoint, err, this.apiHost);
+      report(failure.code);
       this.logger.debug({ endpoint, failure: failure.code, reason: failure.message, durationMs: elapsed() }, 'api call failed');
       throw failure;
     }
+    // A non-2xx answer is counted under the code its caller maps it to (a first 401 on a business
+    // call, retried after a fresh exchange, counts as not_authenticated).
+    if (isSuccess(answer.status)) report(null);
+    else report((endpoint === 'token' ? tokenExchangeError(answer, this.now()) : businessCallError(endpoint, answer, this.now())).code);
+    return answer;
   }
 }
 

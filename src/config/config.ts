@@ -64,8 +64,13 @@ const schema = z.object({
   DASHBOARD_PORT: int(0, 65535).default(3000),
   /** Interface the dashboard binds to. It has no login of its own: loopback unless a proxy guards it. */
   DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
-  /** Port of the worker's Prometheus endpoint (GET /metrics on WEBHOOK_HOST); none when unset. */
-  METRICS_PORT: int(0, 65535).optional(),
+  /**
+   * Port of a worker's ops endpoints (GET /healthz, /readyz, /metrics); 0 picks a free one (the
+   * "worker started" line says which). Several workers on one host each need their own (or 0).
+   */
+  METRICS_PORT: int(0, 65535).default(9464),
+  /** Interface a worker's ops endpoints bind to. */
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   /** Jobs one worker process runs at once. */
   WORKER_CONCURRENCY: int(1, 1000).default(32),
   /** Delay before the first status poll, in ms (when no webhook receiver is alive). */

@@ -5,6 +5,11 @@ import type { Logger } from '../logging/logger.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { connectRedis } from '../redis/connect.js';
+import { openProbes } from '../health/probes.js';
+import { startReadiness } from '../health/readiness.js';
+import { registerHealthGauges } from '../metrics/health-gauges.js';
+import { createProcessRegistry } from '../metrics/process-registry.js';
+import { registerQueueGauges } from '../metrics/queue-gauges.js';
 import { startDashboard, type Dashboard } from './dashboard-server.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
@@ -22,6 +27,15 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
   const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
   logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results });
+  const probes = openProbes(config.REDIS_URL, 'vf-dashboard-probes', prefix);
+  const readiness = await startReadiness({ component: 'dashboard', redis: probes.redis, prefix, logger, needsApiKey: false });
+  const registry = createProcessRegistry();
+  registerHealthGauges(registry, readiness);
+  registerQueueGauges(registry, [probes.intents, probes.results]);
+  const closeProbes = async (): Promise<void> => {
+    readiness.close();
+    await probes.close();
+  };
   let dashboard: Dashboard;
   try {
     dashboard = await startDashboard({
@@ -32,8 +46,10 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
         { queue: results, description: 'one result per merchant_order_id (codes hidden here)' },
       ],
       logger,
+      ops: { readiness, registry },
     });
   } catch (err) {
+    await closeProbes();
     await Promise.all([intents.close(), results.close()]);
     await redis.quit();
     throw err;
@@ -46,6 +62,7 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
       try {
         await dashboard.close();
       } finally {
+        await closeProbes();
         await Promise.all([intents.close(), results.close()]);
         await redis.quit();
       }

@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import type { Logger } from '../logging/logger.js';
 import { hideCodes } from './hide-codes.js';
 import { listenUrl } from '../http/listen-url.js';
+import { OPS_PATHS, opsHandler, type OpsDeps } from '../health/ops-routes.js';
 
 /** What {@link startDashboard} needs. */
 export interface DashboardDeps {
@@ -16,6 +17,8 @@ export interface DashboardDeps {
   /** The queues to show, each with a line of description. Not owned: the caller closes them. */
   queues: readonly { queue: Queue; description: string }[];
   logger: Logger;
+  /** Serve /healthz, /readyz and /metrics beside the board (the dashboard process passes them). */
+  ops?: OpsDeps;
 }
 
 /** A listening dashboard. */
@@ -44,6 +47,8 @@ export async function startDashboard(deps: DashboardDeps): Promise<Dashboard> {
   serverAdapter.setBasePath('/');
   // Requests are not logged one by one: the board polls its API every few seconds.
   const app = Fastify({ logger: false });
+  const { ops } = deps;
+  if (ops) for (const path of OPS_PATHS) app.get(path, opsHandler(path, ops));
   try {
     await app.register(serverAdapter.registerPlugin(), { prefix: '/' });
     await app.listen({ host: deps.host, port: deps.port });

@@ -128,14 +128,21 @@ export async function performEffects(effects: readonly Effect[], merchantOrderId
   }
 }
 
-/** Count and log a result (or a resolution) that was just added to `order-results`. */
-export function reportEmitted(log: Logger, metrics: PipelineMetrics, result: OrderResult, by: 'worker' | 'webhook receiver'): void {
+/** When the order of an emitted result was enqueued and its result emitted, epoch ms. */
+export interface EmissionTiming {
+  /** The intent job's timestamp (the order state keeps it); null when unknown. */
+  enqueuedAtMs: number | null;
+  emittedAtMs: number;
+}
+
+/** Count and log a result (or a resolution) that was just added to `order-results` (counted here, when emitted). */
+export function reportEmitted(log: Logger, metrics: PipelineMetrics, result: OrderResult, by: 'worker' | 'webhook receiver', timing: EmissionTiming): void {
   const fields = { status: result.status, order_id: result.order_id, source: result.source, by };
   if (result.resolves !== null) {
     metrics.resolution(result.status, result.source);
     log.info({ event: LOG_EVENT.resolutionEmitted, ...fields, resolves: result.resolves }, 'resolution emitted: the unresolved result’s real outcome');
     return;
   }
-  metrics.result(result.status, result.source);
+  metrics.result(result, timing.enqueuedAtMs, timing.emittedAtMs);
   log.info({ event: LOG_EVENT.resultEmitted, ...fields }, 'result emitted');
 }

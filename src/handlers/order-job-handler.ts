@@ -7,7 +7,7 @@ import { classifyFailure } from '../lifecycle/failure-classification.js';
 import { parseIntent } from '../lifecycle/intent.js';
 import { checkIntent } from '../lifecycle/intent-check.js';
 import { decide, initialState } from '../lifecycle/order-machine.js';
-import type { ApiCall, Intent, LifecyclePolicy, OrderEvent, OrderResult } from '../lifecycle/order-state.js';
+import type { ApiCall, FleetPauseReason, Intent, LifecyclePolicy, OrderEvent, OrderResult } from '../lifecycle/order-state.js';
 import { rerunAfterUnexpectedError } from '../lifecycle/order-timing.js';
 import type { Logger } from '../logging/logger.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
@@ -25,8 +25,11 @@ export interface OrderJobHandlerDeps {
   policy: LifecyclePolicy;
   /** Whether a webhook receiver is alive (cached by the caller). */
   webhookAlive: () => Promise<boolean>;
-  /** Pause the whole queue for every worker of the fleet, in ms (BullMQ's global limiter). */
-  pauseFleet: (ms: number) => Promise<void>;
+  /**
+   * Pause the whole queue for every worker of the fleet, in ms (BullMQ's global limiter); `reason`
+   * is the machine's, for whoever must see why the fleet is paused.
+   */
+  pauseFleet: (ms: number, reason: FleetPauseReason) => Promise<void>;
   metrics: PipelineMetrics;
   report: NoticeReporter;
   logger: Logger;
@@ -64,7 +67,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
     const log = deps.logger.child({ merchant_order_id: mid, job_id: job.id });
     const intent: Intent = parsed.kind === 'ok' ? parsed.intent : { merchantOrderId: mid, itemId: itemIdOf(job.data) };
 
-    const claim = await ledger.claim(mid, job.id ?? '', initialState(intent, now()));
+    const claim = await ledger.claim(mid, job.id ?? '', initialState(intent, now(), job.timestamp));
     if (claim.kind !== 'claimed' && claim.kind !== 'owner') {
       const owner = claim.kind === 'duplicate' ? claim.owner : 'finished';
       log.info({ owner }, 'duplicate intent: another job drives (or drove) this merchant_order_id');
@@ -102,7 +105,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           break;
         case 'emit':
           await deps.emitter.emit(action.result);
-          reportEmitted(log, deps.metrics, action.result, 'worker');
+          reportEmitted(log, deps.metrics, action.result, 'worker', { enqueuedAtMs: record.state.enqueuedAtMs, emittedAtMs: now() });
           event = { type: 'result_emitted', atMs: now() };
           break;
         case 'finish':
@@ -114,7 +117,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           await job.moveToDelayed(action.untilMs, token);
           throw new DelayedError();
         case 'pause_fleet':
-          await deps.pauseFleet(action.ms);
+          await deps.pauseFleet(action.ms, action.reason);
           throw Worker.RateLimitError();
         case 'restart':
           log.debug({ reason: action.reason }, 'starting over from the stored state');

@@ -4,7 +4,7 @@ import type { BalanceGate } from '../balance/balance-gate.js';
 import type { LedgerRecord, OrderLedger } from '../ledger/order-ledger.js';
 import { classifyFailure } from '../lifecycle/failure-classification.js';
 import { decide } from '../lifecycle/order-machine.js';
-import type { LifecyclePolicy, OrderEvent, ResolutionRefusal, ResultSource, ResultStatus } from '../lifecycle/order-state.js';
+import type { FleetPauseReason, LifecyclePolicy, OrderEvent, ResolutionRefusal, ResultSource, ResultStatus } from '../lifecycle/order-state.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
@@ -40,7 +40,7 @@ export interface ResolutionJobHandlerDeps {
   policy: LifecyclePolicy;
   webhookAlive: () => Promise<boolean>;
   /** Pause the whole queue for every worker of the fleet, in ms. */
-  pauseFleet: (ms: number) => Promise<void>;
+  pauseFleet: (ms: number, reason: FleetPauseReason) => Promise<void>;
   metrics: PipelineMetrics;
   report: NoticeReporter;
   logger: Logger;
@@ -116,7 +116,7 @@ export function createResolutionJobHandler(deps: ResolutionJobHandlerDeps): (job
           break;
         case 'emit':
           await deps.emitter.emit(action.result);
-          reportEmitted(log, deps.metrics, action.result, 'worker');
+          reportEmitted(log, deps.metrics, action.result, 'worker', { enqueuedAtMs: record.state.enqueuedAtMs, emittedAtMs: now() });
           emittedHere ||= action.result.resolves !== null;
           event = { type: 'result_emitted', atMs: now() };
           break;
@@ -133,7 +133,7 @@ export function createResolutionJobHandler(deps: ResolutionJobHandlerDeps): (job
           await job.moveToDelayed(action.untilMs, token);
           throw new DelayedError();
         case 'pause_fleet':
-          await deps.pauseFleet(action.ms);
+          await deps.pauseFleet(action.ms, action.reason);
           throw Worker.RateLimitError();
         case 'restart':
           event = requested();

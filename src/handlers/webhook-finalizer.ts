@@ -82,7 +82,7 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
       record = saved;
       await performEffects(decision.effects, merchantOrderId, log, deps);
       await deps.emitter.emit(action.result);
-      reportEmitted(log, deps.metrics, action.result, 'webhook receiver');
+      reportEmitted(log, deps.metrics, action.result, 'webhook receiver', { enqueuedAtMs: record.state.enqueuedAtMs, emittedAtMs: now() });
       const resolution = action.result.resolves !== null;
       // The result is out. What is left is bookkeeping — give the funds back, record the emission,
       // remove the parked job — done in the background so the webhook's answer is not held up (a

@@ -46,9 +46,12 @@ return {r[1], r[2], r[3] or '', r[4] or ''}
 `;
 
 /**
- * KEYS: record, done-hash. ARGV: expected version, state JSON, phase, retention seconds, mid, final status, order id ('' = unknown).
+ * KEYS: record, done-hash, funds-waiting set. ARGV: expected version, state JSON, phase, retention
+ * seconds, mid, final status, order id ('' = unknown), when the order started waiting for funds (ms).
  * Returns {new version, stored webhook event or ''}, or {0} when another writer got there first.
  * The event comes back so a worker learns of a webhook that arrived while it was mid-request.
+ * The funds-waiting set follows the phase in the same write, so the fleet's count of orders waiting
+ * for funds (a gauge read at scrape time) never drifts from the records.
  */
 export const SAVE = `
 local r = redis.call('HMGET', KEYS[1], 'version', 'event')
@@ -60,6 +63,12 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'orderId', ARGV[7]) end
 if ARGV[3] == 'done' then
   redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+end
+if ARGV[3] == 'waiting_funds' then
+  redis.call('ZADD', KEYS[3], ARGV[8], ARGV[5])
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
+else
+  redis.call('ZREM', KEYS[3], ARGV[5])
 end
 return {version, r[2] or ''}
 `;

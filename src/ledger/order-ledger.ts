@@ -145,10 +145,12 @@ export class OrderLedger {
   /**
    * Write `state` if the record is still at `expectedVersion`. Returns the updated record (with any
    * webhook event stored meanwhile), or null when another writer moved it first (reload and decide
-   * again). A `done` state also writes the tombstone.
+   * again). A `done` state also writes the tombstone; the funds-waiting set
+   * ({@link ProjectKeys.fundsWaiting}) follows the phase.
    */
   async save(merchantOrderId: string, expectedVersion: number, state: OrderState, owner: string): Promise<LedgerRecord | null> {
-    const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, [this.keys.order(merchantOrderId), this.keys.done], [
+    const keys = [this.keys.order(merchantOrderId), this.keys.done, this.keys.fundsWaiting];
+    const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, keys, [
       expectedVersion,
       JSON.stringify(state),
       state.phase,
@@ -156,6 +158,7 @@ export class OrderLedger {
       merchantOrderId,
       state.result?.status ?? '',
       state.orderId ?? '',
+      state.fundsWaitSinceMs ?? 0,
     ])) as [number, string?];
     if (version === 0) return null;
     return { state, version, webhookOrder: event === '' ? null : (JSON.parse(event) as Order), owner };

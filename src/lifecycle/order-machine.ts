@@ -31,8 +31,8 @@ import type {
   WaitReason,
 } from './order-state.js';
 
-/** The state a freshly accepted intent starts in. */
-export function initialState(intent: Intent, atMs: number): OrderState {
+/** The state a freshly accepted intent starts in (`enqueuedAtMs`: its job's timestamp, epoch ms). */
+export function initialState(intent: Intent, atMs: number, enqueuedAtMs: number | null = null): OrderState {
   return {
     phase: 'received',
     intent,
@@ -40,6 +40,7 @@ export function initialState(intent: Intent, atMs: number): OrderState {
     maybeLanded: false,
     orderId: null,
     receivedAtMs: atMs,
+    enqueuedAtMs,
     firstAttemptAtMs: null,
     maybeLandedAtMs: null,
     lastMaybeLandedAtMs: null,

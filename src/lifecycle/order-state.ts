@@ -130,6 +130,11 @@ export interface OrderState {
   orderId: string | null;
   /** When the intent was accepted, epoch ms. */
   receivedAtMs: number;
+  /**
+   * When the intent was added to `order-intents`, epoch ms (its job's timestamp), for the
+   * enqueue → result histogram; null in records written before it was kept.
+   */
+  enqueuedAtMs: number | null;
   /** When the first POST attempt was recorded, epoch ms. */
   firstAttemptAtMs: number | null;
   /**
@@ -261,6 +266,9 @@ export type OrderEvent =
 
 export type OrderEventType = OrderEvent['type'];
 
+/** Why the whole fleet pauses: the API answered 429, or refused the API key. */
+export type FleetPauseReason = 'rate_limited' | 'key_refused';
+
 /** Why an order's job waits. */
 export type WaitReason =
   | 'funds'
@@ -295,7 +303,7 @@ export type Action =
   /** Park the job until `untilMs` (epoch ms); a webhook may finish the order sooner. */
   | { kind: 'wait'; untilMs: number; reason: WaitReason }
   /** Pause every worker of the fleet for `ms`, then run this job again. */
-  | { kind: 'pause_fleet'; ms: number; reason: 'rate_limited' | 'key_refused' }
+  | { kind: 'pause_fleet'; ms: number; reason: FleetPauseReason }
   /** Nothing is left to do: the result (or, when there is one, the resolution) is emitted. */
   | { kind: 'finish'; result: OrderResult }
   /** The operator's resolve request is refused; nothing changes and nothing is emitted. */

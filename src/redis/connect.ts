@@ -46,6 +46,29 @@ export function connectRedis(url: string, logger: Logger, name: string, options:
   return redis;
 }
 
+/** How long a probe's command (health, scrape-time gauges) waits for its answer, in ms. */
+const PROBE_COMMAND_TIMEOUT_MS = 1_000;
+
+/**
+ * A connection for probes: readiness PINGs and the gauges read at scrape time. Unlike a worker's
+ * connections it never waits through an outage: with Redis away a command fails at once (no offline
+ * queue) or within a second (no answer), which is what lets readiness turn false within seconds.
+ * Its connection errors are left to the process's other connections to report.
+ */
+export function connectRedisForProbes(url: string, name: string): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: PROBE_COMMAND_TIMEOUT_MS,
+    connectTimeout: PROBE_COMMAND_TIMEOUT_MS,
+    enableReadyCheck: true,
+    connectionName: name,
+    retryStrategy: (times) => Math.min(50 * times, 1_000),
+  });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
 /** How long a one-shot command waits for Redis to connect, and then for each answer, in ms. */
 const COMMAND_TIMEOUT_MS = 5_000;
 

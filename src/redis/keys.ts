@@ -34,6 +34,17 @@ export interface ProjectKeys {
   readonly tokenLock: string;
   /** String (an owned key): exists while at least one webhook receiver is alive. */
   readonly webhookAlive: string;
+  /**
+   * String (an owned key, PX a little over AUTH_FAILURE_PAUSE_MS): exists while the fleet is paused
+   * because the API refused its key, so every process (readiness, the fleet-paused gauge) sees it.
+   */
+  readonly keyRefused: string;
+  /**
+   * Sorted set: merchant_order_ids whose order waits for funds (balance or SPEND_LIMIT), scored by
+   * when it started waiting. Kept by the ledger's state writes; bounded by the orders in flight, and
+   * expires RETENTION_SECONDS after the last order started waiting.
+   */
+  readonly fundsWaiting: string;
 }
 
 /** The keys this project owns for one key prefix (QUEUE_PREFIX). */
@@ -53,6 +64,8 @@ export function projectKeys(prefix: string): ProjectKeys {
     token: `${vf}token`,
     tokenLock: `${vf}token:lock`,
     webhookAlive: `${vf}webhook:alive`,
+    keyRefused: `${vf}fleet:key-refused`,
+    fundsWaiting: `${vf}funds:waiting`,
   };
 }
 

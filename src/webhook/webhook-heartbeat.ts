@@ -25,6 +25,8 @@ export interface WebhookHeartbeatOptions {
 
 /** A running heartbeat. */
 export interface WebhookHeartbeat {
+  /** Whether the last beat was written (the receiver's event store, Redis, takes writes). */
+  writable(): boolean;
   /** Stop beating and delete the key (when it still holds this receiver's beat). Never throws. */
   stop(): Promise<void>;
 }
@@ -43,6 +45,7 @@ export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): P
   const alive = new OwnedKey(options.redis, projectKeys(options.prefix).webhookAlive, ttlMs);
   let inFlight: Promise<void> | null = null;
   let stopped = false;
+  let lastBeatWritten = false;
 
   const beat = (): Promise<void> => {
     // A beat still waiting on a slow Redis makes the next one pointless.
@@ -50,8 +53,13 @@ export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): P
     const current = alive
       .claim()
       .then(
-        () => undefined,
-        (err: unknown) => options.logger?.warn({ err }, 'webhook heartbeat not written'),
+        () => {
+          lastBeatWritten = true;
+        },
+        (err: unknown) => {
+          lastBeatWritten = false;
+          options.logger?.warn({ err }, 'webhook heartbeat not written');
+        },
       )
       .finally(() => {
         inFlight = null;
@@ -65,6 +73,7 @@ export async function startWebhookHeartbeat(options: WebhookHeartbeatOptions): P
   timer.unref();
 
   return {
+    writable: () => lastBeatWritten,
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;

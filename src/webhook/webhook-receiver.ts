@@ -10,6 +10,8 @@ import { listenUrl } from '../http/listen-url.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import { throttledWarning } from '../logging/repeat-throttle.js';
 import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/api-limits.js';
+import { OPS_PATHS, opsHandler, type OpsDeps } from '../health/ops-routes.js';
+import type { WebhookCounter } from '../metrics/webhook-metrics.js';
 
 /** Path the Voodoo Center API posts events to (configure it on the dashboard). */
 export const WEBHOOK_PATH = '/webhooks/voodoo';
@@ -47,6 +49,10 @@ export interface WebhookReceiverDeps {
    */
   finalize?: WebhookFinalizer;
   logger: Logger;
+  /** Serve /readyz and /metrics besides /healthz (the receiver process passes them). */
+  ops?: OpsDeps;
+  /** Counts each delivery by outcome (voodoo_webhooks_total). */
+  countWebhook?: WebhookCounter;
   /** Keep the "a receiver is alive" key set while running, so workers poll less often. */
   heartbeat?: {
     /** Not owned: the caller closes it after the receiver. */
@@ -98,6 +104,8 @@ function nodeTimeouts(timeouts: WebhookTimeouts): { checkEveryMs: number; reques
 export interface WebhookReceiver {
   /** Base URL it listens on, e.g. `http://127.0.0.1:8080` (the webhook is at `${url}/webhooks/voodoo`). */
   url: string;
+  /** Whether the event store takes writes: the heartbeat's last beat was written (true without a heartbeat). */
+  eventStoreWritable(): boolean;
   /**
    * Stop the heartbeat, stop accepting connections and wait for requests in flight. Close the
    * waker, queue and Redis connections after this.
@@ -124,6 +132,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
   const logger = deps.logger.child({ component: 'webhook-receiver' });
   const timeouts: WebhookTimeouts = { ...WEBHOOK_TIMEOUTS, ...deps.timeouts };
   const swept = nodeTimeouts(timeouts);
+  const count = deps.countWebhook ?? (() => undefined);
   const app = Fastify({
     loggerInstance: logger,
     // pino child loggers cost real CPU at ~1000 events/s (a profile of the bench showed ~8 % of the
@@ -157,6 +166,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
 
   app.setErrorHandler(async (err: FastifyError, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status < 500 && request.routeOptions.url === WEBHOOK_PATH) count(status === 413 ? 'too_large' : 'malformed');
     if (status === 413) {
       request.log.warn({ limitBytes: deps.bodyLimitBytes }, 'webhook rejected: body too large');
       return send(reply, 413, { error: 'body too large' });
@@ -171,12 +181,15 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
   });
   app.setNotFoundHandler(async (_request, reply) => send(reply, 404, { error: 'not found' }));
 
-  app.get('/healthz', async (_request, reply) => send(reply, 200, { ok: true }));
+  const { ops } = deps;
+  if (ops) for (const path of OPS_PATHS) app.get(path, opsHandler(path, ops));
+  else app.get('/healthz', async (_request, reply) => send(reply, 200, { ok: true }));
 
   app.post(WEBHOOK_PATH, async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers[SIGNATURE_HEADER];
     if (!verifyWebhookSignature(deps.secret, raw, typeof signature === 'string' ? signature : undefined)) {
+      count('bad_signature');
       // Never the body nor the signature: who sent it is what an operator needs.
       warnBadSignature({ remoteAddress: request.socket.remoteAddress ?? 'unknown' });
       return send(reply, 401, { error: 'invalid signature' });
@@ -187,10 +200,12 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
       body = JSON.parse(raw.toString('utf8'));
     } catch {
       // The parser's message quotes the body, which may hold codes: it is not logged.
+      count('malformed');
       request.log.warn('webhook rejected: malformed JSON');
       return send(reply, 400, { error: 'malformed JSON' });
     }
     if (!isPlainObject(body)) {
+      count('malformed');
       request.log.warn('webhook rejected: not a JSON object');
       return send(reply, 400, { error: 'unusable webhook event: not a JSON object' });
     }
@@ -199,6 +214,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
       order = orderFromWebhook(body);
     } catch (err) {
       const problem = err instanceof Error ? err.message : 'unusable webhook event';
+      count('malformed');
       request.log.warn({ problem }, 'webhook rejected: unusable event');
       return send(reply, 400, { error: problem });
     }
@@ -206,6 +222,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
     const mid = order.merchantOrderId;
     if (mid !== null && mid.length > MAX_MERCHANT_ORDER_ID_LENGTH) {
       // The API never sends one (it refuses them on create); storing it would make a key that large.
+      count('refused');
       logger.warn({ order_id: order.id, merchantOrderIdLength: mid.length }, 'webhook refused: merchant_order_id too long');
       return send(reply, 400, { error: `unusable webhook event: merchant_order_id longer than ${MAX_MERCHANT_ORDER_ID_LENGTH} characters` });
     }
@@ -215,9 +232,11 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
       try {
         outcome = await deps.ledger.recordEventWithoutMerchantOrderId(order.id, raw.toString('utf8'));
       } catch (err) {
+        count('store_failed');
         logger.error({ ...ids, err }, 'webhook event not stored; the API will redeliver');
         return send(reply, 503, { error: 'temporarily unavailable' });
       }
+      count(outcome);
       logger.info({ ...ids, outcome }, 'webhook event without merchant_order_id stored');
       return send(reply, 200, { ok: true });
     }
@@ -226,9 +245,11 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
     try {
       stored = await deps.ledger.recordEvent(mid, order);
     } catch (err) {
+      count('store_failed');
       logger.error({ ...ids, err }, 'webhook event not stored; the API will redeliver');
       return send(reply, 503, { error: 'temporarily unavailable' });
     }
+    count(stored.outcome);
     if (stored.outcome === 'conflict') {
       logger.warn({ ...ids }, 'webhook event for another order id than this merchant_order_id’s: kept aside for inspection');
       return send(reply, 200, { ok: true });
@@ -277,6 +298,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
 
   return {
     url: listenUrl(deps.host, address.port),
+    eventStoreWritable: () => heartbeat?.writable() ?? true,
     close(): Promise<void> {
       closing ??= (async () => {
         try {

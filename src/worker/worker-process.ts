@@ -1,3 +1,4 @@
+import type { FleetPauseReason } from '../lifecycle/order-state.js';
 import { Queue, Worker } from 'bullmq';
 import { RedisTokenProvider } from '../api/token-provider.js';
 import { createVoodooClient } from '../api/voodoo-client.js';
@@ -11,8 +12,15 @@ import { createResolutionJobHandler } from '../handlers/resolution-job-handler.j
 import { OrderLedger } from '../ledger/order-ledger.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
+import { startOpsServer, type OpsServer } from '../health/ops-server.js';
+import { openProbes } from '../health/probes.js';
+import { startReadiness, type Readiness } from '../health/readiness.js';
+import { registerFleetGauges } from '../metrics/fleet-gauges.js';
+import { registerHealthGauges } from '../metrics/health-gauges.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../metrics/pipeline-metrics.js';
+import { createProcessRegistry } from '../metrics/process-registry.js';
+import { registerQueueGauges } from '../metrics/queue-gauges.js';
+import { FLEET_LIMITER, pauseFleet } from '../queue/fleet-pause.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
@@ -24,6 +32,9 @@ import { checkRedisAtStartup } from '../redis/startup-checks.js';
 /** A running worker process's pieces, for shutdown and metrics. */
 export interface WorkerProcess {
   readonly metrics: PipelineMetrics;
+  readonly readiness: Readiness;
+  /** Base URL of its ops endpoints (/healthz, /readyz, /metrics). */
+  readonly opsUrl: string;
   /**
    * Settles when the worker stops taking jobs: resolves once close() stopped it, rejects if BullMQ's
    * main loop failed on its own (logged here at fatal; the process should then exit).
@@ -35,11 +46,6 @@ export interface WorkerProcess {
 
 /** How long a "is a webhook receiver alive?" answer is reused, in ms. */
 const WEBHOOK_ALIVE_CACHE_MS = 1_000;
-/**
- * BullMQ only honours a manual (429) pause when a limiter is configured; this one is far above any
- * real rate, so it exists only to make `queue.rateLimit()` bite.
- */
-const LIMITER = { max: 1_000_000, duration: 1_000 };
 
 /**
  * Composition root of `voodoo-fulfillment worker`: builds connections, the API client, ledger,
@@ -56,7 +62,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     const { readCatalogFile } = await import('../catalog/catalog-file.js');
     catalog = await readCatalogFile(config.CATALOG_PATH);
   }
-  const metrics = createPipelineMetrics();
+  const registry = createProcessRegistry();
+  const metrics = createPipelineMetrics(registry);
 
   // One log for the three connections: an outage is one line, not three.
   const errorLog = createRedisErrorLog(logger, config.REDIS_URL);
@@ -74,7 +81,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     timeoutMs: config.HTTP_TIMEOUT_MS,
     tokenTtlMs: config.TOKEN_TTL_MS,
     logger,
-    onCall: (endpoint) => metrics.apiCall(endpoint),
+    onCall: (call) => metrics.apiCall(call),
     tokens: (exchange) =>
       new RedisTokenProvider({
         redis,
@@ -115,7 +122,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
     policy: lifecyclePolicy(config),
     webhookAlive,
-    pauseFleet: (ms: number) => intents.rateLimit(ms),
+    pauseFleet: (ms: number, reason: FleetPauseReason) => pauseFleet(intents, redis, prefix, ms, reason),
     metrics,
     report: createNoticeReporter({ metrics }),
     logger,
@@ -131,7 +138,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     // Started below with run(), after its listeners are on and the process is ready.
     autorun: false,
     concurrency: config.WORKER_CONCURRENCY,
-    limiter: LIMITER,
+    limiter: FLEET_LIMITER,
     lockDuration: config.WORKER_LOCK_MS,
     stalledInterval: config.WORKER_LOCK_MS,
     // Handlers are idempotent against the ledger, so a job may stall (its worker killed) any
@@ -146,8 +153,22 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   });
   logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results, worker });
   await worker.waitUntilReady();
-  const metricsServer: MetricsServer | null =
-    config.METRICS_PORT === undefined ? null : await startMetricsServer(metrics.registry, config.WEBHOOK_HOST, config.METRICS_PORT);
+  const probes = openProbes(config.REDIS_URL, 'vf-worker-probes', prefix);
+  const readiness = await startReadiness({ component: 'worker', redis: probes.redis, prefix, logger, needsApiKey: true });
+  registerHealthGauges(registry, readiness);
+  registerQueueGauges(registry, [probes.intents, probes.results]);
+  registerFleetGauges(registry, { redis: probes.redis, prefix, intents: probes.intents });
+  const closeProbes = async (): Promise<void> => {
+    readiness.close();
+    await probes.close();
+  };
+  let opsServer: OpsServer;
+  try {
+    opsServer = await startOpsServer({ readiness, registry }, config.METRICS_HOST, config.METRICS_PORT);
+  } catch (err) {
+    await closeProbes();
+    throw err;
+  }
   // run() settles only when the worker stops taking jobs (close(), or a failure of its main loop),
   // so it is not awaited here; a failure is logged, and callers learn of it through `stopped`.
   const stopped = worker.run();
@@ -158,14 +179,17 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // signals readiness to its parent over IPC besides; see cli/process-runner.ts).
   logger
     .child({}, { level: 'info' })
-    .info({ event: LOG_EVENT.workerStarted, concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, metrics: metricsServer?.url ?? null }, 'worker started');
+    .info({ event: LOG_EVENT.workerStarted, concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, ops_address: opsServer.address, ops_url: opsServer.url }, 'worker started');
 
   return {
     metrics,
+    readiness,
+    opsUrl: opsServer.url,
     stopped,
     async close() {
       await worker.close();
-      await metricsServer?.close();
+      await opsServer.close();
+      await closeProbes();
       await Promise.all([intents.close(), results.close()]);
       client.close();
       await Promise.all([redis.quit(), queueConnection.quit(), workerConnection.quit()]);

@@ -85,9 +85,12 @@ describe('when the balance cannot cover every intent', () => {
     // ... and counts it, on each worker's metrics endpoint.
     expect(await counter('voodoo_funds_short_total')).toBeGreaterThan(0);
     expect(await counter('voodoo_api_calls_total', 'endpoint="create"')).toBe(createsWhenShort);
+    // The fleet-wide gauge, the same on every worker, counts the orders waiting.
+    expect(await counter('voodoo_intents_waiting_for_funds')).toBe(short.length * metricsPorts.length);
 
     p.sandbox.topUp((intents.length - AFFORDABLE) * UNIT_PRICE);
     const results = await p.waitForResults(intents.length);
+    expect(await counter('voodoo_intents_waiting_for_funds')).toBe(0);
     expect(await exactlyOnce(p, mids)).toEqual([]);
     expect(mismatches(results, p.sandbox)).toEqual([]);
     expect([...results.values()].every((r) => r.status === 'completed')).toBe(true);

@@ -23,6 +23,7 @@ describe('a Redis with maxmemory-policy allkeys-lru', () => {
     VOODOO_WEBHOOK_SECRET: 'whsec_test_startup_checks',
     WEBHOOK_PORT: '0',
     DASHBOARD_PORT: '0',
+    METRICS_PORT: '0',
   });
 
   for (const command of ['worker', 'webhook', 'dashboard']) {

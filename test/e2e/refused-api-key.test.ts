@@ -1,7 +1,22 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exactlyOnce, keyIntents, mismatches, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { KEY_REFUSED_MARK_GRACE_MS } from '../../src/queue/fleet-pause.js';
+import { exactlyOnce, keyIntents, mismatches, opsUrlOf, startPipeline, type FleetProcess, type Pipeline } from '../support/pipeline.js';
+import { httpGet, scrape, total } from '../support/prometheus-text.js';
+
+const KEY_REFUSED = 'api: the API key was refused; the fleet is paused until it is fixed';
+
+/** Poll a worker's /readyz until `accept` takes its answer, or fail after `timeoutMs`. */
+async function readyzOf(worker: FleetProcess, accept: (status: number, reasons: unknown) => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status, body } = await httpGet(`${opsUrlOf(worker)}/readyz`);
+    if (accept(status, (JSON.parse(body) as { reasons?: unknown }).reasons)) return;
+    if (Date.now() > deadline) throw new Error(`/readyz still answered ${status} ${body} after ${timeoutMs} ms`);
+    await delay(100);
+  }
+}
 
 /** The fleet's pause after a refused key, in ms (AUTH_FAILURE_PAUSE_MS). */
 const PAUSE_MS = 3_000;
@@ -51,6 +66,11 @@ describe('when the account refuses the API key', () => {
     const pauses = pauseCounter(pipeline.intents);
     // The first refusal pauses the fleet...
     await pauses.until(1, 10_000);
+    // Every worker says it cannot work and why, and the fleet-paused gauge says so too.
+    for (const worker of workers) {
+      await readyzOf(worker, (status, reasons) => status === 503 && Array.isArray(reasons) && reasons.includes(KEY_REFUSED), 5_000);
+      expect(total(await scrape(`${opsUrlOf(worker)}/metrics`), 'voodoo_fleet_paused', { reason: 'key_refused' })).toBe(1);
+    }
     expect(sandbox.stats().calls.token).toBeGreaterThan(0);
     const exchangesBefore = sandbox.stats().calls.token;
     // ...and each time a pause runs out the jobs resume, meet the refusal again and pause it anew:
@@ -77,5 +97,7 @@ describe('when the account refuses the API key', () => {
     expect(await exactlyOnce(pipeline, mids)).toEqual([]);
     expect(mismatches(results, sandbox)).toEqual([]);
     expect(workers.every((w) => w.child.exitCode === null && w.child.signalCode === null)).toBe(true);
-  }, RESUME_MS + 30_000);
+    // Ready again once the refusal's mark lapsed (it outlives the last pause by a grace period).
+    for (const worker of workers) await readyzOf(worker, (status) => status === 200, PAUSE_MS + KEY_REFUSED_MARK_GRACE_MS + 5_000);
+  }, RESUME_MS + KEY_REFUSED_MARK_GRACE_MS + 40_000);
 });

@@ -48,6 +48,7 @@ function runWorkerUntilStarted(record: string): Promise<{ code: number | null; s
         VOODOO_API_KEY: 'ak_test_worker_modules_0123456789',
         // Never called: the worker calls the API only for a job, and no job is enqueued.
         VOODOO_API_URL: 'http://127.0.0.1:9',
+        METRICS_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -43,17 +43,29 @@ describe('the dashboard', () => {
   });
   afterAll(async () => {
     try {
-      // Nothing went wrong: the only lines are each start's "listening" line, after the startup check's
+      // Nothing went wrong: the only lines are each start's "listening" line (five tests), after the startup check's
       // warning that the test Redis runs without AOF.
       const startupWarnings = logLines.filter((line) => (JSON.parse(line) as { check?: string }).check === 'redis');
       expect(startupWarnings.every((line) => line.includes('AOF is off'))).toBe(true);
       const rest = logLines.filter((line) => !startupWarnings.includes(line));
-      expect(rest.map((line) => readEventLine(line)?.event)).toEqual(Array(4).fill(LOG_EVENT.dashboardListening));
+      expect(rest.map((line) => readEventLine(line)?.event)).toEqual(Array(5).fill(LOG_EVENT.dashboardListening));
     } finally {
       await Promise.all([intents.close(), results.close()]);
       await deleteKeys(redis, prefix);
       await redis.quit();
     }
+  });
+
+  it('serves /healthz, /readyz and its metrics beside the board', async () => {
+    const [health, ready, metrics] = await Promise.all(['healthz', 'readyz', 'metrics'].map((path) => fetch(`${dashboard.url}${path}`)));
+    expect(await health?.json()).toEqual({ ok: true });
+    expect(ready?.status).toBe(200);
+    expect(await ready?.json()).toEqual({ ready: true });
+    const text = (await metrics?.text()) ?? '';
+    expect(text).toContain('voodoo_ready{component="dashboard"} 1');
+    // The queue gauges: the one intent waits (at its priority), the one result waits.
+    expect(text).toContain(`voodoo_queue_jobs{queue="${INTENTS_QUEUE}",state="prioritized"} 1`);
+    expect(text).toContain(`voodoo_queue_jobs{queue="${RESULTS_QUEUE}",state="waiting"} 1`);
   });
 
   it('serves the board page', async () => {

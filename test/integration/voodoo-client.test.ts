@@ -122,7 +122,7 @@ describe('VoodooClient against the sandbox', () => {
       apiKey: API_KEY,
       timeoutMs: 2_000,
       logger,
-      onCall: (endpoint) => {
+      onCall: ({ endpoint }) => {
         calls[endpoint] += 1;
       },
       tokens: (exchange) => new RedisTokenProvider({ redis, keyPrefix: prefix, exchange, refreshMarginMs: 0, logger }),

@@ -17,7 +17,7 @@ function setUp(): { prefix: string; lines: string[]; logger: ReturnType<typeof c
   const lines: string[] = [];
   const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
   // Nothing is enqueued, so the API is never called: the URL only has to be valid.
-  const config = loadConfig({ REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, VOODOO_API_KEY: 'ak_worker_process_test', VOODOO_API_URL: 'http://127.0.0.1:9' });
+  const config = loadConfig({ REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, VOODOO_API_KEY: 'ak_worker_process_test', VOODOO_API_URL: 'http://127.0.0.1:9', METRICS_PORT: '0' });
   return { prefix, lines, logger, config };
 }
 

@@ -8,8 +8,11 @@ import type { LocalSandbox, SandboxOrderRecord } from '../../src/sandbox/sandbox
 import { checkResults } from '../../tools/checks/result-check.js';
 import { startFleet, type Fleet, type FleetSandboxOptions } from '../../tools/fleet/fleet.js';
 import { redisUrl } from './redis.js';
+import { LOG_EVENT, readEventLine } from '../../src/logging/log-events.js';
 
-export type { FleetProcess } from '../../tools/fleet/fleet.js';
+import type { FleetProcess } from '../../tools/fleet/fleet.js';
+
+export type { FleetProcess };
 
 export const API_KEY = 'ak_test_pipeline_key_0123456789';
 export const WEBHOOK_SECRET = 'whsec_test_pipeline_secret_0123456789';
@@ -137,4 +140,14 @@ export function postWebhook(url: string, body: string, signature: string | null)
     req.once('error', reject);
     req.end(body);
   });
+}
+
+/** The base URL of a worker's ops endpoints (/healthz, /readyz, /metrics), from its "worker started" line. */
+export function opsUrlOf(worker: FleetProcess): string {
+  for (const line of worker.lines()) {
+    const event = readEventLine(line);
+    const url = event?.fields.ops_url;
+    if (event?.event === LOG_EVENT.workerStarted && typeof url === 'string') return url;
+  }
+  throw new Error('the worker never said where its ops endpoints are');
 }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
@@ -24,6 +25,32 @@ function cliBlock(): { product: string[]; tools: string[] } {
     product: [...section.matchAll(/^voodoo-fulfillment (\S+)/gm)].map((m) => m[1] ?? ''),
     tools: [...section.matchAll(/^npm run (\S+)/gm)].map((m) => m[1] ?? ''),
   };
+}
+
+/** Every metric the product registers, read from its source: name → type and label names. */
+function registeredMetrics(): Map<string, { type: string; labels: string[] }> {
+  const metrics = new Map<string, { type: string; labels: string[] }>();
+  const dir = fileURLToPath(new URL('../../src/metrics/', import.meta.url));
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const source = readFileSync(join(dir, file), 'utf8');
+    // Each metric is one `new Counter|Gauge|Histogram({ name, help, labelNames?, … registers })`.
+    for (const match of source.matchAll(/new (Counter|Gauge|Histogram)\(\{\s*name: '([a-z_]+)',([\s\S]*?)registers/g)) {
+      const labels = /labelNames: \[([^\]]*)\]/.exec(match[3] ?? '')?.[1] ?? '';
+      metrics.set(match[2] ?? '', { type: (match[1] ?? '').toLowerCase(), labels: [...labels.matchAll(/'([a-z_]+)'/g)].map((m) => m[1] ?? '') });
+    }
+  }
+  return metrics;
+}
+
+/** The README's metrics table rows (under "### Metrics"): name → type and label names. */
+function metricsTable(): Map<string, { type: string; labels: string[] }> {
+  const start = readme.indexOf('### Metrics\n');
+  const section = readme.slice(start, readme.indexOf('\n## ', start));
+  const rows = new Map<string, { type: string; labels: string[] }>();
+  for (const match of section.matchAll(/^\| `([a-z_]+)` \| (\w+) \| ([^|]+) \|/gm)) {
+    rows.set(match[1] ?? '', { type: match[2] ?? '', labels: [...(match[3] ?? '').matchAll(/`([a-z_]+)`/g)].map((m) => m[1] ?? '') });
+  }
+  return rows;
 }
 
 /** The README's configuration table rows: variable → default cell. */
@@ -65,6 +92,14 @@ describe('the README', () => {
     // No command lives in both: the product's CLI ships none of the tools.
     const product = new Set(buildProgram().commands.map((c) => c.name()));
     for (const command of buildToolsProgram().commands) expect(product.has(command.name()), command.name()).toBe(false);
+  });
+
+  it('lists every metric the product registers, with its type and labels, and no other', () => {
+    const registered = registeredMetrics();
+    // The scan itself found the metrics (a broken pattern would make this test pass vacuously).
+    expect(registered.get('voodoo_results_total')).toEqual({ type: 'counter', labels: ['status', 'source'] });
+    expect(registered.size).toBeGreaterThanOrEqual(18);
+    expect(Object.fromEntries(metricsTable())).toEqual(Object.fromEntries(registered));
   });
 
   it('gives the test command CI runs', () => {

@@ -20,6 +20,8 @@ describe('Redis key names', () => {
       token: keys.token,
       tokenLock: keys.tokenLock,
       webhookAlive: keys.webhookAlive,
+      keyRefused: keys.keyRefused,
+      fundsWaiting: keys.fundsWaiting,
     }).toEqual({
       order: 'bull:vf:order:mo-42',
       done: 'bull:vf:done',
@@ -34,6 +36,8 @@ describe('Redis key names', () => {
       token: 'bull:vf:token',
       tokenLock: 'bull:vf:token:lock',
       webhookAlive: 'bull:vf:webhook:alive',
+      keyRefused: 'bull:vf:fleet:key-refused',
+      fundsWaiting: 'bull:vf:funds:waiting',
     });
   });
 
@@ -53,6 +57,8 @@ describe('Redis key names', () => {
         'tokenLock',
         'unmatchedEvents',
         'webhookAlive',
+        'keyRefused',
+        'fundsWaiting',
       ].sort(),
     );
   });

@@ -246,6 +246,9 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const common: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     LOG_LEVEL: 'info',
+    // Several workers share this host: each takes a free port for its ops endpoints (its "worker
+    // started" line says which) instead of all fighting for the default 9464.
+    METRICS_PORT: '0',
     ...options.env,
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,

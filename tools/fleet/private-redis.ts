@@ -13,6 +13,10 @@ export interface PrivateRedis {
   stop(): Promise<void>;
   /** Restart on the same port and directory (AOF data survives when `appendOnly` was set). */
   restart(): Promise<void>;
+  /** Freeze the server (SIGSTOP): connections stay open and nothing answers, as with a hung host. */
+  freeze(): void;
+  /** Let a frozen server run again (SIGCONT). */
+  thaw(): void;
   /** Stop and remove the data directory. */
   destroy(): Promise<void>;
 }
@@ -92,6 +96,8 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill('SIGTERM');
+      // A frozen server would hold the SIGTERM until it runs again.
+      proc.kill('SIGCONT');
     });
   };
 
@@ -104,6 +110,8 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
       await stop();
       await start();
     },
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     destroy: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { projectKeys } from '../../../src/redis/keys.js';
 import { defaultSandboxCatalog } from '../../../src/sandbox/sandbox-server.js';
 import type { LocalSandbox } from '../../../src/sandbox/sandbox-types.js';
 import { Resources, startHandlerKit, startTestSandbox, type HandlerKit, type HandlerKitOptions } from './handler-kit.js';
@@ -28,6 +29,9 @@ describe('reserve_funds when the balance is short (funds_short)', () => {
     expect(await kit.reservations()).toEqual({});
     expect(await kit.counter('voodoo_funds_short_total', { limit: 'balance' })).toBe(1);
     expect(await kit.allResults()).toEqual([]);
+    // The fleet sees it waiting (voodoo_intents_waiting_for_funds reads this set when scraped).
+    const fundsWaiting = () => kit.redis.zrange(projectKeys(kit.prefix).fundsWaiting, 0, -1);
+    expect(await fundsWaiting()).toEqual(['fs-1']);
 
     sandbox.topUp(100);
     // The recheck is due a second later; the balance reading is stale by then.
@@ -36,6 +40,8 @@ describe('reserve_funds when the balance is short (funds_short)', () => {
 
     const placed = await kit.waitForState('fs-1', (s) => s.phase === 'placed' || s.phase === 'done');
     expect(placed).toMatchObject({ attempts: 1, fundsWaitSinceMs: expect.any(Number) as unknown });
+    // It left the set with the state write that ended its wait.
+    expect(await fundsWaiting()).toEqual([]);
     const result = await kit.pollUntilResult('fs-1');
     expect(result).toMatchObject({ status: 'completed', price: 18 });
     expect(ordersOf(sandbox, 'fs-1')).toHaveLength(1);
@@ -56,6 +62,7 @@ describe('reserve_funds when the balance is short (funds_short)', () => {
     expect(result.error_message).toContain('BALANCE_WAIT_MAX_MS');
     expect(sandbox.stats().calls.create).toBe(0);
     expect(await kit.state('fs-2')).toMatchObject({ phase: 'done', emitted: true });
+    expect(await kit.redis.zcard(projectKeys(kit.prefix).fundsWaiting)).toBe(0);
     expect(await kit.reservations()).toEqual({});
   });
 });
@@ -82,6 +89,8 @@ describe('release_funds and invalidate_balance when the create answers insuffici
     expect((await kit.balanceReading()).readAtMs).toBe('0');
     await kit.parked('ib-1');
     expect(await kit.allResults()).toEqual([]);
+    // Sent back to waiting by the API's answer, it is counted as waiting like any other.
+    expect(await kit.redis.zrange(projectKeys(kit.prefix).fundsWaiting, 0, -1)).toEqual(['ib-1']);
 
     sandbox.topUp(100);
     kit.clock.advance(1_000);

@@ -1,3 +1,4 @@
+import type { FleetPauseReason } from '../../../src/lifecycle/order-state.js';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { vi } from 'vitest';
@@ -14,6 +15,7 @@ import { OrderLedger } from '../../../src/ledger/order-ledger.js';
 import type { OrderIntent } from '../../../src/lifecycle/intent.js';
 import type { LifecyclePolicy, OrderResult, OrderState, Phase } from '../../../src/lifecycle/order-state.js';
 import { createLogger, type Logger } from '../../../src/logging/logger.js';
+import { FLEET_LIMITER, pauseFleet } from '../../../src/queue/fleet-pause.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../../../src/metrics/pipeline-metrics.js';
 import { enqueueOrder } from '../../../src/queue/enqueue-order.js';
 import { intentJobId, resultJobId } from '../../../src/queue/job-ids.js';
@@ -167,7 +169,7 @@ export interface HandlerKit {
  * The limiter worker-process.ts configures: far above any real rate, it exists so that
  * `queue.rateLimit()` (the fleet pause) bites. Read the pause with `getRateLimitTtl(KIT_LIMITER.max)`.
  */
-export const KIT_LIMITER = { max: 1_000_000, duration: 1_000 };
+export const KIT_LIMITER = FLEET_LIMITER;
 
 /** Start the queues and `workers` in-process workers on a fresh prefix. */
 export async function startHandlerKit(options: HandlerKitOptions): Promise<HandlerKit> {
@@ -327,7 +329,7 @@ async function startKitWorker(prefix: string, clock: TestClock, policy: Lifecycl
     apiKey: API_KEY,
     timeoutMs: options.httpTimeoutMs ?? 5_000,
     logger,
-    onCall: (endpoint) => metrics.apiCall(endpoint),
+    onCall: (call) => metrics.apiCall(call),
     tokens: (exchange) => new RedisTokenProvider({ redis, keyPrefix: prefix, exchange, refreshMarginMs: 60_000, refusalMemoMs: 15_000, logger }),
   });
   const gate = new BalanceGate({
@@ -348,7 +350,7 @@ async function startKitWorker(prefix: string, clock: TestClock, policy: Lifecycl
     emitter: createResultEmitter({ queue: results, retentionSeconds: 3_600 }),
     policy,
     webhookAlive: async () => (await redis.exists(projectKeys(prefix).webhookAlive)) === 1,
-    pauseFleet: (ms: number) => intents.rateLimit(ms),
+    pauseFleet: (ms: number, reason: FleetPauseReason) => pauseFleet(intents, redis, prefix, ms, reason),
     metrics,
     report: createNoticeReporter({ metrics, now: clock.now }),
     logger,

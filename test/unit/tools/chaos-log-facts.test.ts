@@ -76,7 +76,7 @@ describe('LogFactCollector', () => {
     const report = createNoticeReporter({ metrics });
     report(logger, { kind: 'create_ambiguous', attempt: 1, message: 'socket hang up' });
     report(logger.child({ merchant_order_id: 'mo-2' }), { kind: 'awaiting_webhook', code: 'duplicate_merchant_order_id' });
-    reportEmitted(logger, metrics, sampleResult('mo-1', { status: 'completed', order_id: 'o-1' }), 'worker');
+    reportEmitted(logger, metrics, sampleResult('mo-1', { status: 'completed', order_id: 'o-1' }), 'worker', { enqueuedAtMs: null, emittedAtMs: Date.now() });
 
     const c = new LogFactCollector();
     for (const l of lines) c.read('worker-1', l);

@@ -1,0 +1,73 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { answerOps } from '../../src/health/ops-routes.js';
+import { checksDue, readinessReasons, type Readiness, type ReadinessFacts } from '../../src/health/readiness.js';
+
+const healthy: ReadinessFacts = { redisAnswers: true, checkProblems: [], keyRefused: false, own: [] };
+
+describe('readiness reasons', () => {
+  it('are none when Redis answers, the checks passed, the key is accepted and the process is fine', () => {
+    expect(readinessReasons(healthy)).toEqual([]);
+  });
+
+  it('name Redis and REDIS_URL when PING got no answer', () => {
+    expect(readinessReasons({ ...healthy, redisAnswers: false })).toEqual(['redis: no answer to PING (REDIS_URL)']);
+  });
+
+  it('carry each problem of the startup checks, and say when they have not run yet', () => {
+    expect(readinessReasons({ ...healthy, checkProblems: ['maxmemory-policy is allkeys-lru: …'] })).toEqual(['redis: maxmemory-policy is allkeys-lru: …']);
+    expect(readinessReasons({ ...healthy, checkProblems: null })).toEqual(['redis: startup checks not run yet']);
+  });
+
+  it('say the fleet is paused for a refused key', () => {
+    expect(readinessReasons({ ...healthy, keyRefused: true })).toEqual(['api: the API key was refused; the fleet is paused until it is fixed']);
+  });
+
+  it('add the process’s own reasons after the shared ones, all of them at once', () => {
+    const reasons = readinessReasons({ redisAnswers: false, checkProblems: ['old'], keyRefused: true, own: ['event store'] });
+    expect(reasons).toHaveLength(4);
+    expect(reasons.at(-1)).toBe('event store');
+  });
+});
+
+describe('the startup checks', () => {
+  const INTERVAL = 30_000;
+  it('are due before their first run', () => {
+    expect(checksDue(null, false, 1_000, INTERVAL)).toBe(true);
+  });
+
+  it('are due right after Redis came back, however recent the last run', () => {
+    expect(checksDue(1_000, true, 1_500, INTERVAL)).toBe(true);
+  });
+
+  it('wait for their interval otherwise', () => {
+    expect(checksDue(1_000, false, 1_000 + INTERVAL - 1, INTERVAL)).toBe(false);
+    expect(checksDue(1_000, false, 1_000 + INTERVAL, INTERVAL)).toBe(true);
+  });
+});
+
+describe('the ops endpoints', () => {
+  const readiness = (reasons: string[]): Readiness => ({
+    component: 'worker',
+    status: () => ({ ready: reasons.length === 0, reasons, redisChecksOk: true }),
+    close: () => undefined,
+  });
+  const registry = new Registry();
+
+  it('answer /readyz with 200 when ready, 503 with the reasons when not', async () => {
+    expect(await answerOps('/readyz', { readiness: readiness([]), registry })).toMatchObject({ status: 200, body: '{"ready":true}' });
+    const down = await answerOps('/readyz', { readiness: readiness(['redis: no answer to PING (REDIS_URL)']), registry });
+    expect(down.status).toBe(503);
+    expect(JSON.parse(down.body)).toEqual({ ready: false, reasons: ['redis: no answer to PING (REDIS_URL)'] });
+  });
+
+  it('answer /healthz with 200 whatever readiness says', async () => {
+    expect(await answerOps('/healthz', { readiness: readiness(['redis: no answer to PING (REDIS_URL)']), registry })).toMatchObject({ status: 200, body: '{"ok":true}' });
+  });
+
+  it('answer /metrics in the Prometheus text format', async () => {
+    const answer = await answerOps('/metrics', { readiness: readiness([]), registry });
+    expect(answer.status).toBe(200);
+    expect(answer.contentType).toBe(registry.contentType);
+  });
+});
