@@ -43,6 +43,8 @@ export function resultLatencies(result: OrderResult, enqueuedAtMs: number | null
   };
 }
 
+const RESULT_SOURCES: readonly ResultSource[] = ['poll', 'webhook', 'worker'];
+
 /** Buckets of one API request, in seconds (HTTP_TIMEOUT_MS caps it at 25 s). */
 const API_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25];
 /** Buckets of enqueue → result, in seconds: a fast order takes under a second, a funds wait up to an hour, an unresolved one hours. */
@@ -78,6 +80,8 @@ export function createPipelineMetrics(registry: Registry = new Registry()): Pipe
     labelNames: ['status', 'source'] as const,
     registers,
   });
+  // The alerted series exists from the start: increase() needs a sample before the first unresolved result.
+  for (const source of RESULT_SOURCES) results.inc({ status: 'unresolved', source }, 0);
   const enqueueToResult = new Histogram({
     name: 'voodoo_enqueue_to_result_seconds',
     help: 'From an intent job being enqueued to its result being emitted, by result status',

@@ -8,7 +8,9 @@ import { Counter, type Registry } from 'prom-client';
  *   `refused` (400: a signed event this system will not store, e.g. a merchant_order_id over the API's limit);
  * - `store_failed`: Redis did not take it (503, the API redelivers).
  */
-export type WebhookOutcome = 'stored' | 'duplicate' | 'conflict' | 'bad_signature' | 'malformed' | 'too_large' | 'store_failed' | 'refused';
+export const WEBHOOK_OUTCOMES = ['stored', 'duplicate', 'conflict', 'bad_signature', 'malformed', 'too_large', 'store_failed', 'refused'] as const;
+/** One of {@link WEBHOOK_OUTCOMES}. */
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** Count of webhook deliveries by outcome. */
 export type WebhookCounter = (outcome: WebhookOutcome) => void;
@@ -21,5 +23,7 @@ export function createWebhookCounter(registry: Registry): WebhookCounter {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  // Every series exists from the start: the alerts' increase() needs a sample before the first event.
+  for (const outcome of WEBHOOK_OUTCOMES) webhooks.inc({ outcome }, 0);
   return (outcome) => webhooks.inc({ outcome });
 }
