@@ -127,10 +127,13 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     const memory = await readRedisMemory(fleet.redis, fleet.prefix, intents[0]?.merchant_order_id ?? '', usedMemoryBefore, intents.length);
 
     const jobs = (await fleet.results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
-    const results = new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
+    // A resolution (of an unresolved result) is a job of its own, judged by checkResults, not a result.
+    const isResolution = (job: Job<OrderResult>): boolean => job.data.resolves !== undefined && job.data.resolves !== null;
+    const results = new Map(jobs.filter((job) => !isResolution(job)).map((job) => [job.data.merchant_order_id, job.data]));
+    const resolutions = new Map(jobs.filter(isResolution).map((job) => [job.data.merchant_order_id, job.data]));
     // The event stream is read a moment behind the adds.
     for (let i = 0; i < 50 && resultAdds.added < jobs.length; i++) await sleep(20);
-    const resultAtMs = new Map(jobs.map((job) => [job.data.merchant_order_id, job.timestamp]));
+    const resultAtMs = new Map(jobs.filter((job) => !isResolution(job)).map((job) => [job.data.merchant_order_id, job.timestamp]));
     const sandboxOrders = fleet.sandbox.orders();
     const stats = fleet.sandbox.stats();
     // VmHWM vanishes with the process: read it now, just before close() stops them.
@@ -152,7 +155,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     }
 
     const placed = sandboxOrders.length;
-    const { problems } = checkResults({ expected: intents.map((i) => i.merchant_order_id), results, sandboxOrders, resultJobs: jobs.length });
+    const { problems } = checkResults({ expected: intents.map((i) => i.merchant_order_id), results, sandboxOrders, resolutions, resultJobs: jobs.length });
     if (waitFailure !== null) problems.unshift(waitFailure);
 
     return {

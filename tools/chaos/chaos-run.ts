@@ -257,17 +257,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 /** What is read from Redis before the fleet closes (closing deletes the run's keys). */
 async function observe(fleet: Fleet): Promise<{
   results: Map<string, OrderResult>;
+  resolutions: Map<string, OrderResult>;
   resultJobs: number;
   failedIntentJobs: FailedIntentJob[];
   recoveredIntentJobs: number;
   crashed: string[];
 }> {
   const results = await fleet.readResults();
+  const resolutions = await fleet.readResolutions();
   const resultJobs = await fleet.resultCount();
   const failed = (await fleet.intents.getJobs(['failed'])) as Job[];
   const intentJobs = (await fleet.intents.getJobs(['completed', 'failed', 'active', 'delayed', 'waiting'])) as Job[];
   return {
     results,
+    resolutions,
     resultJobs,
     failedIntentJobs: failed.map((job) => ({ id: job.id ?? '?', reason: job.failedReason })),
     recoveredIntentJobs: intentJobs.filter((job) => job.stalledCounter > 0).length,

@@ -26,7 +26,9 @@ export interface ChaosObservations {
   /** When each merchant_order_id was first enqueued, epoch ms. */
   enqueuedAtMs: ReadonlyMap<string, number>;
   results: ReadonlyMap<string, OrderResult>;
-  /** Jobs in `order-results`. */
+  /** Resolutions of `unresolved` results, by merchant_order_id (none when omitted). */
+  resolutions?: ReadonlyMap<string, OrderResult>;
+  /** Jobs in `order-results`, resolutions included. */
   resultJobs: number;
   failedIntentJobs: readonly FailedIntentJob[];
   /** Intent jobs taken over from a dead worker at least once (BullMQ's stalledCounter > 0). */
@@ -103,6 +105,7 @@ export function summarizeChaos(run: ChaosObservations): ChaosSummary {
       results: run.results,
       sandboxOrders: run.sandboxOrders,
       resultJobs: run.resultJobs,
+      ...(run.resolutions ? { resolutions: run.resolutions } : {}),
       failedIntentJobs: run.failedIntentJobs,
     },
     {

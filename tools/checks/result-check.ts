@@ -49,7 +49,15 @@ export interface ResultCheckInput {
   results: ReadonlyMap<string, OrderResult>;
   /** The sandbox's orders (all of them, or those the caller wants judged). */
   sandboxOrders: readonly SandboxOrderRecord[];
-  /** Jobs in `order-results`: more than `results.size` means some merchant_order_id got two. Not checked when omitted. */
+  /**
+   * Resolutions of `unresolved` results (result jobs with `resolves` set), by merchant_order_id: each
+   * must resolve an id whose result is `unresolved`. None when omitted.
+   */
+  resolutions?: ReadonlyMap<string, OrderResult>;
+  /**
+   * Jobs in `order-results`, resolutions included: more than `results.size` + resolutions means some
+   * merchant_order_id got two. Not checked when omitted.
+   */
   resultJobs?: number;
   /** Intent jobs that failed in `order-intents` (such an intent never gives a result); each is a problem. */
   failedIntentJobs?: readonly FailedIntentJob[];
@@ -201,8 +209,14 @@ function countProblems(input: ResultCheckInput): string[] {
   for (const mid of input.results.keys()) {
     if (!expected.has(mid)) problems.push(`${mid}: a result for a merchant_order_id nobody enqueued`);
   }
-  if (input.resultJobs !== undefined && input.resultJobs !== input.results.size) {
-    problems.push(`${input.resultJobs} result jobs for ${input.results.size} merchant_order_ids: some merchant_order_id got more than one`);
+  const resolutions = input.resolutions ?? new Map<string, OrderResult>();
+  for (const mid of resolutions.keys()) {
+    const status = input.results.get(mid)?.status;
+    if (status !== 'unresolved') problems.push(`${mid}: a resolution of a result that was ${status ?? 'never emitted'}, not unresolved`);
+  }
+  if (input.resultJobs !== undefined && input.resultJobs !== input.results.size + resolutions.size) {
+    const of = resolutions.size === 0 ? '' : ` and ${resolutions.size} resolution(s)`;
+    problems.push(`${input.resultJobs} result jobs for ${input.results.size} merchant_order_ids${of}: some merchant_order_id got more than one`);
   }
   for (const job of input.failedIntentJobs ?? []) problems.push(`intent job ${job.id} failed: ${job.reason}`);
   return problems;

@@ -60,7 +60,9 @@ export interface DemoRun {
   enqueuedAtMs: ReadonlyMap<string, number>;
   firstEnqueueAtMs: number;
   results: ReadonlyMap<string, OrderResult>;
-  /** Result jobs in `order-results`: more than `results.size` means some merchant_order_id got two. */
+  /** Resolutions of `unresolved` results, by merchant_order_id (none when omitted). */
+  resolutions?: ReadonlyMap<string, OrderResult>;
+  /** Result jobs in `order-results`, resolutions included: more means some merchant_order_id got two. */
   resultJobs: number;
   sandboxOrders: readonly SandboxOrderRecord[];
   stats: SandboxStats;
@@ -93,7 +95,7 @@ export function summarizeDemo(run: DemoRun): DemoSummary {
   const durationMs = Math.max(1, lastResultAtMs - run.firstEnqueueAtMs);
 
   const { problems } = checkResults(
-    { expected: run.expected, results: run.results, sandboxOrders: run.sandboxOrders, resultJobs: run.resultJobs },
+    { expected: run.expected, results: run.results, sandboxOrders: run.sandboxOrders, resultJobs: run.resultJobs, ...(run.resolutions ? { resolutions: run.resolutions } : {}) },
     { invalid: { mustReject: invalidSampleNotes(run.samples) } },
   );
   if (run.waitFailure !== null) problems.unshift(run.waitFailure.split('\n')[0] ?? run.waitFailure);

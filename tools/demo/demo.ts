@@ -158,6 +158,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       enqueuedAtMs: enqueued.enqueuedAtMs,
       firstEnqueueAtMs: enqueued.firstAtMs,
       results,
+      resolutions: await fleet.readResolutions(),
       resultJobs: await fleet.resultCount(),
       sandboxOrders: fleet.sandbox.orders(),
       stats: fleet.sandbox.stats(),

@@ -122,10 +122,12 @@ export interface Fleet {
   restart(process: FleetProcess, signal?: NodeJS.Signals): Promise<FleetProcess>;
   /** Processes that exited without being stopped (by `kill`, `restart` or their own `stop()`). */
   crashed(): FleetProcess[];
-  /** Number of result jobs in `order-results`. */
+  /** Number of jobs in `order-results`, resolutions included. */
   resultCount(): Promise<number>;
-  /** Every result, by merchant_order_id. */
+  /** Every result, by merchant_order_id (resolutions left out: see readResolutions). */
   readResults(): Promise<Map<string, OrderResult>>;
+  /** Every resolution of an `unresolved` result (a result job with `resolves` set), by merchant_order_id. */
+  readResolutions(): Promise<Map<string, OrderResult>>;
   /** Wait until `count` results exist; throws a FleetError on timeout or a crash. */
   waitForResults(count: number, options?: WaitForResultsOptions): Promise<Map<string, OrderResult>>;
   /** The kept lines of every process ever started, process by process, as written. */
@@ -300,10 +302,13 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   };
   cleanups.push(stopAll);
 
-  const readResults = async (): Promise<Map<string, OrderResult>> => {
+  const readResultJobs = async (resolutions: boolean): Promise<Map<string, OrderResult>> => {
     const jobs = (await results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
-    return new Map(jobs.map((job) => [job.data.merchant_order_id, job.data]));
+    // `resolves` is absent from results emitted before resolutions existed.
+    const wanted = jobs.filter((job) => (job.data.resolves !== undefined && job.data.resolves !== null) === resolutions);
+    return new Map(wanted.map((job) => [job.data.merchant_order_id, job.data]));
   };
+  const readResults = (): Promise<Map<string, OrderResult>> => readResultJobs(false);
   const resultCount = (): Promise<number> => results.getJobCountByTypes(...RESULT_STATES);
   const crashed = (): FleetProcess[] => all.filter((proc) => !proc.running && !proc.stopRequested);
 
@@ -333,6 +338,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     crashed,
     resultCount,
     readResults,
+    readResolutions: () => readResultJobs(true),
     async waitForResults(count, waitOptions = {}) {
       const timeoutMs = waitOptions.timeoutMs ?? 120_000;
       const intervalMs = waitOptions.intervalMs ?? 200;
@@ -344,7 +350,11 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
         const done = await abortable(resultCount(), signal);
         const elapsedMs = Date.now() - start;
         waitOptions.onProgress?.({ done, expected: count, elapsedMs });
-        if (done >= count) return readResults();
+        if (done >= count) {
+          // The count includes resolutions; the results alone decide.
+          const read = await readResults();
+          if (read.size >= count) return read;
+        }
         const dead = waitOptions.failOnCrash === false ? [] : crashed();
         if (dead.length > 0) {
           const names = dead.map((p) => p.name).join(', ');

@@ -66,6 +66,24 @@ describe('checkResults: one result per intent', () => {
       'intent job intent-a failed: boom',
     ]);
   });
+
+  it('counts one resolution of an unresolved result as its own job, not as a second result', () => {
+    const results = byMid(workerResult('u', 'unresolved'), resultOf(order('a')));
+    const resolutions = byMid({ ...resultOf(order('u')), resolves: 'unresolved' });
+    expect(core(results, [order('a'), order('u')], { resolutions, resultJobs: 3 })).toEqual([]);
+    expect(core(results, [order('a'), order('u')], { resolutions, resultJobs: 4 })).toEqual([
+      '4 result jobs for 2 merchant_order_ids and 1 resolution(s): some merchant_order_id got more than one',
+    ]);
+  });
+
+  it('names a resolution of a result that was not unresolved', () => {
+    const results = byMid(resultOf(order('a')));
+    const resolutions = byMid({ ...resultOf(order('a')), resolves: 'unresolved' }, { ...resultOf(order('z')), resolves: 'unresolved' });
+    expect(core(results, [order('a')], { resolutions })).toEqual([
+      'a: a resolution of a result that was completed, not unresolved',
+      'z: a resolution of a result that was never emitted, not unresolved',
+    ]);
+  });
 });
 
 describe("checkResults: the sandbox's side", () => {
