@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { LedgerView } from '../ledger/order-ledger.js';
 import type { OrderResult, Phase, ResultStatus } from '../lifecycle/order-state.js';
-import { intentJobId, resultJobId } from '../queue/job-ids.js';
+import { intentJobId, resolutionJobId, resultJobId } from '../queue/job-ids.js';
 import { printable } from '../text/printable.js';
 
 /** Where one merchant_order_id stands, as an operator asks about it. Never holds delivered codes. */
@@ -39,6 +39,16 @@ export interface OrderStatusReport {
     error: string | null;
     resolved_at: string;
   } | null;
+  /**
+   * The resolution that followed an `unresolved` result (a late webhook, or `resolve`): the order's
+   * real outcome, codes counted, not shown. Null while there is none.
+   */
+  resolution: {
+    status: ResultStatus;
+    /** BullMQ state of the resolution job. */
+    job_state: string;
+    codes_count: number;
+  } | null;
 }
 
 /** What {@link orderStatus} reads from. */
@@ -59,12 +69,15 @@ async function jobState(queue: Queue, jobId: string): Promise<string | null> {
 
 /** Gather one merchant_order_id's ledger record, tombstone, intent job and result job. */
 export async function orderStatus(sources: OrderStatusSources, merchantOrderId: string): Promise<OrderStatusReport> {
-  const [view, intentJob, resultJob, resultJobState] = await Promise.all([
+  const [view, intentJob, resultJob, resultJobState, resolutionJob, resolutionJobState] = await Promise.all([
     sources.view(merchantOrderId),
     jobState(sources.intents, intentJobId(merchantOrderId)),
     sources.results.getJob(resultJobId(merchantOrderId)),
     jobState(sources.results, resultJobId(merchantOrderId)),
+    sources.results.getJob(resolutionJobId(merchantOrderId)),
+    jobState(sources.results, resolutionJobId(merchantOrderId)),
   ]);
+  const resolution = resolutionJob?.data;
   const state = view.state;
   let phase: OrderStatusReport['phase'] = 'unknown';
   if (state !== null) phase = state.phase;
@@ -93,6 +106,14 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
             error: result.error,
             resolved_at: result.resolved_at,
           },
+    resolution:
+      resolution === undefined
+        ? null
+        : {
+            status: resolution.status,
+            job_state: resolutionJobState ?? 'unknown',
+            codes_count: Array.isArray(resolution.codes) ? resolution.codes.length : 0,
+          },
   };
 }
 
@@ -112,7 +133,13 @@ export function formatOrderStatus(report: OrderStatusReport): string {
     const codes = result.codes_count > 0 ? `, ${result.codes_count} code(s) in the result job (not shown)` : '';
     const error = result.error !== null ? `, error ${printable(result.error)}` : '';
     parts.push(`result ${printable(result.status)} (job ${printable(result.job_state)}${error}${codes})`);
-  } else if (report.phase === 'expired') {
+  }
+  if (report.resolution !== null) {
+    const { status, job_state: jobState, codes_count: codes } = report.resolution;
+    const counted = codes > 0 ? `, ${codes} code(s) in the resolution job (not shown)` : '';
+    parts.push(`resolved later as ${printable(status)} (job ${printable(jobState)}${counted})`);
+  }
+  if (result === null && report.phase === 'expired') {
     parts.push(`finished as ${printable(report.final_status ?? '?')}; record and result are past RETENTION_SECONDS`);
   }
   if (report.phase === 'unknown' && report.intent_job === null) {

@@ -115,6 +115,12 @@ describe('voodoo-fulfillment resolve (webhooks dropped)', () => {
     const [order] = sandboxOrdersOf(pipeline.sandbox, 'res-0');
     expect(resolution).toMatchObject({ status: 'completed', resolves: 'unresolved', source: 'poll', order_id: order?.id, codes: order?.codes });
     for (const code of order?.codes ?? []) expect(right.stdout + again.stdout).not.toContain(code);
+
+    const status = await runCli(['status', 'res-0'], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('result unresolved');
+    expect(status.stdout).toContain('resolved later as completed');
+    for (const code of order?.codes ?? []) expect(status.stdout).not.toContain(code);
   });
 });
 

@@ -11,6 +11,7 @@ const base: OrderStatusReport = {
   webhook_status: null,
   final_status: null,
   result: null,
+  resolution: null,
 };
 
 describe('the status line of one merchant_order_id', () => {
@@ -53,6 +54,19 @@ describe('the status line of one merchant_order_id', () => {
       'm-1: unknown — order o-7, webhook said completed, no intent for it: the webhook event is stored, not dropped',
     );
   });
+  it('names the resolution that followed an unresolved result, codes counted', () => {
+    const line = formatOrderStatus({
+      ...base,
+      phase: 'done',
+      order_id: 'o-3',
+      result: { status: 'unresolved', job_state: 'completed', delivered_quantity: 0, refund_amount: 0, codes_count: 0, error: 'unresolved', resolved_at: '2026-11-26T00:00:00.000Z' },
+      resolution: { status: 'completed', job_state: 'waiting', codes_count: 2 },
+    });
+    expect(line).toBe(
+      'm-1: done — order o-3, result unresolved (job completed, error unresolved), resolved later as completed (job waiting, 2 code(s) in the resolution job (not shown))',
+    );
+  });
+
   it('says an intent no worker has taken yet is queued, waiting for a worker', () => {
     expect(formatOrderStatus({ ...base, phase: 'queued', intent_job: 'prioritized' })).toBe('m-1: queued, waiting for a worker — intent job prioritized');
   });
