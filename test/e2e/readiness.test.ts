@@ -50,7 +50,7 @@ describe('when Redis goes away and comes back', () => {
     const worker = await pipeline.startWorker();
     processes = [receiver, worker];
     probes = [
-      { name: 'worker', base: opsUrlOf(worker) },
+      { name: 'worker', base: await opsUrlOf(worker) },
       { name: 'webhook receiver', base: new URL(pipeline.webhookUrl).origin },
     ];
   }, 60_000);

@@ -11,7 +11,7 @@ const KEY_REFUSED = 'api: the API key was refused; the fleet is paused until it 
 async function readyzOf(worker: FleetProcess, accept: (status: number, reasons: unknown) => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { status, body } = await httpGet(`${opsUrlOf(worker)}/readyz`);
+    const { status, body } = await httpGet(`${await opsUrlOf(worker)}/readyz`);
     if (accept(status, (JSON.parse(body) as { reasons?: unknown }).reasons)) return;
     if (Date.now() > deadline) throw new Error(`/readyz still answered ${status} ${body} after ${timeoutMs} ms`);
     await delay(100);
@@ -69,7 +69,7 @@ describe('when the account refuses the API key', () => {
     // Every worker says it cannot work and why, and the fleet-paused gauge says so too.
     for (const worker of workers) {
       await readyzOf(worker, (status, reasons) => status === 503 && Array.isArray(reasons) && reasons.includes(KEY_REFUSED), 5_000);
-      expect(total(await scrape(`${opsUrlOf(worker)}/metrics`), 'voodoo_fleet_paused', { reason: 'key_refused' })).toBe(1);
+      expect(total(await scrape(`${await opsUrlOf(worker)}/metrics`), 'voodoo_fleet_paused', { reason: 'key_refused' })).toBe(1);
     }
     expect(sandbox.stats().calls.token).toBeGreaterThan(0);
     const exchangesBefore = sandbox.stats().calls.token;

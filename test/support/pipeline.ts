@@ -142,12 +142,20 @@ export function postWebhook(url: string, body: string, signature: string | null)
   });
 }
 
-/** The base URL of a worker's ops endpoints (/healthz, /readyz, /metrics), from its "worker started" line. */
-export function opsUrlOf(worker: FleetProcess): string {
-  for (const line of worker.lines()) {
-    const event = readEventLine(line);
-    const url = event?.fields.ops_url;
-    if (event?.event === LOG_EVENT.workerStarted && typeof url === 'string') return url;
+/**
+ * The base URL of a worker's ops endpoints (/healthz, /readyz, /metrics), from its "worker started"
+ * line. The line comes over stdout, the readiness signal over IPC: on a busy machine the signal can
+ * arrive first, so this waits for the line (up to `timeoutMs`).
+ */
+export async function opsUrlOf(worker: FleetProcess, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of worker.lines()) {
+      const event = readEventLine(line);
+      const url = event?.fields.ops_url;
+      if (event?.event === LOG_EVENT.workerStarted && typeof url === 'string') return url;
+    }
+    if (Date.now() > deadline) throw new Error(`the worker never said where its ops endpoints are (${timeoutMs} ms)`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error('the worker never said where its ops endpoints are');
 }
