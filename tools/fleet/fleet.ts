@@ -251,6 +251,8 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     // Several workers share this host: each takes a free port for its ops endpoints (its "worker
     // started" line says which) instead of all fighting for the default 9464.
     METRICS_PORT: '0',
+    // A local fleet for demos, benchmarks and tests: its endpoints stay on loopback.
+    METRICS_HOST: '127.0.0.1',
     ...options.env,
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
