@@ -8,7 +8,8 @@ export interface OrderStatusReport {
   merchant_order_id: string;
   /**
    * A lifecycle phase (see order-state.ts); `expired` when the order finished longer ago than
-   * RETENTION_SECONDS (only its tombstone is left); `unknown` when no worker has claimed it.
+   * RETENTION_SECONDS (only its tombstone is left, until TOMBSTONE_TTL_SECONDS); `unknown` when no
+   * worker has claimed it, or its tombstone expired too.
    */
   phase: Phase | 'expired' | 'unknown';
   /** Voodoo Center's order id, once known. */
@@ -24,7 +25,7 @@ export interface OrderStatusReport {
   intent_job: string | null;
   /** Status of the last webhook event stored for it, if any. */
   webhook_status: string | null;
-  /** Final status from the tombstone (also when the record itself expired). */
+  /** Final status from the tombstone (also when the record itself expired; null once the tombstone expired too). */
   final_status: string | null;
   /** The result in `order-results`, with the codes counted, not shown (they are money). */
   result: {
