@@ -47,6 +47,8 @@ export interface MemoryPoint {
   projectKeys: number;
   /** `MEMORY USAGE` of BullMQ's two `events` streams (capped by BullMQ at ~10,000 entries each), bytes. */
   eventStreamsBytes: number;
+  /** `MEMORY STATS` overhead.total: Redis's own (hash tables, clients, scripts…), bytes. */
+  overheadBytes: number;
 }
 
 /** What {@link runMemoryFloor} measured. */
@@ -73,6 +75,22 @@ export interface MemoryFloorReport {
   after: MemoryPoint;
   /** The trickle orders' own keys at the end (they are retained like any order). */
   trickleKeysLeft: number;
+  /** The ten largest keys at the end (`MEMORY USAGE`, bytes), to attribute what is above the floor. */
+  largestKeysAfter: { key: string; bytes: number }[];
+}
+
+async function largestKeys(redis: Redis, count: number): Promise<{ key: string; bytes: number }[]> {
+  const sizes: { key: string; bytes: number }[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'COUNT', 1_000);
+    cursor = next;
+    for (const key of found) {
+      const bytes = (await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null;
+      sizes.push({ key, bytes: bytes ?? 0 });
+    }
+  } while (cursor !== '0');
+  return sizes.sort((a, b) => b.bytes - a.bytes).slice(0, count);
 }
 
 const RESULT_STATES: JobType[] = ['waiting', 'active', 'delayed', 'prioritized'];
@@ -98,7 +116,10 @@ async function point(redis: Redis, prefix: string): Promise<MemoryPoint> {
     const bytes = (await redis.call('MEMORY', 'USAGE', bullmqKey(prefix, queue, 'events'), 'SAMPLES', '0')) as number | null;
     eventStreamsBytes += bytes ?? 0;
   }
-  return { usedBytes, keys: Number(match?.[1] ?? 0), expiring: Number(match?.[2] ?? 0), projectKeys: projectKeyCount, eventStreamsBytes };
+  const stats = (await redis.call('MEMORY', 'STATS')) as unknown[];
+  const at = stats.indexOf('overhead.total');
+  const overheadBytes = at >= 0 ? Number(stats[at + 1]) : 0;
+  return { usedBytes, keys: Number(match?.[1] ?? 0), expiring: Number(match?.[2] ?? 0), projectKeys: projectKeyCount, eventStreamsBytes, overheadBytes };
 }
 
 /** Wait until every result is consumed (none left to take) and `count` are completed, and no intent is unfinished. */
@@ -181,6 +202,7 @@ export async function runMemoryFloor(options: MemoryFloorOptions): Promise<Memor
     const after = await point(redis, prefix);
     let trickleKeysLeft = 0;
     for (const intent of trickle) trickleKeysLeft += await redis.exists(keys.order(intent.merchant_order_id), keys.tombstone(intent.merchant_order_id));
+    const largestKeysAfter = await largestKeys(redis, 10);
     return {
       orders: intents.length,
       settings: {
@@ -200,6 +222,7 @@ export async function runMemoryFloor(options: MemoryFloorOptions): Promise<Memor
       trickleOrders: trickle.length,
       after,
       trickleKeysLeft,
+      largestKeysAfter,
     };
   } finally {
     await consumer.close();
