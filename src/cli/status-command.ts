@@ -22,7 +22,7 @@ export function registerStatusCommand(program: Command): void {
     .action(async (ids: string[], options: { json?: boolean }) => {
       const [
         { Queue },
-        { loadConfig },
+        { ledgerRetention, loadConfig },
         { OrderLedger },
         { INTENTS_QUEUE, RESULTS_QUEUE },
         { closeCommandConnection, connectRedisForCommand },
@@ -40,7 +40,7 @@ export function registerStatusCommand(program: Command): void {
       const prefix = config.QUEUE_PREFIX;
       const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
       const results = new Queue<OrderResult>(RESULTS_QUEUE, { connection: redis, prefix });
-      const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
+      const ledger = new OrderLedger({ redis, prefix, ...ledgerRetention(config) });
       // A failing read rejects and the command reports that; the events would only repeat it, raw.
       for (const q of [intents, results]) q.on('error', () => undefined);
       try {

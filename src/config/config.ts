@@ -3,6 +3,7 @@ import { ConfigError } from '../errors/errors.js';
 import { LOG_LEVELS } from '../logging/log-levels.js';
 import type { SpendLimit } from '../balance/balance-gate.js';
 import type { LifecyclePolicy } from '../lifecycle/order-state.js';
+import type { OrderLedgerOptions } from '../ledger/order-ledger.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').min(min, `expected at least ${min}`).max(max, `expected at most ${max}`);
@@ -30,6 +31,9 @@ const url = (protocols: string[]) =>
     }, `expected a ${protocols.join(' or ')} URL`)
     // `redis://` parses, and its clients then quietly connect to localhost:6379 (maybe someone else's Redis).
     .refine((v) => parseUrl(v)?.hostname !== '', `expected a host, e.g. ${protocols[0]}//host:port`);
+
+const TOMBSTONE_TTL_DEFAULT_SECONDS = 30 * 24 * 60 * 60;
+const UNMATCHED_EVENT_TTL_DEFAULT_SECONDS = 3 * 24 * 60 * 60;
 
 /**
  * Every environment variable the processes read, with its default. The README's config table
@@ -124,6 +128,16 @@ const schema = z.object({
   CATALOG_PATH: z.string().min(1).optional(),
   /** How long finished results and ledger records are kept, in seconds. */
   RETENTION_SECONDS: int(60).default(7 * 24 * 60 * 60),
+  /**
+   * How long a finished merchant_order_id's tombstone is kept, in seconds: within it a duplicate
+   * intent gets no second result. At least RETENTION_SECONDS (unset: raised to it when that is longer).
+   */
+  TOMBSTONE_TTL_SECONDS: int(60).default(TOMBSTONE_TTL_DEFAULT_SECONDS),
+  /**
+   * How long a webhook event with no intent (or no merchant_order_id) is kept, in seconds. At most
+   * RETENTION_SECONDS, so delivered codes never outlive results (unset: lowered to it when that is shorter).
+   */
+  UNMATCHED_EVENT_TTL_SECONDS: int(60).default(UNMATCHED_EVENT_TTL_DEFAULT_SECONDS),
   /** pino level. */
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Human-readable logs (development only). */
@@ -194,7 +208,30 @@ export function loadConfig(
     throw new ConfigError('HTTP_TIMEOUT_MS', 'expected less than WORKER_LOCK_MS');
   }
   for (const warning of warnings) onWarning(warning);
-  return Object.freeze(parsed.data);
+  return Object.freeze(boundRetention(parsed.data, input));
+}
+
+/**
+ * Tombstones must outlive the records (an id whose record expired first could get a second result);
+ * unmatched events must not outlive them (they may hold delivered codes). A default that breaks
+ * either rule follows RETENTION_SECONDS instead; a value set that way is an error.
+ */
+function boundRetention(config: z.output<typeof schema>, input: Record<string, string>): z.output<typeof schema> {
+  const retention = config.RETENTION_SECONDS;
+  const bounded = { ...config };
+  if (config.TOMBSTONE_TTL_SECONDS < retention) {
+    if (input.TOMBSTONE_TTL_SECONDS !== undefined) {
+      throw new ConfigError('TOMBSTONE_TTL_SECONDS', `expected at least RETENTION_SECONDS (${retention}): a finished id whose tombstone expired before its record could get a second result`);
+    }
+    bounded.TOMBSTONE_TTL_SECONDS = retention;
+  }
+  if (config.UNMATCHED_EVENT_TTL_SECONDS > retention) {
+    if (input.UNMATCHED_EVENT_TTL_SECONDS !== undefined) {
+      throw new ConfigError('UNMATCHED_EVENT_TTL_SECONDS', `expected at most RETENTION_SECONDS (${retention}): unmatched events may hold delivered codes, which are kept no longer than results`);
+    }
+    bounded.UNMATCHED_EVENT_TTL_SECONDS = retention;
+  }
+  return bounded;
 }
 
 /**
@@ -232,6 +269,15 @@ export function lifecyclePolicy(config: Config): LifecyclePolicy {
     retryMaxDelayMs: config.RETRY_MAX_DELAY_MS,
     authFailurePauseMs: config.AUTH_FAILURE_PAUSE_MS,
     orderStuckAfterMs: config.ORDER_STUCK_AFTER_MS,
+  };
+}
+
+/** How long the order ledger keeps what it stores, in seconds (OrderLedger's options). */
+export function ledgerRetention(config: Config): Pick<OrderLedgerOptions, 'retentionSeconds' | 'tombstoneTtlSeconds' | 'unmatchedEventTtlSeconds'> {
+  return {
+    retentionSeconds: config.RETENTION_SECONDS,
+    tombstoneTtlSeconds: config.TOMBSTONE_TTL_SECONDS,
+    unmatchedEventTtlSeconds: config.UNMATCHED_EVENT_TTL_SECONDS,
   };
 }
 

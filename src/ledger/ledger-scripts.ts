@@ -12,23 +12,33 @@
  *   eventOrderId, eventTerminal – that event's order id and whether its status is terminal
  * Conflicting events: list `conflictingEvents` of webhook events whose order id is
  * not the order's (newest first, at most 1000, expiring with the retention), kept for inspection.
- * Tombstones: hash `done`, merchant_order_id → final status, kept after the record
- * expires so the id can never produce a second result.
+ * Tombstones: string `tombstone(mid)` = final status, written with the result and kept
+ * TOMBSTONE_TTL_SECONDS (≥ the record's retention) so the id cannot produce a second result after
+ * its record expires. One key per id, not one hash: Redis expires each on its own (a hash field
+ * cannot expire before Redis 7.4), and no script touches a key it does not name.
+ * Unmatched events: sorted set `unmatchedEvents`, mid → when its event was stored (ms). Why a scored
+ * set and not a per-id key: it is an index an operator lists (ZRANGE), which per-id keys would turn
+ * into a SCAN; the event itself lives in the record, which expires on its own. RECORD_EVENT prunes
+ * entries older than the TTL and sets the key's TTL, so an entry outlives its event by at most
+ * one TTL and the whole set goes once events stop.
  */
 
-/** KEYS: record, done-hash, unmatched-set. ARGV: mid, jobId, initial state JSON. */
+/**
+ * KEYS: record, tombstone, unmatched index, legacy tombstones hash. ARGV: mid, jobId, initial state JSON.
+ * The legacy hash is read only: a fleet upgraded in place must not run an id an older release finished.
+ */
 export const CLAIM = `
 local r = redis.call('HMGET', KEYS[1], 'state', 'version', 'owner', 'event')
 local state = r[1]
 if not state then
-  local done = redis.call('HGET', KEYS[2], ARGV[1])
+  local done = redis.call('GET', KEYS[2]) or redis.call('HGET', KEYS[4], ARGV[1])
   if done then return {'finished', done} end
   redis.call('HSET', KEYS[1], 'state', ARGV[3], 'version', 1, 'owner', ARGV[2])
   -- A record that held only an early webhook event had a TTL and was listed as unmatched; a
   -- claimed order must not expire, and it is matched now.
   if r[4] then
     redis.call('PERSIST', KEYS[1])
-    redis.call('SREM', KEYS[3], ARGV[1])
+    redis.call('ZREM', KEYS[3], ARGV[1])
   end
   return {'claimed', ARGV[3], '1', r[4] or ''}
 end
@@ -46,8 +56,9 @@ return {r[1], r[2], r[3] or '', r[4] or ''}
 `;
 
 /**
- * KEYS: record, done-hash, funds-waiting set. ARGV: expected version, state JSON, phase, retention
- * seconds, mid, final status, order id ('' = unknown), when the order started waiting for funds (ms).
+ * KEYS: record, tombstone, funds-waiting set. ARGV: expected version, state JSON, phase, retention
+ * seconds, mid, final status, order id ('' = unknown), tombstone TTL seconds, when the order started
+ * waiting for funds (ms).
  * Returns {new version, stored webhook event or ''}, or {0} when another writer got there first.
  * The event comes back so a worker learns of a webhook that arrived while it was mid-request.
  * The funds-waiting set follows the phase in the same write, so the fleet's count of orders waiting
@@ -61,11 +72,11 @@ version = version + 1
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', version)
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'orderId', ARGV[7]) end
 if ARGV[3] == 'done' then
-  redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
+  redis.call('SET', KEYS[2], ARGV[6], 'EX', tonumber(ARGV[8]))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 end
 if ARGV[3] == 'waiting_funds' then
-  redis.call('ZADD', KEYS[3], ARGV[8], ARGV[5])
+  redis.call('ZADD', KEYS[3], ARGV[9], ARGV[5])
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
 else
   redis.call('ZREM', KEYS[3], ARGV[5])
@@ -74,8 +85,8 @@ return {version, r[2] or ''}
 `;
 
 /**
- * KEYS: record, unmatched-set, conflicting-events list. ARGV: event JSON, terminal flag ('1'/'0'), mid,
- * retention seconds, the event's order id, the event's status.
+ * KEYS: record, unmatched index, conflicting-events list. ARGV: event JSON, terminal flag ('1'/'0'), mid,
+ * retention seconds, the event's order id, the event's status, unmatched-event TTL seconds.
  * Returns {outcome, owner, hasState, state, version}. Events are deduplicated on order_id:
  * - 'conflict': the order's id is known and this event is for another one. It is kept aside (the
  *   list), never stored as the order's event, so it cannot block the real one.
@@ -111,8 +122,14 @@ end
 redis.call('HSET', KEYS[1], 'event', ARGV[1], 'eventTerminal', ARGV[2], 'eventOrderId', ARGV[5])
 local version = r[4] or '0'
 if hasState == 0 then
-  redis.call('SADD', KEYS[2], ARGV[3])
-  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+  -- Scored by Redis's own clock, the one its TTLs run on (scripts replicate their effects, so TIME is allowed before writes).
+  local ttl = tonumber(ARGV[7])
+  local t = redis.call('TIME')
+  local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', KEYS[2], nowMs, ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', nowMs - ttl * 1000)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[1], ttl)
 elseif ARGV[2] == '1' then
   -- A writer that loaded the record before this event must not save over it unseen (it would decide
   -- without the webhook, e.g. unresolved at the deadline): its compare-and-set now fails, it reloads.

@@ -52,7 +52,10 @@ export interface LedgerView {
   owner: string;
   /** The order as the last webhook event stored for this merchant_order_id tells it, if any. */
   webhookOrder: Order | null;
-  /** Final status from the tombstone, kept for good once the order is done (null while it is not). */
+  /**
+   * Final status from the tombstone, kept TOMBSTONE_TTL_SECONDS once the order is done (null while it
+   * is not, and after that), or from an older release's tombstone hash.
+   */
   finishedStatus: string | null;
 }
 
@@ -61,8 +64,15 @@ export interface OrderLedgerOptions {
   redis: Redis;
   /** Key prefix (QUEUE_PREFIX); its keys: `projectKeys(prefix)` (redis/keys.ts). */
   prefix: string;
-  /** How long a finished record is kept, in seconds (its tombstone is kept for good). */
+  /** How long a finished record is kept, in seconds. */
   retentionSeconds: number;
+  /** How long a finished id's tombstone is kept, in seconds; at least `retentionSeconds`. */
+  tombstoneTtlSeconds: number;
+  /**
+   * How long a webhook event no intent claimed, or one without a merchant_order_id, is kept, in
+   * seconds; at most `retentionSeconds` (such events may hold delivered codes).
+   */
+  unmatchedEventTtlSeconds: number;
 }
 
 /**
@@ -83,22 +93,27 @@ export class OrderLedger {
 
   /**
    * Durably store a webhook event that has no merchant_order_id (the API allows such orders; none of
-   * them can be ours), keyed by its order_id, so it is kept for reconciliation rather than lost.
-   * `duplicate` when an event for this order_id was already stored (it is replaced: terminal events
-   * of one order are identical).
+   * them can be ours), keyed by its order_id, so it is kept for reconciliation rather than lost, for
+   * `unmatchedEventTtlSeconds`. `duplicate` when an event for this order_id was already stored (it is
+   * replaced and its TTL restarts: terminal events of one order are identical).
    */
   async recordEventWithoutMerchantOrderId(orderId: string, rawJson: string): Promise<'stored' | 'duplicate'> {
-    const added = await this.options.redis.hset(this.keys.eventsWithoutMerchantOrderId, orderId, rawJson);
-    return added === 1 ? 'stored' : 'duplicate';
+    const key = this.keys.eventWithoutMerchantOrderId(orderId);
+    const replies = await this.options.redis.multi().exists(key).set(key, rawJson, 'EX', this.options.unmatchedEventTtlSeconds).exec();
+    const [existed, set] = replies ?? [];
+    if (existed === undefined || set === undefined) throw new Error('ledger: storing an event without merchant_order_id was aborted');
+    if (existed[0]) throw existed[0];
+    if (set[0]) throw set[0];
+    return existed[1] === 1 ? 'duplicate' : 'stored';
   }
 
   /** Create the record for `jobId`, or learn who owns it. */
   async claim(merchantOrderId: string, jobId: string, initial: OrderState): Promise<ClaimOutcome> {
-    const reply = (await this.claimScript.run(this.options.redis, [this.keys.order(merchantOrderId), this.keys.done, this.keys.unmatchedEvents], [
-      merchantOrderId,
-      jobId,
-      JSON.stringify(initial),
-    ])) as string[];
+    const reply = (await this.claimScript.run(
+      this.options.redis,
+      [this.keys.order(merchantOrderId), this.keys.tombstone(merchantOrderId), this.keys.unmatchedEvents, this.keys.legacyTombstones],
+      [merchantOrderId, jobId, JSON.stringify(initial)],
+    )) as string[];
     const [kind, a = '', b = '0', c = ''] = reply;
     switch (kind) {
       case 'claimed':
@@ -119,37 +134,40 @@ export class OrderLedger {
     return decode(state, version, event, owner);
   }
 
-  /** Read-only view of one merchant_order_id: record and tombstone, read in one round trip. */
+  /** Read-only view of one merchant_order_id: record and tombstone (or a legacy one), read in one round trip. */
   async view(merchantOrderId: string): Promise<LedgerView> {
     const replies = await this.options.redis
       .multi()
       .hmget(this.keys.order(merchantOrderId), 'state', 'owner', 'event')
-      .hget(this.keys.done, merchantOrderId)
+      .get(this.keys.tombstone(merchantOrderId))
+      .hget(this.keys.legacyTombstones, merchantOrderId)
       .exec();
-    const [recordReply, doneReply] = replies ?? [];
-    if (recordReply === undefined || doneReply === undefined) throw new Error('ledger view: the transaction was aborted');
+    const [recordReply, doneReply, legacyReply] = replies ?? [];
+    if (recordReply === undefined || doneReply === undefined || legacyReply === undefined) throw new Error('ledger view: the transaction was aborted');
     const [recordErr, record] = recordReply;
     const [doneErr, done] = doneReply;
+    const [legacyErr, legacy] = legacyReply;
     if (recordErr) throw recordErr;
     if (doneErr) throw doneErr;
-    if (!Array.isArray(record) || (done !== null && typeof done !== 'string')) throw new Error('ledger view: unexpected reply');
+    if (legacyErr) throw legacyErr;
+    if (!Array.isArray(record) || !isNullableString(done) || !isNullableString(legacy)) throw new Error('ledger view: unexpected reply');
     const [state = null, owner = null, event = null] = record as (string | null)[];
     return {
       state: state === null ? null : readState(state),
       owner: owner ?? '',
       webhookOrder: event === null ? null : (JSON.parse(event) as Order),
-      finishedStatus: done,
+      finishedStatus: done ?? legacy,
     };
   }
 
   /**
    * Write `state` if the record is still at `expectedVersion`. Returns the updated record (with any
    * webhook event stored meanwhile), or null when another writer moved it first (reload and decide
-   * again). A `done` state also writes the tombstone; the funds-waiting set
-   * ({@link ProjectKeys.fundsWaiting}) follows the phase.
+   * again). A `done` state also writes the tombstone and starts the record's retention; the
+   * funds-waiting set ({@link ProjectKeys.fundsWaiting}) follows the phase.
    */
   async save(merchantOrderId: string, expectedVersion: number, state: OrderState, owner: string): Promise<LedgerRecord | null> {
-    const keys = [this.keys.order(merchantOrderId), this.keys.done, this.keys.fundsWaiting];
+    const keys = [this.keys.order(merchantOrderId), this.keys.tombstone(merchantOrderId), this.keys.fundsWaiting];
     const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, keys, [
       expectedVersion,
       JSON.stringify(state),
@@ -158,6 +176,7 @@ export class OrderLedger {
       merchantOrderId,
       state.result?.status ?? '',
       state.orderId ?? '',
+      this.options.tombstoneTtlSeconds,
       state.fundsWaitSinceMs ?? 0,
     ])) as [number, string?];
     if (version === 0) return null;
@@ -173,7 +192,15 @@ export class OrderLedger {
     const reply = (await this.recordEventScript.run(
       this.options.redis,
       [this.keys.order(merchantOrderId), this.keys.unmatchedEvents, this.keys.conflictingEvents],
-      [JSON.stringify(order), isTerminalStatus(order.status) ? '1' : '0', merchantOrderId, this.options.retentionSeconds, order.id, order.status],
+      [
+        JSON.stringify(order),
+        isTerminalStatus(order.status) ? '1' : '0',
+        merchantOrderId,
+        this.options.retentionSeconds,
+        order.id,
+        order.status,
+        this.options.unmatchedEventTtlSeconds,
+      ],
     )) as [string, string, number, string, string];
     const [outcome, owner, hasState, state, version] = reply;
     return {
@@ -198,6 +225,10 @@ function readState(json: string): OrderState {
   // Results decided before resolutions existed.
   if (state.result !== null && state.result.resolves === undefined) state.result = { ...state.result, resolves: null };
   return state;
+}
+
+function isNullableString(value: unknown): value is string | null {
+  return value === null || typeof value === 'string';
 }
 
 function decode(state: string, version: string, event: string, owner: string): LedgerRecord {

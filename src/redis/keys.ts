@@ -6,18 +6,41 @@
  * them. Renaming one is a data migration, not a refactoring (test/unit/redis-keys.test.ts pins them).
  */
 
-/** The keys this project owns under `<prefix>:vf:`. */
+/**
+ * The keys this project owns under `<prefix>:vf:`. Every one is bounded: by a TTL, by a trim in the
+ * script that writes it, or by what is in flight (reservations, locks, balance, token). `legacy…` keys are what
+ * older releases wrote unbounded: read-only or unused now, dropped by the operator (README, "Memory
+ * and retention").
+ */
 export interface ProjectKeys {
-  /** Hash: one order's ledger record (state, version, event, owner), by merchant_order_id. */
+  /**
+   * Hash: one order's ledger record (state, version, event, owner), by merchant_order_id. Expires
+   * RETENTION_SECONDS after its result, or UNMATCHED_EVENT_TTL_SECONDS after an event no intent claimed.
+   */
   order(merchantOrderId: string): string;
-  /** Hash: tombstones, merchant_order_id → final status, kept for good after the record expires. */
-  readonly done: string;
-  /** Set: merchant_order_ids that have a webhook event but no intent yet. */
+  /**
+   * String: a finished merchant_order_id's tombstone = its final status, kept TOMBSTONE_TTL_SECONDS
+   * (≥ RETENTION_SECONDS) so the id cannot produce a second result once its record has expired.
+   */
+  tombstone(merchantOrderId: string): string;
+  /** Hash: tombstones of older releases, merchant_order_id → final status, never expiring. Read-only fallback. */
+  readonly legacyTombstones: string;
+  /**
+   * Sorted set: merchant_order_ids that have a webhook event but no intent, scored by when the event
+   * was stored (ms); pruned past UNMATCHED_EVENT_TTL_SECONDS by the script that adds to it.
+   */
   readonly unmatchedEvents: string;
+  /** Set: the unmatched index of older releases (never expiring). Nothing reads it. */
+  readonly legacyUnmatchedEvents: string;
   /** List: webhook events whose order id conflicts with their order's (newest first, bounded). */
   readonly conflictingEvents: string;
-  /** Hash: webhook events that carry no merchant_order_id, order_id → the event's raw JSON. */
-  readonly eventsWithoutMerchantOrderId: string;
+  /**
+   * String: a webhook event that carries no merchant_order_id, by its order_id = the event's raw JSON,
+   * kept UNMATCHED_EVENT_TTL_SECONDS.
+   */
+  eventWithoutMerchantOrderId(orderId: string): string;
+  /** Hash: id-less events of older releases, order_id → raw JSON, never expiring. Nothing reads it. */
+  readonly legacyEventsWithoutMerchantOrderId: string;
   /** Hash: the fleet's last balance reading (value, readAtMs, epoch). */
   readonly balance: string;
   /** Hash: merchant_order_id → "epoch:cost" reserved against the balance reading. */
@@ -52,10 +75,13 @@ export function projectKeys(prefix: string): ProjectKeys {
   const vf = `${prefix}:vf:`;
   return {
     order: (merchantOrderId) => `${vf}order:${merchantOrderId}`,
-    done: `${vf}done`,
-    unmatchedEvents: `${vf}unmatched-events`,
+    tombstone: (merchantOrderId) => `${vf}done:${merchantOrderId}`,
+    legacyTombstones: `${vf}done`,
+    unmatchedEvents: `${vf}unmatched-events-by-time`,
+    legacyUnmatchedEvents: `${vf}unmatched-events`,
     conflictingEvents: `${vf}conflicting-events`,
-    eventsWithoutMerchantOrderId: `${vf}events-without-merchant-order-id`,
+    eventWithoutMerchantOrderId: (orderId) => `${vf}event-without-merchant-order-id:${orderId}`,
+    legacyEventsWithoutMerchantOrderId: `${vf}events-without-merchant-order-id`,
     balance: `${vf}balance`,
     reservations: `${vf}reservations`,
     spendLog: `${vf}spend:log`,

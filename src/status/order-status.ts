@@ -9,8 +9,9 @@ export interface OrderStatusReport {
   merchant_order_id: string;
   /**
    * A lifecycle phase (see order-state.ts); `expired` when the order finished longer ago than
-   * RETENTION_SECONDS (only its tombstone is left); `queued` when its intent job waits and no
-   * worker has claimed it yet; `unknown` when there is neither a record nor a waiting intent job.
+   * RETENTION_SECONDS (only its tombstone is left, until TOMBSTONE_TTL_SECONDS); `queued` when its
+   * intent job waits and no worker has claimed it yet; `unknown` when there is neither a record, nor
+   * a tombstone, nor a waiting intent job.
    */
   phase: Phase | 'expired' | 'queued' | 'unknown';
   /** Voodoo Center's order id, once known. */
@@ -26,7 +27,7 @@ export interface OrderStatusReport {
   intent_job: string | null;
   /** Status of the last webhook event stored for it, if any. */
   webhook_status: string | null;
-  /** Final status from the tombstone (also when the record itself expired). */
+  /** Final status from the tombstone (also when the record itself expired; null once the tombstone expired too). */
   final_status: string | null;
   /** The result in `order-results`, with the codes counted, not shown (they are money). */
   result: {

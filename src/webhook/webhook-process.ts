@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { BalanceGate } from '../balance/balance-gate.js';
-import { lifecyclePolicy, requireSetting, type Config } from '../config/config.js';
+import { ledgerRetention, lifecyclePolicy, requireSetting, type Config } from '../config/config.js';
 import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createWebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import { OrderLedger } from '../ledger/order-ledger.js';
@@ -40,7 +40,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
   logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: queue, [`queue ${RESULTS_QUEUE}`]: results });
   const wake = createJobWaker(queue, { logger });
   const closeJob = createJobCloser(queue, { logger });
-  const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
+  const ledger = new OrderLedger({ redis, prefix, ...ledgerRetention(config) });
   const registry = createProcessRegistry();
   const metrics = createPipelineMetrics(registry);
   const finalize = createWebhookFinalizer({

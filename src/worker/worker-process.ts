@@ -4,7 +4,7 @@ import { RedisTokenProvider } from '../api/token-provider.js';
 import { createVoodooClient } from '../api/voodoo-client.js';
 import { BalanceGate } from '../balance/balance-gate.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { checkWorkerConfig, lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
+import { checkWorkerConfig, ledgerRetention, lifecyclePolicy, requireSetting, spendLimit, type Config } from '../config/config.js';
 import { createNoticeReporter } from '../handlers/order-effects.js';
 import { createIntentsQueueHandler } from '../handlers/intents-queue-handler.js';
 import { createOrderJobHandler } from '../handlers/order-job-handler.js';
@@ -93,7 +93,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         logger,
       }),
   });
-  const ledger = new OrderLedger({ redis, prefix, retentionSeconds: config.RETENTION_SECONDS });
+  const ledger = new OrderLedger({ redis, prefix, ...ledgerRetention(config) });
   const gate = new BalanceGate({
     redis,
     prefix,

@@ -53,7 +53,7 @@ describe('the webhook receiver counts each delivery by outcome', () => {
       secret: SECRET,
       bodyLimitBytes: BODY_LIMIT_BYTES,
       maxConnections: 16,
-      ledger: new OrderLedger({ redis, prefix, retentionSeconds: 60 }),
+      ledger: new OrderLedger({ redis, prefix, retentionSeconds: 60, tombstoneTtlSeconds: 60, unmatchedEventTtlSeconds: 60 }),
       wake: () => Promise.resolve(),
       logger: createLogger({ level: 'silent' }),
       countWebhook: createWebhookCounter(registry),

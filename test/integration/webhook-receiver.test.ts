@@ -145,7 +145,7 @@ describe('webhook receiver', () => {
   beforeEach(() => {
     prefix = uniquePrefix('wh');
     redis = connectRedis();
-    ledger = new OrderLedger({ redis, prefix, retentionSeconds: 3600 });
+    ledger = new OrderLedger({ redis, prefix, retentionSeconds: 3600, tombstoneTtlSeconds: 7200, unmatchedEventTtlSeconds: 1800 });
     queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
     waker = createJobWaker(queue, { retryDelaysMs: [50, 200, 1000] });
     logLines = [];
@@ -219,7 +219,7 @@ describe('webhook receiver', () => {
         expect(res.status).toBe(400);
         expect(res.body).toEqual({ error: expect.stringContaining('unusable webhook event') as unknown });
       }
-      expect(await redis.scard(projectKeys(prefix).unmatchedEvents)).toBe(0);
+      expect(await redis.zcard(projectKeys(prefix).unmatchedEvents)).toBe(0);
     });
   });
 
@@ -280,15 +280,15 @@ describe('webhook receiver', () => {
       const res = await deliver(receiver.url, raw);
 
       expect(res).toEqual({ status: 200, body: { ok: true } });
-      expect(await redis.sismember(projectKeys(prefix).unmatchedEvents, 'mo-early')).toBe(1);
+      expect(await redis.zscore(projectKeys(prefix).unmatchedEvents, 'mo-early')).not.toBeNull();
       expect(await ledger.load('mo-early')).toBeNull();
       expect(woken).toEqual([]);
       const claim = await ledger.claim('mo-early', intentJobId('mo-early'), initialState(intent('mo-early'), Date.now()));
       expect(claim.kind).toBe('claimed');
       if (claim.kind !== 'claimed') return;
       expect(claim.record.webhookOrder).toMatchObject({ id: webhookEvent().order_id, status: 'failed' });
-      // Matched now: the set lists only events still waiting for an intent.
-      expect(await redis.sismember(projectKeys(prefix).unmatchedEvents, 'mo-early')).toBe(0);
+      // Matched now: the index lists only events still waiting for an intent.
+      expect(await redis.zscore(projectKeys(prefix).unmatchedEvents, 'mo-early')).toBeNull();
     });
   });
 
@@ -300,8 +300,8 @@ describe('webhook receiver', () => {
       const res = await deliver(receiver.url, raw);
 
       expect(res).toEqual({ status: 200, body: { ok: true } });
-      expect(await redis.hget(projectKeys(prefix).eventsWithoutMerchantOrderId, 'order-without-mid')).toBe(raw);
-      expect(await redis.scard(projectKeys(prefix).unmatchedEvents)).toBe(0);
+      expect(await redis.get(projectKeys(prefix).eventWithoutMerchantOrderId('order-without-mid'))).toBe(raw);
+      expect(await redis.zcard(projectKeys(prefix).unmatchedEvents)).toBe(0);
     });
   });
 
@@ -332,7 +332,7 @@ describe('webhook receiver', () => {
 
       expect((await deliver(receiver.url, plain, { contentType: 'text/plain' })).status).toBe(200);
       expect((await deliver(receiver.url, untyped, { contentType: null })).status).toBe(200);
-      expect(await redis.smembers(projectKeys(prefix).unmatchedEvents)).toEqual(expect.arrayContaining(['mo-plain', 'mo-untyped']));
+      expect(await redis.zrange(projectKeys(prefix).unmatchedEvents, 0, -1)).toEqual(expect.arrayContaining(['mo-plain', 'mo-untyped']));
     });
   });
 
@@ -340,7 +340,7 @@ describe('webhook receiver', () => {
     it('answers 503 so the API redelivers later', async () => {
       const dead = connectRedis();
       await dead.quit();
-      const receiver = await start({ ledger: new OrderLedger({ redis: dead, prefix, retentionSeconds: 3600 }), heartbeat: undefined });
+      const receiver = await start({ ledger: new OrderLedger({ redis: dead, prefix, retentionSeconds: 3600, tombstoneTtlSeconds: 7200, unmatchedEventTtlSeconds: 1800 }), heartbeat: undefined });
 
       const withMid = await deliver(receiver.url, JSON.stringify(webhookEvent()));
       const withoutMid = await deliver(receiver.url, JSON.stringify(webhookEvent({ merchant_order_id: null })));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkWorkerConfig, loadConfig, requireSetting, spendLimit, type ConfigWarning } from '../../src/config/config.js';
+import { checkWorkerConfig, ledgerRetention, loadConfig, requireSetting, spendLimit, type ConfigWarning } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors/errors.js';
 
 describe('loadConfig', () => {
@@ -123,6 +123,62 @@ describe('loadConfig', () => {
     it('stops a worker without CATALOG_PATH, naming SPEND_LIMIT', () => {
       expect(() => checkWorkerConfig(loadConfig({ SPEND_LIMIT: '100' }))).toThrow(/^SPEND_LIMIT: needs CATALOG_PATH/);
       expect(() => checkWorkerConfig(loadConfig({ SPEND_LIMIT: '100', CATALOG_PATH: '/x/catalog.lmdb.zst' }))).not.toThrow();
+    });
+  });
+
+  describe('retention of tombstones and unmatched events', () => {
+    const DAY = 24 * 60 * 60;
+
+    it('keeps tombstones 30 days and unmatched events 3 days by default, within the 7-day retention', () => {
+      const config = loadConfig({});
+      expect(ledgerRetention(config)).toEqual({ retentionSeconds: 7 * DAY, tombstoneTtlSeconds: 30 * DAY, unmatchedEventTtlSeconds: 3 * DAY });
+    });
+
+    it('takes values set within the bounds', () => {
+      const config = loadConfig({ RETENTION_SECONDS: '3600', TOMBSTONE_TTL_SECONDS: '3600', UNMATCHED_EVENT_TTL_SECONDS: '3600' });
+      expect(ledgerRetention(config)).toEqual({ retentionSeconds: 3600, tombstoneTtlSeconds: 3600, unmatchedEventTtlSeconds: 3600 });
+    });
+
+    it('refuses a tombstone TTL shorter than RETENTION_SECONDS, naming TOMBSTONE_TTL_SECONDS', () => {
+      let thrown: unknown;
+      try {
+        loadConfig({ RETENTION_SECONDS: '7200', TOMBSTONE_TTL_SECONDS: '3600' });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as ConfigError).variable).toBe('TOMBSTONE_TTL_SECONDS');
+      expect((thrown as ConfigError).message).toMatch(/^TOMBSTONE_TTL_SECONDS: expected at least RETENTION_SECONDS \(7200\)/);
+    });
+
+    it('refuses an unmatched-event TTL longer than RETENTION_SECONDS, naming UNMATCHED_EVENT_TTL_SECONDS', () => {
+      let thrown: unknown;
+      try {
+        loadConfig({ RETENTION_SECONDS: '3600', UNMATCHED_EVENT_TTL_SECONDS: '7200' });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as ConfigError).variable).toBe('UNMATCHED_EVENT_TTL_SECONDS');
+      expect((thrown as ConfigError).message).toMatch(/^UNMATCHED_EVENT_TTL_SECONDS: expected at most RETENTION_SECONDS \(3600\)/);
+    });
+
+    it('moves an unset TTL to RETENTION_SECONDS when its default would break the bound', () => {
+      expect(ledgerRetention(loadConfig({ RETENTION_SECONDS: String(60 * DAY) }))).toEqual({
+        retentionSeconds: 60 * DAY,
+        tombstoneTtlSeconds: 60 * DAY,
+        unmatchedEventTtlSeconds: 3 * DAY,
+      });
+      expect(ledgerRetention(loadConfig({ RETENTION_SECONDS: '3600' }))).toEqual({
+        retentionSeconds: 3600,
+        tombstoneTtlSeconds: 30 * DAY,
+        unmatchedEventTtlSeconds: 3600,
+      });
+    });
+
+    it.each(['TOMBSTONE_TTL_SECONDS', 'UNMATCHED_EVENT_TTL_SECONDS'])('names %s for a value that is no whole number of at least 60', (name) => {
+      expect(() => loadConfig({ [name]: 'forever' })).toThrow(`${name}: expected a whole number`);
+      expect(() => loadConfig({ [name]: '59' })).toThrow(`${name}: expected at least 60`);
     });
   });
 

@@ -8,10 +8,13 @@ describe('Redis key names', () => {
     const keys = projectKeys('bull');
     expect({
       order: keys.order('mo-42'),
-      done: keys.done,
+      tombstone: keys.tombstone('mo-42'),
+      legacyTombstones: keys.legacyTombstones,
       unmatchedEvents: keys.unmatchedEvents,
+      legacyUnmatchedEvents: keys.legacyUnmatchedEvents,
       conflictingEvents: keys.conflictingEvents,
-      eventsWithoutMerchantOrderId: keys.eventsWithoutMerchantOrderId,
+      eventWithoutMerchantOrderId: keys.eventWithoutMerchantOrderId('ord-7'),
+      legacyEventsWithoutMerchantOrderId: keys.legacyEventsWithoutMerchantOrderId,
       balance: keys.balance,
       reservations: keys.reservations,
       spendLog: keys.spendLog,
@@ -24,10 +27,13 @@ describe('Redis key names', () => {
       fundsWaiting: keys.fundsWaiting,
     }).toEqual({
       order: 'bull:vf:order:mo-42',
-      done: 'bull:vf:done',
-      unmatchedEvents: 'bull:vf:unmatched-events',
+      tombstone: 'bull:vf:done:mo-42',
+      legacyTombstones: 'bull:vf:done',
+      unmatchedEvents: 'bull:vf:unmatched-events-by-time',
+      legacyUnmatchedEvents: 'bull:vf:unmatched-events',
       conflictingEvents: 'bull:vf:conflicting-events',
-      eventsWithoutMerchantOrderId: 'bull:vf:events-without-merchant-order-id',
+      eventWithoutMerchantOrderId: 'bull:vf:event-without-merchant-order-id:ord-7',
+      legacyEventsWithoutMerchantOrderId: 'bull:vf:events-without-merchant-order-id',
       balance: 'bull:vf:balance',
       reservations: 'bull:vf:reservations',
       spendLog: 'bull:vf:spend:log',
@@ -47,14 +53,17 @@ describe('Redis key names', () => {
         'balance',
         'balanceLock',
         'conflictingEvents',
-        'done',
-        'eventsWithoutMerchantOrderId',
+        'eventWithoutMerchantOrderId',
+        'legacyEventsWithoutMerchantOrderId',
+        'legacyTombstones',
+        'legacyUnmatchedEvents',
         'order',
         'reservations',
         'spendAmounts',
         'spendLog',
         'token',
         'tokenLock',
+        'tombstone',
         'unmatchedEvents',
         'webhookAlive',
         'keyRefused',
@@ -65,7 +74,7 @@ describe('Redis key names', () => {
 
   it('puts each prefix in its own namespace, merchant_order_ids taken verbatim', () => {
     expect(projectKeys('fleet-1a2b').order('a:b c')).toBe('fleet-1a2b:vf:order:a:b c');
-    expect(projectKeys('other').done).toBe('other:vf:done');
+    expect(projectKeys('other').tombstone('a:b c')).toBe('other:vf:done:a:b c');
   });
 
   it("spells BullMQ's own keys as BullMQ does", () => {

@@ -13,7 +13,7 @@ export interface RedisMemory {
   resultJob: number | null;
   /** `MEMORY USAGE` of one ledger record (kept RETENTION_SECONDS after the result). */
   ledgerRecord: number | null;
-  /** The tombstones hash ÷ its entries: kept for good, so an id never yields a second result. */
+  /** `MEMORY USAGE` of one tombstone (kept TOMBSTONE_TTL_SECONDS, so the id yields no second result). */
   tombstone: number | null;
 }
 
@@ -29,7 +29,7 @@ async function usage(redis: Redis, key: string): Promise<number | null> {
   return bytes;
 }
 
-/** Sample one order's keys (`merchantOrderId`) and the tombstones under `prefix`. */
+/** Sample one order's keys (`merchantOrderId`), its tombstone included, under `prefix`. */
 export async function readRedisMemory(
   redis: Redis,
   prefix: string,
@@ -39,18 +39,17 @@ export async function readRedisMemory(
 ): Promise<RedisMemory> {
   const usedAfter = await readUsedMemory(redis);
   const keys = projectKeys(prefix);
-  const [intentJob, resultJob, ledgerRecord, doneBytes, doneCount] = await Promise.all([
+  const [intentJob, resultJob, ledgerRecord, tombstone] = await Promise.all([
     usage(redis, bullmqKey(prefix, INTENTS_QUEUE, intentJobId(merchantOrderId))),
     usage(redis, bullmqKey(prefix, RESULTS_QUEUE, resultJobId(merchantOrderId))),
     usage(redis, keys.order(merchantOrderId)),
-    usage(redis, keys.done),
-    redis.hlen(keys.done),
+    usage(redis, keys.tombstone(merchantOrderId)),
   ]);
   return {
     retainedPerOrder: Math.round(Math.max(0, usedAfter - usedBefore) / Math.max(1, orders)),
     intentJob,
     resultJob,
     ledgerRecord,
-    tombstone: doneBytes === null || doneCount === 0 ? null : Math.round(doneBytes / doneCount),
+    tombstone,
   };
 }

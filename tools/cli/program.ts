@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBenchCommand } from './bench-command.js';
+import { registerBenchMemoryFloorCommand } from './bench-memory-floor-command.js';
 import { registerBenchNoopWorkerCommand } from './bench-noop-worker-command.js';
 import { registerChaosCommand } from './chaos-command.js';
 import { registerDemoCommand } from './demo-command.js';
@@ -16,5 +17,6 @@ export function buildToolsProgram(): Command {
   registerBenchCommand(program);
   registerChaosCommand(program);
   registerBenchNoopWorkerCommand(program);
+  registerBenchMemoryFloorCommand(program);
   return program;
 }

@@ -179,7 +179,7 @@ export async function startHandlerKit(options: HandlerKitOptions): Promise<Handl
   const logLines: string[] = [];
   const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(line) } });
   const redis = connectRedis();
-  const ledger = new OrderLedger({ redis, prefix, retentionSeconds: 3_600 });
+  const ledger = new OrderLedger({ redis, prefix, retentionSeconds: 3_600, tombstoneTtlSeconds: 7_200, unmatchedEventTtlSeconds: 3_600 });
   const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
   const workers: KitWorker[] = [];
@@ -344,7 +344,7 @@ async function startKitWorker(prefix: string, clock: TestClock, policy: Lifecycl
   const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
   const shared = {
-    ledger: new OrderLedger({ redis, prefix, retentionSeconds: 3_600 }),
+    ledger: new OrderLedger({ redis, prefix, retentionSeconds: 3_600, tombstoneTtlSeconds: 7_200, unmatchedEventTtlSeconds: 3_600 }),
     client,
     gate,
     emitter: createResultEmitter({ queue: results, retentionSeconds: 3_600 }),
@@ -405,7 +405,7 @@ export async function startKitReceiver(prefix: string, options: { clock?: TestCl
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
   const wake = createJobWaker(intents, { logger });
   const closeJob = createJobCloser(intents, { logger });
-  const ledger = new OrderLedger({ redis, prefix, retentionSeconds: 3_600 });
+  const ledger = new OrderLedger({ redis, prefix, retentionSeconds: 3_600, tombstoneTtlSeconds: 7_200, unmatchedEventTtlSeconds: 3_600 });
   const metrics = createPipelineMetrics();
   const now = options.clock?.now ?? Date.now;
   const finalize = createWebhookFinalizer({
