@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { answerOps } from '../../src/health/ops-routes.js';
 import { checksDue, readinessReasons, redisChecksOk, type Readiness, type ReadinessFacts } from '../../src/health/readiness.js';
@@ -80,9 +80,13 @@ describe('the ops endpoints', () => {
     expect(await answerOps('/healthz', { readiness: readiness(['redis: no answer to PING (REDIS_URL)']), registry })).toMatchObject({ status: 200, body: '{"ok":true}' });
   });
 
-  it('answer /metrics in the Prometheus text format', async () => {
-    const answer = await answerOps('/metrics', { readiness: readiness([]), registry });
+  it('answer /metrics with the process registry in the Prometheus text format', async () => {
+    const own = new Registry();
+    new Counter({ name: 'voodoo_probe_test_total', help: 'a counter of this test', registers: [own] }).inc(3);
+    const answer = await answerOps('/metrics', { readiness: readiness([]), registry: own });
     expect(answer.status).toBe(200);
-    expect(answer.contentType).toBe(registry.contentType);
+    expect(answer.contentType).toBe(own.contentType);
+    expect(answer.body).toContain('# TYPE voodoo_probe_test_total counter');
+    expect(answer.body).toContain('voodoo_probe_test_total 3');
   });
 });
