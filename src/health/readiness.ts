@@ -31,6 +31,16 @@ export function readinessReasons(facts: ReadinessFacts): string[] {
 }
 
 /**
+ * Whether Redis is fit to work on as far as the checks can tell (`voodoo_redis_checks_ok`): it
+ * answers, and the last run of the startup checks passed. A Redis that stopped answering counts as
+ * failing: the last run's verdict is stale then, and the alert on this gauge is how an on-call
+ * learns that a process lost Redis. Pure.
+ */
+export function redisChecksOk(facts: ReadinessFacts): boolean {
+  return facts.redisAnswers && facts.checkProblems !== null && facts.checkProblems.length === 0;
+}
+
+/**
  * Whether the startup checks are due: never run, Redis just came back (it may be another Redis, or
  * one restarted with other settings), or `intervalMs` passed since the last run. Pure.
  */
@@ -43,7 +53,7 @@ export interface ReadinessStatus {
   ready: boolean;
   /** Why it is not ready (empty when ready), each naming what to look at. */
   reasons: string[];
-  /** The last run of the startup checks passed. */
+  /** Redis answers and the last run of the startup checks passed ({@link redisChecksOk}). */
   redisChecksOk: boolean;
 }
 
@@ -154,7 +164,7 @@ export async function startReadiness(options: ReadinessOptions): Promise<Readine
     component: options.component,
     status() {
       const reasons = readinessReasons(facts);
-      return { ready: reasons.length === 0, reasons, redisChecksOk: facts.checkProblems !== null && facts.checkProblems.length === 0 };
+      return { ready: reasons.length === 0, reasons, redisChecksOk: redisChecksOk(facts) };
     },
     close() {
       closed = true;

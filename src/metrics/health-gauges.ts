@@ -17,7 +17,7 @@ export function registerHealthGauges(registry: Registry, readiness: Readiness): 
   });
   new Gauge({
     name: 'voodoo_redis_checks_ok',
-    help: 'Whether the last periodic run of the Redis startup checks (noeviction, version) passed (1) or not (0)',
+    help: 'Whether Redis answers and the last periodic run of the Redis startup checks (noeviction, version) passed (1) or not (0)',
     registers: [registry],
     collect() {
       this.set(readiness.status().redisChecksOk ? 1 : 0);

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../../tools/fleet/private-redis.js';
 import { opsUrlOf, startPipeline, type FleetProcess, type Pipeline } from '../support/pipeline.js';
-import { httpGet } from '../support/prometheus-text.js';
+import { httpGet, scrape, total } from '../support/prometheus-text.js';
 
 /** The issue's promise: readiness turns false within this long of Redis going away, in ms. */
 const NOT_READY_WITHIN_MS = 5_000;
@@ -69,6 +69,8 @@ describe('when Redis goes away and comes back', () => {
     try {
       const bodies = await untilReadyz(probes, 503, NOT_READY_WITHIN_MS);
       for (const body of bodies) expect(body).toEqual({ ready: false, reasons: ['redis: no answer to PING (REDIS_URL)'] });
+      // What VoodooRedisChecksFailing reads: a Redis that does not answer fails the checks too.
+      for (const probe of probes) expect(total(await scrape(`${probe.base}/metrics`), 'voodoo_redis_checks_ok'), probe.name).toBe(0);
     } finally {
       redis?.thaw();
     }

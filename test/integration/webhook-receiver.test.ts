@@ -370,7 +370,7 @@ describe('webhook receiver', () => {
       // Node alone sweeps for expired requests every 30 s: a cut long after the limit is that bug.
       expect(closedAfterMs).toBeLessThan(2 * timeouts.requestMs);
       expect(await ledger.load('mo-slow')).toBeNull();
-      expect(await redis.scard(projectKeys(prefix).unmatchedEvents)).toBe(0);
+      expect(await redis.zcard(projectKeys(prefix).unmatchedEvents)).toBe(0);
     });
 
     it('closes a connection whose headers take longer than the headers timeout', async () => {

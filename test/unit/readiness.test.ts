@@ -1,7 +1,7 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { answerOps } from '../../src/health/ops-routes.js';
-import { checksDue, readinessReasons, type Readiness, type ReadinessFacts } from '../../src/health/readiness.js';
+import { checksDue, readinessReasons, redisChecksOk, type Readiness, type ReadinessFacts } from '../../src/health/readiness.js';
 
 const healthy: ReadinessFacts = { redisAnswers: true, checkProblems: [], keyRefused: false, own: [] };
 
@@ -27,6 +27,21 @@ describe('readiness reasons', () => {
     const reasons = readinessReasons({ redisAnswers: false, checkProblems: ['old'], keyRefused: true, own: ['event store'] });
     expect(reasons).toHaveLength(4);
     expect(reasons.at(-1)).toBe('event store');
+  });
+});
+
+describe('the Redis checks gauge', () => {
+  it('is ok when Redis answers and the last run of the checks passed', () => {
+    expect(redisChecksOk(healthy)).toBe(true);
+  });
+
+  it('fails while Redis does not answer, whatever the last run found', () => {
+    expect(redisChecksOk({ ...healthy, redisAnswers: false })).toBe(false);
+  });
+
+  it('fails when the last run found a problem, or before the first run', () => {
+    expect(redisChecksOk({ ...healthy, checkProblems: ['maxmemory-policy is allkeys-lru: …'] })).toBe(false);
+    expect(redisChecksOk({ ...healthy, checkProblems: null })).toBe(false);
   });
 });
 
@@ -65,9 +80,13 @@ describe('the ops endpoints', () => {
     expect(await answerOps('/healthz', { readiness: readiness(['redis: no answer to PING (REDIS_URL)']), registry })).toMatchObject({ status: 200, body: '{"ok":true}' });
   });
 
-  it('answer /metrics in the Prometheus text format', async () => {
-    const answer = await answerOps('/metrics', { readiness: readiness([]), registry });
+  it('answer /metrics with the process registry in the Prometheus text format', async () => {
+    const own = new Registry();
+    new Counter({ name: 'voodoo_probe_test_total', help: 'a counter of this test', registers: [own] }).inc(3);
+    const answer = await answerOps('/metrics', { readiness: readiness([]), registry: own });
     expect(answer.status).toBe(200);
-    expect(answer.contentType).toBe(registry.contentType);
+    expect(answer.contentType).toBe(own.contentType);
+    expect(answer.body).toContain('# TYPE voodoo_probe_test_total counter');
+    expect(answer.body).toContain('voodoo_probe_test_total 3');
   });
 });

@@ -1,20 +1,12 @@
 import type { Command } from 'commander';
 import { FulfillmentError } from '../../src/errors/errors.js';
 import { wholeNumber } from '../../src/cli/option-parsers.js';
-import { runMemoryFloor } from '../bench/memory-floor.js';
+import { runMemoryFloor, type MemoryFloorOptions } from '../bench/memory-floor.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { processDevCommandIo, runDevCommand } from './command-runner.js';
 
-interface MemoryFloorCliOptions {
-  orders: number;
-  workers: number;
-  concurrency: number;
-  batchSize: number;
-  retentionSeconds: number;
-  tombstoneTtlSeconds: number;
-  unmatchedEventTtlSeconds: number;
-  timeoutMs: number;
-}
+/** What commander parses: the run's options, less what the command supplies itself. */
+type MemoryFloorCliOptions = Omit<MemoryFloorOptions, 'cliPath' | 'signal' | 'onProgress'>;
 
 function isReportedFailure(err: unknown): err is Error {
   return err instanceof FleetError || err instanceof FulfillmentError;
