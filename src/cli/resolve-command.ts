@@ -19,6 +19,7 @@ const REFUSALS: Record<string, string> = {
   not_unresolved: 'refused: its result was not unresolved, so there is nothing to resolve',
   other_order: 'refused: that order carries another merchant_order_id (wrong order id?)',
   order_not_found: 'refused: the API does not know that order id',
+  timed_out: 'refused: the order was still not terminal (or could not be looked up) after RESOLVE_TIMEOUT_MS; ask again later',
 };
 
 /** One line for people; ids are JSON-quoted so no control character reaches the terminal raw. */

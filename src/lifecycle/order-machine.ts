@@ -5,6 +5,7 @@ import {
   EMIT_GRACE_MS,
   fundsRecheckDelay,
   pollDelay,
+  resolutionRequestDeadline,
   resolveDeadline,
   retryCutoff,
   retryDelay,
@@ -245,8 +246,10 @@ function applyDone(state: OrderState, event: OrderEvent, ctx: DecisionContext): 
     default:
   }
   if (resolution?.kind !== 'requested' || !resolvable(state)) return settle(state, event.atMs);
+  const givenUp = event.atMs >= resolutionRequestDeadline(resolution.requestedAtMs, ctx.policy);
   // The outcomes of the lookup an operator's request asked for.
   const lookupBackoff = (message: string, code: CallFailureCode): Decision => {
+    if (givenUp) return refuse({ ...state, resolution: null }, 'timed_out');
     const failures = resolution.failures + 1;
     return {
       state: { ...state, resolution: { ...resolution, failures } },
@@ -263,6 +266,7 @@ function applyDone(state: OrderState, event: OrderEvent, ctx: DecisionContext): 
         return refuse({ ...state, resolution: null }, 'other_order');
       }
       if (isTerminalStatus(order.status)) return resolve(state, order, 'poll', event.atMs);
+      if (givenUp) return refuse({ ...state, resolution: null }, 'timed_out');
       const next: OrderState = resolution.failures === 0 ? state : { ...state, resolution: { ...resolution, failures: 0 } };
       const delay = pollDelay(ctx.policy, ctx.webhookAlive, event.atMs - resolution.requestedAtMs);
       return { state: next, effects: [], action: wait(event.atMs + delay, 'resolution_in_progress') };

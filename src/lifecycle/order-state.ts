@@ -96,8 +96,10 @@ export interface OrderResult {
  * - `not_unresolved`: its result was not `unresolved`: the outcome is known, nothing to resolve.
  * - `other_order`: the order looked up carries another merchant_order_id.
  * - `order_not_found`: the API does not know the order id.
+ * - `timed_out`: the order was still not terminal (or could not be looked up) RESOLVE_TIMEOUT_MS after
+ *   the request: the request is dropped, so a wrong order id cannot hold the merchant_order_id; ask again.
  */
-export type ResolutionRefusal = 'not_finished' | 'not_unresolved' | 'other_order' | 'order_not_found';
+export type ResolutionRefusal = 'not_finished' | 'not_unresolved' | 'other_order' | 'order_not_found' | 'timed_out';
 
 /**
  * What follows an `unresolved` result (null until an operator asks or a late webhook arrives).

@@ -61,6 +61,15 @@ export function resolveDeadline(state: OrderState, policy: LifecyclePolicy): num
 }
 
 /**
+ * When an operator's resolve request gives up, epoch ms: RESOLVE_TIMEOUT_MS after it was made. Until
+ * then its order is looked up with the poll delays; an order that stays non-terminal (or a lookup that
+ * keeps failing) must not hold the merchant_order_id for good.
+ */
+export function resolutionRequestDeadline(requestedAtMs: number, policy: LifecyclePolicy): number {
+  return requestedAtMs + policy.resolveTimeoutMs;
+}
+
+/**
  * How long whoever decided a result has to emit it before someone else who finds it decided but
  * not emitted does so (the decider then died between the two), in ms. Keeps a worker and the webhook
  * receiver that race on one order from both adding the result.

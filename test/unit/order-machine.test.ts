@@ -2390,6 +2390,28 @@ describe('late truth: the one resolution of an unresolved result', () => {
       expect(done.state.result).toEqual(before.result);
     });
 
+    it('gives the request up RESOLVE_TIMEOUT_MS after it was made while the order stays non-terminal, and forgets it', () => {
+      const asked = step(gaveUp(), ev.resolve(deadline + HOUR), ctxOf({ webhookAlive: true })).state;
+      const before = step(asked, ev.observed(deadline + HOUR + policy.resolveTimeoutMs - 1, order('processing')), ctxOf({ webhookAlive: true }));
+      expect(waitOf(before)).toMatchObject({ kind: 'wait', reason: 'resolution_in_progress' });
+      const after = step(before.state, ev.observed(deadline + HOUR + policy.resolveTimeoutMs, order('processing')), ctxOf({ webhookAlive: true }));
+      expect(after.action).toEqual({ kind: 'refuse_resolution', reason: 'timed_out' });
+      expect(after.state.resolution).toBeNull();
+      expect(after.state.result).toMatchObject({ status: 'unresolved' });
+      // A terminal answer at the last moment still resolves it.
+      const late = step(before.state, ev.observed(deadline + HOUR + policy.resolveTimeoutMs, order('completed')));
+      expect(late.action).toMatchObject({ kind: 'emit', result: { status: 'completed', resolves: 'unresolved' } });
+    });
+
+    it('gives the request up when its lookups keep failing past RESOLVE_TIMEOUT_MS', () => {
+      const asked = step(gaveUp(), ev.resolve(deadline + HOUR)).state;
+      const failing = step(asked, ev.failed(deadline + HOUR + SECOND, 'lookup'));
+      expect(waitOf(failing)).toMatchObject({ kind: 'wait', reason: 'retry_after_failure' });
+      const after = step(failing.state, ev.failed(deadline + HOUR + policy.resolveTimeoutMs, 'lookup'));
+      expect(after.action).toEqual({ kind: 'refuse_resolution', reason: 'timed_out' });
+      expect(after.state.resolution).toBeNull();
+    });
+
     it('refuses an order that carries another merchant_order_id, and forgets the request', () => {
       const asked = step(gaveUp(), ev.resolve(deadline + HOUR, OTHER_ORDER_ID)).state;
       const d = step(asked, ev.observed(deadline + HOUR, apiOrder(OTHER_MID, OTHER_ORDER_ID, 'completed')));
@@ -2485,6 +2507,7 @@ describe('decide under random event sequences (fast-check)', () => {
         'resolve refused: not_finished',
         'resolve refused: not_unresolved',
         'resolve refused: other_order',
+        'resolve refused: timed_out',
         'resolve refused: order_not_found',
       ].sort(),
     );
