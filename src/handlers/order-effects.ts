@@ -124,6 +124,10 @@ export async function performEffects(effects: readonly Effect[], merchantOrderId
       case 'notice':
         deps.report(log, effect.notice);
         break;
+      case 'close_intent_job':
+        // Where the job is closed depends on who runs it: a worker finishes it by returning from the
+        // handler; the webhook finalizer removes the parked job itself, after recording the emission.
+        break;
     }
   }
 }

@@ -83,7 +83,6 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
       await performEffects(decision.effects, merchantOrderId, log, deps);
       await deps.emitter.emit(action.result);
       reportEmitted(log, deps.metrics, action.result, 'webhook receiver', { enqueuedAtMs: record.state.enqueuedAtMs, emittedAtMs: now() });
-      const resolution = action.result.resolves !== null;
       // The result is out. What is left is bookkeeping — give the funds back, record the emission,
       // remove the parked job — done in the background so the webhook's answer is not held up (a
       // receiver answering sooner takes more deliveries at once), and in that order: until the job is
@@ -94,8 +93,8 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
       const done: Promise<void> = performEffects(after.effects, merchantOrderId, log, deps)
         // A conflict only means another writer moved the record meanwhile; the result is out either way.
         .then(() => deps.ledger.save(merchantOrderId, version, after.state, owner))
-        // A resolution follows a finished job: nothing is parked, and the finished job stays as it is.
-        .then(() => (owner === '' || resolution ? undefined : deps.closeJob(owner)))
+        // The machine says whether the intent job is done (never for a resolution: it finished long ago).
+        .then(() => (owner !== '' && after.effects.some((e) => e.kind === 'close_intent_job') ? deps.closeJob(owner) : undefined))
         .then(() => undefined)
         .catch((err: unknown) => log.warn({ err, owner }, 'bookkeeping after the result failed; the parked job finishes it when it wakes'))
         .finally(() => bookkeeping.delete(done));

@@ -561,5 +561,5 @@ function emitted(state: OrderState): Decision {
     default:
       release = { kind: 'release_funds', balance: result.refund_amount, spend: result.refund_amount };
   }
-  return { state: { ...state, emitted: true }, effects: [release], action: { kind: 'finish', result } };
+  return { state: { ...state, emitted: true }, effects: [release, { kind: 'close_intent_job' }], action: { kind: 'finish', result } };
 }

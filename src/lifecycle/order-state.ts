@@ -343,6 +343,13 @@ export type Effect =
   | { kind: 'record_charge'; amount: number }
   /** Forget the fleet's balance reading (the API says it is short, or funds may have arrived). */
   | { kind: 'invalidate_balance' }
+  /**
+   * The order's intent job has nothing left to do: its result is out and recorded. The worker running
+   * that job finishes it by returning; a process that decided the result for a parked job (the webhook
+   * receiver) removes the job, after persisting the state. Never for a resolution: its intent job
+   * finished long before.
+   */
+  | { kind: 'close_intent_job' }
   | { kind: 'notice'; notice: Notice };
 
 /** What `decide` returns. */

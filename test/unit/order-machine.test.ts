@@ -26,6 +26,9 @@ import type {
 import { DEFAULT_RATE_LIMIT_PAUSE_MS, EMIT_GRACE_MS, resolveDeadline, retryCutoff } from '../../src/lifecycle/order-timing.js';
 import { apiOrder, testPolicy } from '../support/lifecycle.js';
 
+/** The machine's word that the intent job has nothing left to do (once, with the first result's emission). */
+const CLOSE_JOB: Effect = { kind: 'close_intent_job' };
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures. Times are fixed epoch ms: the machine has no clock, so nothing here depends on "now".
 // ---------------------------------------------------------------------------------------------
@@ -556,7 +559,7 @@ const table: Record<Phase, Record<OrderEventType, Row>> = {
     webhook_received: emitAgain,
     result_emitted: {
       does: 'marks the result emitted, gives back the refund (none for a completed order) and finishes',
-      then: { phase: 'done', action: { kind: 'finish' }, patch: { emitted: true }, effects: [{ kind: 'release_funds', balance: 0, spend: 0 }] },
+      then: { phase: 'done', action: { kind: 'finish' }, patch: { emitted: true }, effects: [{ kind: 'release_funds', balance: 0, spend: 0 }, CLOSE_JOB] },
     },
     resolve_requested: {
       does: 'refuses a resolve request: the result is completed, not unresolved (nothing changes)',
@@ -900,7 +903,7 @@ describe('max_price: the money rules are applied before anything is sent', () =>
     for (const check of rejecting) {
       const decisions = run(fresh(), [ev.started(T0, check), ev.started(T0 + SECOND, check), ev.emitted(T0 + 2 * SECOND), ev.started(T0 + 3 * SECOND, check)]);
       for (const d of decisions) expect(['create', 'reserve_funds']).not.toContain(d.action.kind);
-      expect(decisions[2]?.effects).toEqual([{ kind: 'release_funds', balance: 'all', spend: 'all' }]);
+      expect(decisions[2]?.effects).toEqual([{ kind: 'release_funds', balance: 'all', spend: 'all' }, CLOSE_JOB]);
       expect(lastOf(decisions).action.kind).toBe('finish');
     }
   });
@@ -1743,7 +1746,7 @@ describe('emitting the result', () => {
       expect(again?.action).toEqual({ kind: 'emit', result: state.result });
       expect(again?.state).toBe(state);
       expect(emitted?.state).toMatchObject({ emitted: true, result: state.result });
-      expect(emitted?.effects).toEqual([release]);
+      expect(emitted?.effects).toEqual([release, CLOSE_JOB]);
       expect(emitted?.action).toEqual({ kind: 'finish', result: state.result });
       // The release happens once: a repeated result_emitted, or a later run, only finishes.
       expect(twice?.effects).toEqual([]);
@@ -1829,7 +1832,7 @@ describe('when a decided result is found before it was emitted', () => {
   it('finishes once it is emitted, within the grace or after, releasing nothing again', () => {
     const emitted = step(decided(), ev.emitted(DECIDED + 1));
     expect(emitted.state.emitted).toBe(true);
-    expect(emitted.effects).toEqual([{ kind: 'release_funds', balance: 0, spend: 0 }]);
+    expect(emitted.effects).toEqual([{ kind: 'release_funds', balance: 0, spend: 0 }, CLOSE_JOB]);
     expect(emitted.action).toEqual({ kind: 'finish', result: emitted.state.result });
     for (const atMs of [DECIDED + 2, EMIT_BY - 1, EMIT_BY, EMIT_BY + HOUR]) {
       const d = step(emitted.state, ev.started(atMs));
@@ -2374,8 +2377,10 @@ describe('late truth: the one resolution of an unresolved result', () => {
     expect(decided.emitted).toBe(false);
     const d = step(decided, ev.emitted(deadline + 1), ctxOf({ webhookOrder: order('completed') }));
     expect(d.state.emitted).toBe(true);
-    expect(d.effects).toEqual([{ kind: 'release_funds', balance: 0, spend: 0 }]);
+    // The unresolved result's job is done; the resolution that follows closes no job.
+    expect(d.effects).toEqual([{ kind: 'release_funds', balance: 0, spend: 0 }, CLOSE_JOB]);
     expect(d.action).toMatchObject({ kind: 'emit', result: { status: 'completed', resolves: 'unresolved', source: 'webhook' } });
+    expect(step(d.state, ev.emitted(deadline + 2)).effects).toEqual([]);
   });
 
   describe('when an operator asks with the order id', () => {

@@ -57,7 +57,11 @@ async function resolutionOf(kit: HandlerKit, mid: string): Promise<OrderResult> 
 }
 
 /** Ask as `voodoo-fulfillment resolve` does; let time pass while the request waits; return the fleet's answer. */
-async function resolve(kit: HandlerKit, mid: string, orderId: string): Promise<ResolutionJobOutcome> {
+/**
+ * Ask the fleet to resolve `mid` and wait for its answer, promoting the parked request with the kit's
+ * clock moved `stepMs` (default: the first poll delay; an early wake only looks the order up again).
+ */
+async function resolve(kit: HandlerKit, mid: string, orderId: string, stepMs = kit.policy.pollInitialDelayMs): Promise<ResolutionJobOutcome> {
   const requested = await requestResolution(kit.intents, mid, orderId);
   if (requested.kind !== 'requested') throw new Error(`${mid}: request not added (${requested.kind})`);
   return vi.waitFor(
@@ -66,7 +70,7 @@ async function resolve(kit: HandlerKit, mid: string, orderId: string): Promise<R
       const state = await job?.getState();
       if (job !== undefined && state === 'completed') return job.returnvalue;
       if (job !== undefined && state === 'delayed') {
-        kit.clock.advance(kit.policy.pollMaxDelayMs);
+        kit.clock.advance(stepMs);
         await job.promote().catch(() => undefined);
       }
       throw new Error(`${mid}: resolve request not answered (${String(state)})`);
@@ -122,6 +126,18 @@ describe('when an operator resolves an unresolved order by hand', () => {
     return { kit, sandbox };
   }
 
+  it('gives the request up once its order stayed in progress for RESOLVE_TIMEOUT_MS, and emits nothing', async () => {
+    // Fulfilment far slower than the kit's clock moves: the order stays in progress throughout.
+    const { kit, sandbox } = await setup(600_000);
+    await endUnresolved(kit, sandbox, 'slow-1');
+    const [order] = ordersOf(sandbox, 'slow-1');
+    if (order === undefined) throw new Error('the landed order is missing');
+
+    expect(await resolve(kit, 'slow-1', order.id, kit.policy.pollMaxDelayMs)).toEqual({ merchant_order_id: 'slow-1', outcome: 'refused', reason: 'timed_out' });
+    expect(await resultJobIds(kit, 'slow-1')).toEqual([resultJobId('slow-1')]);
+    expect(await kit.state('slow-1')).toMatchObject({ resolution: null, result: { status: 'unresolved' } });
+  });
+
   it('looks the order up until it is terminal and emits one resolution from it; asking again is a no-op', async () => {
     // Fulfilment slower than the test's steps: the first lookups find the order in progress.
     const { kit, sandbox } = await setup(3_000);
@@ -131,7 +147,8 @@ describe('when an operator resolves an unresolved order by hand', () => {
 
     expect(order.status).not.toBe('completed');
 
-    expect(await resolve(kit, 'op-1', order.id)).toEqual({ merchant_order_id: 'op-1', outcome: 'resolved', status: 'completed', order_id: order.id, source: 'poll' });
+    // The kit's clock moves little per wake: the order completes (in real time) long before RESOLVE_TIMEOUT_MS.
+    expect(await resolve(kit, 'op-1', order.id, 100)).toEqual({ merchant_order_id: 'op-1', outcome: 'resolved', status: 'completed', order_id: order.id, source: 'poll' });
     // It found the order in progress first, waited, and looked again.
     expect(sandbox.stats().calls.lookup).toBeGreaterThanOrEqual(2);
     const [completed] = ordersOf(sandbox, 'op-1');
