@@ -4,6 +4,7 @@ import { LOG_LEVELS } from '../logging/log-levels.js';
 import type { SpendLimit } from '../balance/balance-gate.js';
 import type { LifecyclePolicy } from '../lifecycle/order-state.js';
 import type { OrderLedgerOptions } from '../ledger/order-ledger.js';
+import { parseRedisClusterNodes } from './redis-cluster-nodes.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').min(min, `expected at least ${min}`).max(max, `expected at most ${max}`);
@@ -32,6 +33,13 @@ const url = (protocols: string[]) =>
     // `redis://` parses, and its clients then quietly connect to localhost:6379 (maybe someone else's Redis).
     .refine((v) => parseUrl(v)?.hostname !== '', `expected a host, e.g. ${protocols[0]}//host:port`);
 
+const clusterNodes = z.string().transform((value, ctx) => {
+  const parsed = parseRedisClusterNodes(value);
+  if ('nodes' in parsed) return parsed.nodes;
+  ctx.issues.push({ code: 'custom', message: parsed.problem, input: value });
+  return z.NEVER;
+});
+
 const TOMBSTONE_TTL_DEFAULT_SECONDS = 30 * 24 * 60 * 60;
 const UNMATCHED_EVENT_TTL_DEFAULT_SECONDS = 3 * 24 * 60 * 60;
 
@@ -42,6 +50,11 @@ const UNMATCHED_EVENT_TTL_DEFAULT_SECONDS = 3 * 24 * 60 * 60;
 const schema = z.object({
   /** Redis connection URL. */
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /**
+   * Seed nodes of a Redis Cluster, `host:port,host:port,…`, to use instead of REDIS_URL. Parsed, then
+   * refused by {@link loadConfig} until the fleet's keys are laid out for a cluster (issue 10).
+   */
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
   /** BullMQ key prefix; also prefixes this project's own Redis keys. */
   QUEUE_PREFIX: z
     .string()
@@ -206,6 +219,11 @@ export function loadConfig(
   }
   if (parsed.data.HTTP_TIMEOUT_MS >= parsed.data.WORKER_LOCK_MS) {
     throw new ConfigError('HTTP_TIMEOUT_MS', 'expected less than WORKER_LOCK_MS');
+  }
+  // The connection exists (connectRedisCluster), the key layout does not: BullMQ's and the ledger's
+  // scripts touch several hash slots and a cluster answers CROSSSLOT. Refuse rather than half-work.
+  if (parsed.data.REDIS_CLUSTER_NODES !== undefined) {
+    throw new ConfigError('REDIS_CLUSTER_NODES', 'not supported yet: this version runs on one Redis (REDIS_URL); its keys are not laid out for a Redis Cluster. Unset REDIS_CLUSTER_NODES');
   }
   for (const warning of warnings) onWarning(warning);
   return Object.freeze(boundRetention(parsed.data, input));

@@ -1,8 +1,12 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { TransientError } from '../errors/errors.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
-import { createRedisErrorLog, redisWhere, type RedisErrorLog } from './redis-error-log.js';
+import { createRedisClusterErrorLog, createRedisErrorLog, redisWhere, type RedisErrorLog } from './redis-error-log.js';
+import type { RedisNodeAddress } from './redis-node-address.js';
+
+/** A connection to one Redis server or to a Redis Cluster: what BullMQ and {@link LuaScript} take. */
+export type RedisClient = Redis | Cluster;
 
 /** Options of {@link connectRedis}. */
 export interface ConnectOptions {
@@ -44,6 +48,63 @@ export function connectRedis(url: string, logger: Logger, name: string, options:
     down = false;
   });
   return redis;
+}
+
+/** Delay between two tries of a command whose slot has no reachable primary (failover under way), in ms. */
+const CLUSTER_RETRY_DELAY_MS = 100;
+/**
+ * How long a worker's command waits for a failover to end (a replica promoted after its primary
+ * died), in ms: the primary is declared failed after the cluster's `cluster-node-timeout` (15 s by
+ * default) and the election takes a little more. Past this the command fails, and BullMQ retries the job.
+ */
+const CLUSTER_FAILOVER_RIDE_OUT_MS = 30_000;
+
+/**
+ * A Redis Cluster connection for BullMQ and our own scripts, from its seed nodes (it learns the
+ * rest). Like {@link connectRedis}: `maxRetriesPerRequest: null` on every node, no ioredis
+ * `keyPrefix` (BullMQ refuses one). A command meant for a primary that died is tried again every
+ * 100 ms until a replica has taken over, for up to about 30 s (ioredis' default gives up after
+ * about 1.6 s, which a failover never fits in); with `commandTimeoutMs` it gives up after ioredis'
+ * default 16 tries instead.
+ *
+ * Groundwork (issue 10): nothing connects this way yet. The key layout is not cluster-ready (BullMQ's
+ * and the ledger's scripts touch several hash slots and fail with CROSSSLOT), so the processes
+ * refuse REDIS_CLUSTER_NODES (config.ts) until it is.
+ */
+export function connectRedisCluster(nodes: readonly RedisNodeAddress[], logger: Logger, name: string, options: ConnectOptions = {}): Cluster {
+  const failFast = options.commandTimeoutMs !== undefined;
+  const cluster = new Cluster(
+    nodes.map(({ host, port }) => ({ host, port })),
+    {
+      redisOptions: {
+        maxRetriesPerRequest: failFast ? 1 : null,
+        ...(failFast ? { commandTimeout: options.commandTimeoutMs } : {}),
+        enableReadyCheck: true,
+        connectionName: name,
+      },
+      enableReadyCheck: true,
+      retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
+      retryDelayOnClusterDown: CLUSTER_RETRY_DELAY_MS,
+      retryDelayOnTryAgain: CLUSTER_RETRY_DELAY_MS,
+      ...(failFast ? {} : { maxRedirections: Math.ceil(CLUSTER_FAILOVER_RIDE_OUT_MS / CLUSTER_RETRY_DELAY_MS) }),
+      // Reconnect to the seeds quickly at first, then every 2 s while the whole cluster is away.
+      clusterRetryStrategy: (times) => Math.min(50 * times, 2_000),
+    },
+  );
+  const errorLog = options.errorLog ?? createRedisClusterErrorLog(logger, nodes);
+  let down = false;
+  // 'node error': one node's connection failed (a dead primary, while its replica takes over); the
+  // cluster stays ready. 'error': the cluster's own (no node answers); 'ready' follows its return.
+  cluster.on('node error', (err: Error) => errorLog(err, name));
+  cluster.on('error', (err: Error) => {
+    errorLog(err, name);
+    down = true;
+  });
+  cluster.on('ready', () => {
+    if (down) logger.info({ event: LOG_EVENT.redisRestored, connection: name }, 'redis connection restored');
+    down = false;
+  });
+  return cluster;
 }
 
 /** How long a probe's command (health, scrape-time gauges) waits for its answer, in ms. */

@@ -1,6 +1,7 @@
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { throttledWarning } from '../logging/repeat-throttle.js';
+import type { RedisNodeAddress } from './redis-node-address.js';
 
 /** How often a process repeats one kind of Redis connection error while it lasts, in ms. */
 const REDIS_ERROR_WINDOW_MS = 60_000;
@@ -28,8 +29,16 @@ export function redisWhere(url: string): string {
  * looked and what to check (REDIS_URL), then one per kind of error per window counts the rest.
  */
 export function createRedisErrorLog(logger: Logger, url: string, options: RedisErrorLogOptions = {}): RedisErrorLog {
-  const where = redisWhere(url);
-  const warn = throttledWarning(logger, `redis connection error at ${where}: reconnecting (is REDIS_URL right and Redis running?)`, {
+  return errorLogAt(logger, redisWhere(url), 'REDIS_URL', options);
+}
+
+/** {@link createRedisErrorLog} for a Redis Cluster known by its seed nodes (REDIS_CLUSTER_NODES). */
+export function createRedisClusterErrorLog(logger: Logger, seeds: readonly RedisNodeAddress[], options: RedisErrorLogOptions = {}): RedisErrorLog {
+  return errorLogAt(logger, `cluster ${seeds.map((n) => `${n.host}:${n.port}`).join(',')}`, 'REDIS_CLUSTER_NODES', options);
+}
+
+function errorLogAt(logger: Logger, where: string, variable: string, options: RedisErrorLogOptions): RedisErrorLog {
+  const warn = throttledWarning(logger, `redis connection error at ${where}: reconnecting (is ${variable} right and Redis running?)`, {
     windowMs: options.windowMs ?? REDIS_ERROR_WINDOW_MS,
     now: options.now,
   });

@@ -69,7 +69,8 @@ describe('the README', () => {
     for (const variable of CONFIG_VARIABLES) {
       expect(rows.has(variable), `${variable} missing from the README's config table`).toBe(true);
       const value = defaults[variable];
-      if (value !== undefined) expect(rows.get(variable), variable).toBe(`\`${String(value)}\``);
+      // A parsed list (REDIS_CLUSTER_NODES) has no default today; were it given one, it would read as JSON.
+      if (value !== undefined) expect(rows.get(variable), variable).toBe(`\`${typeof value === 'object' ? JSON.stringify(value) : String(value)}\``);
     }
     expect([...rows.keys()].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
