@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ResolutionJobOutcome } from '../handlers/resolution-job-handler.js';
+import { printable } from '../text/printable.js';
 import { wholeNumber } from './option-parsers.js';
 
 /** Exit codes of `resolve` (documented in the README's CLI section). */
@@ -22,22 +23,25 @@ const REFUSALS: Record<string, string> = {
   timed_out: 'refused: the order was still not terminal (or could not be looked up) after RESOLVE_TIMEOUT_MS; ask again later',
 };
 
-/** One line for people; ids are JSON-quoted so no control character reaches the terminal raw. */
+/** A value for a line people read: quoted, its control and bidi characters escaped (an id must not forge a line). */
+const quoted = (value: string | null): string => (value === null ? 'none' : `"${printable(value)}"`);
+
+/** One line for people. */
 function describe(outcome: ResolutionJobOutcome): { line: string; code: number } {
-  const id = JSON.stringify(outcome.merchant_order_id);
+  const id = quoted(outcome.merchant_order_id);
   switch (outcome.outcome) {
     case 'resolved':
-      return { line: `${id}: resolved: ${outcome.status} (order ${JSON.stringify(outcome.order_id)}), resolution emitted to order-results`, code: RESOLVE_EXIT.resolved };
+      return { line: `${id}: resolved: ${outcome.status} (order ${quoted(outcome.order_id)}), resolution emitted to order-results`, code: RESOLVE_EXIT.resolved };
     case 'already_resolved':
       return {
-        line: `${id}: no-op: already resolved (${outcome.status}, order ${JSON.stringify(outcome.order_id)}, learned by ${outcome.source === 'webhook' ? 'a late webhook' : 'an earlier resolve'})`,
+        line: `${id}: no-op: already resolved (${outcome.status}, order ${quoted(outcome.order_id)}, learned by ${outcome.source === 'webhook' ? 'a late webhook' : 'an earlier resolve'})`,
         code: RESOLVE_EXIT.resolved,
       };
     case 'refused':
       if (outcome.reason === 'unknown') return { line: `${id}: unknown: no intent was ever enqueued for this merchant_order_id`, code: RESOLVE_EXIT.unknown };
       if (outcome.reason === 'expired') {
         return {
-          line: `${id}: unknown: its record expired after RETENTION_SECONDS (final status ${JSON.stringify(outcome.finished_status ?? '')}); nothing can be emitted for it any more`,
+          line: `${id}: unknown: its record expired after RETENTION_SECONDS (final status ${quoted(outcome.finished_status ?? '')}); nothing can be emitted for it any more`,
           code: RESOLVE_EXIT.unknown,
         };
       }
@@ -88,7 +92,7 @@ export function registerResolveCommand(program: Command): void {
         await events.waitUntilReady();
         const requested = await requestResolution(queue, mid, options.orderId);
         if (requested.kind === 'busy') {
-          print(`${JSON.stringify(mid)}: a resolve request with order id ${JSON.stringify(requested.orderId)} is in progress; wait for it to end`, {
+          print(`${quoted(mid)}: a resolve request with order id ${quoted(requested.orderId)} is in progress; wait for it to end`, {
             merchant_order_id: mid,
             outcome: 'busy',
             order_id: requested.orderId,
@@ -102,7 +106,7 @@ export function registerResolveCommand(program: Command): void {
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
           if (!message.includes('timed out')) throw new Error(`resolve request failed in the fleet: ${message}`);
-          print(`${JSON.stringify(mid)}: no answer within ${options.timeout} s; the request goes on in the fleet (is a worker running? is the order still in progress?)`, {
+          print(`${quoted(mid)}: no answer within ${options.timeout} s; the request goes on in the fleet (is a worker running? is the order still in progress?)`, {
             merchant_order_id: mid,
             outcome: 'timed_out',
           });

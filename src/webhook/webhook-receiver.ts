@@ -9,7 +9,7 @@ import { startWebhookHeartbeat, type WebhookHeartbeat } from './webhook-heartbea
 import { listenUrl } from '../http/listen-url.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import { throttledWarning } from '../logging/repeat-throttle.js';
-import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../api/api-limits.js';
+import { MAX_MERCHANT_ORDER_ID_LENGTH, MAX_ORDER_ID_LENGTH } from '../api/api-limits.js';
 import { OPS_PATHS, opsHandler, type OpsDeps } from '../health/ops-routes.js';
 import type { WebhookCounter } from '../metrics/webhook-metrics.js';
 
@@ -223,8 +223,14 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
     if (mid !== null && mid.length > MAX_MERCHANT_ORDER_ID_LENGTH) {
       // The API never sends one (it refuses them on create); storing it would make a key that large.
       count('refused');
-      logger.warn({ order_id: order.id, merchantOrderIdLength: mid.length }, 'webhook refused: merchant_order_id too long');
+      logger.warn({ order_id: order.id.slice(0, MAX_ORDER_ID_LENGTH), merchantOrderIdLength: mid.length }, 'webhook refused: merchant_order_id too long');
       return send(reply, 400, { error: `unusable webhook event: merchant_order_id longer than ${MAX_MERCHANT_ORDER_ID_LENGTH} characters` });
+    }
+    if (order.id.length > MAX_ORDER_ID_LENGTH) {
+      // Order ids are the API's UUIDs; one this long is not the API's, and it would name a Redis key.
+      count('refused');
+      logger.warn({ orderIdLength: order.id.length }, 'webhook refused: order_id too long');
+      return send(reply, 400, { error: `unusable webhook event: order_id longer than ${MAX_ORDER_ID_LENGTH} characters` });
     }
     const ids = { merchant_order_id: order.merchantOrderId, order_id: order.id, status: order.status };
     if (mid === null) {

@@ -13,7 +13,7 @@ import { projectKeys } from '../../src/redis/keys.js';
 import { signWebhook } from '../../src/webhook/signature.js';
 import { startWebhookReceiver, WEBHOOK_PATH, type WebhookReceiver, type WebhookReceiverDeps } from '../../src/webhook/webhook-receiver.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../support/redis.js';
-import { MAX_MERCHANT_ORDER_ID_LENGTH } from '../../src/api/api-limits.js';
+import { MAX_MERCHANT_ORDER_ID_LENGTH, MAX_ORDER_ID_LENGTH } from '../../src/api/api-limits.js';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 const BODY_LIMIT_BYTES = 4096;
@@ -465,6 +465,19 @@ describe('webhook receiver', () => {
       expect(await ledger.load(tooLong)).toBeNull();
       const keys = await redis.keys(`${prefix}*`);
       expect(keys.filter((key) => key.includes(tooLong))).toEqual([]);
+      expect(logLines.join('\n')).not.toContain(tooLong);
+    });
+  });
+
+  describe('when a signed event carries an order_id longer than any the API gives', () => {
+    it('answers 400 and stores it nowhere', async () => {
+      const receiver = await start();
+      const tooLong = 'o'.repeat(MAX_ORDER_ID_LENGTH + 1);
+      const refused = await deliver(receiver.url, JSON.stringify(webhookEvent({ order_id: tooLong, merchant_order_id: 'mo-long-order-id' })));
+      expect(refused).toEqual({ status: 400, body: { error: expect.stringContaining('order_id longer than 100 characters') as unknown } });
+      expect(await ledger.load('mo-long-order-id')).toBeNull();
+      const keys = await redis.keys(`${prefix}*`);
+      expect(keys.filter((key) => key.includes(tooLong) || key.includes('mo-long-order-id'))).toEqual([]);
       expect(logLines.join('\n')).not.toContain(tooLong);
     });
   });
