@@ -67,10 +67,14 @@ export interface FinishedJobCleanup {
   close(): Promise<void>;
 }
 
-/** True when the oldest completed job of `queue` finished at or before `cutoffMs` (epoch ms). */
+/** True when the oldest completed job of `queue` finished at or before `cutoffMs` (epoch ms), or cannot be read. */
 async function hasAgedJob(queue: Queue, cutoffMs: number): Promise<boolean> {
-  const [oldest] = await queue.getJobs(['completed'], 0, 0, true);
-  return oldest?.finishedOn !== undefined && oldest.finishedOn <= cutoffMs;
+  const [oldestId] = await queue.getRanges(['completed'], 0, 0, true);
+  if (oldestId === undefined) return false;
+  const oldest = await queue.getJob(oldestId);
+  // An id left in the set without its job is cleaned too (clean goes by the set's scores alone),
+  // so it cannot hide the aged jobs behind it.
+  return oldest?.finishedOn === undefined || oldest.finishedOn <= cutoffMs;
 }
 
 /** Remove up to `batchSize × maxBatches` completed jobs of `queue` that finished more than `graceMs` ago. */

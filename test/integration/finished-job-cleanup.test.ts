@@ -115,6 +115,17 @@ describe('when the fleet is idle past RETENTION_SECONDS', () => {
     expect(await cleanup.runOnce()).toBe(0);
   });
 
+  it('removes an aged id left in the completed set without its job, and the aged jobs behind it', async () => {
+    const { prefix, intents, logger } = setUp();
+    await complete(intents, prefix, ['intent-orphan-1', 'intent-behind-1']);
+    await redis.del(`${prefix}:${INTENTS_QUEUE}:intent-orphan-1`);
+    await sleep(RETENTION_S * 1000 + 300);
+    const cleanup = startFinishedJobCleanup({ queues: [intents], connection: redis, retentionSeconds: RETENTION_S, logger, intervalMs: 3_600_000 });
+    opened.cleanups.push(cleanup);
+    expect(await cleanup.runOnce()).toBe(2);
+    expect(await intents.getCompletedCount()).toBe(0);
+  });
+
   it('stops its rounds on close', async () => {
     const { prefix, intents, logger } = setUp();
     await complete(intents, prefix, ['intent-kept-1']);
