@@ -38,6 +38,8 @@ export const LOG_EVENT = {
   redisRestored: 'redis_restored',
   /** A BullMQ queue or worker reported an error (throttled per kind of error; `repeated` counts the rest). */
   bullmqError: 'bullmq_error',
+  /** A worker's periodic removal of aged finished jobs failed (throttled per kind of error; `repeated` counts the rest). */
+  jobCleanupFailed: 'job_cleanup_failed',
   /** One Voodoo Center API call answered (debug level); `endpoint`, `status`, `durationMs`. */
   apiCall: 'api_call',
 } as const;

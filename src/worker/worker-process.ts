@@ -22,6 +22,7 @@ import { createProcessRegistry } from '../metrics/process-registry.js';
 import { registerQueueGauges } from '../metrics/queue-gauges.js';
 import { FLEET_LIMITER, pauseFleet } from '../queue/fleet-pause.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
+import { startFinishedJobCleanup } from '../queue/finished-job-cleanup.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
@@ -169,6 +170,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     await closeProbes();
     throw err;
   }
+  // Completed intents and consumed results past RETENTION_SECONDS go even while no job completes.
+  const cleanup = startFinishedJobCleanup({ queues: [intents, results], connection: queueConnection, retentionSeconds: config.RETENTION_SECONDS, logger });
   // run() settles only when the worker stops taking jobs (close(), or a failure of its main loop),
   // so it is not awaited here; a failure is logged, and callers learn of it through `stopped`.
   const stopped = worker.run();
@@ -188,6 +191,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     stopped,
     async close() {
       await worker.close();
+      await cleanup.close();
       await opsServer.close();
       await closeProbes();
       await Promise.all([intents.close(), results.close()]);

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
+import { CLEANUP_INTERVAL_MS } from '../../src/queue/finished-job-cleanup.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
 import { bullmqKey, projectKeys } from '../../src/redis/keys.js';
 import { benchIntents } from './bench-intents.js';
@@ -67,16 +68,17 @@ export interface MemoryFloorReport {
   sampleTtls: { record: number; tombstone: number };
   /** The run's length, first enqueue to the last result consumed, in ms. */
   runMs: number;
-  /** Past TOMBSTONE_TTL_SECONDS after the run, before any new traffic. */
-  pastHorizon: MemoryPoint;
-  /** Orders run after the horizon, whose finishing lets BullMQ remove the old jobs (it does so lazily). */
-  trickleOrders: number;
-  /** After the trickle: the floor again, plus what the trickle orders retain and BullMQ's bounded event streams. */
-  after: MemoryPoint;
-  /** The trickle orders' own keys at the end (they are retained like any order). */
-  trickleKeysLeft: number;
+  /**
+   * How long the run waited idle after its last result, in ms: past TOMBSTONE_TTL_SECONDS and past
+   * RETENTION_SECONDS plus one round of the workers' cleanup of finished jobs, whichever is later.
+   */
+  idleWaitMs: number;
+  /** After that wait, with no traffic at all since the last result. */
+  idle: MemoryPoint;
+  /** BullMQ jobs still kept at that point (completed intents, completed results, failed intents). */
+  finishedJobsLeftIdle: { completedIntents: number; completedResults: number; failedIntents: number };
   /** The ten largest keys at the end (`MEMORY USAGE`, bytes), to attribute what is above the floor. */
-  largestKeysAfter: { key: string; bytes: number }[];
+  largestKeysIdle: { key: string; bytes: number }[];
 }
 
 async function largestKeys(redis: Redis, count: number): Promise<{ key: string; bytes: number }[]> {
@@ -95,8 +97,6 @@ async function largestKeys(redis: Redis, count: number): Promise<{ key: string; 
 
 const RESULT_STATES: JobType[] = ['waiting', 'active', 'delayed', 'prioritized'];
 const UNFINISHED_INTENT_STATES: JobType[] = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'];
-/** BullMQ removes at most this many aged jobs of a queue per job that finishes there (its keepJobs default limit). */
-const BULLMQ_REMOVALS_PER_FINISH = 1_000;
 const POLL_MS = 500;
 const PROGRESS_GAP_MS = 10_000;
 
@@ -149,7 +149,8 @@ async function waitForConsumed(fleet: Fleet, count: number, options: MemoryFloor
 /**
  * Run `orders` orders (webhook mode) on a private Redis with short retention, a consumer taking
  * every result, and measure Redis: its floor, what the orders retain, and what is left once
- * TOMBSTONE_TTL_SECONDS has passed and a trickle of new orders has let BullMQ remove the aged jobs.
+ * TOMBSTONE_TTL_SECONDS and RETENTION_SECONDS have passed with no traffic at all (the workers'
+ * periodic cleanup removes the aged finished jobs).
  */
 export async function runMemoryFloor(options: MemoryFloorOptions): Promise<MemoryFloorReport> {
   const setup = benchModeSetup('webhook', options.concurrency);
@@ -186,23 +187,18 @@ export async function runMemoryFloor(options: MemoryFloorOptions): Promise<Memor
     const sampleTtls = { record: await redis.ttl(keys.order(sampleId)), tombstone: await redis.ttl(keys.tombstone(sampleId)) };
     options.onProgress?.(`  run: ${intents.length} orders in ${formatSeconds(runMs)}; retained ${retained.usedBytes - floor.usedBytes} bytes, ${retained.keys} keys`);
 
-    // Past the horizon, counted from the last result: every tombstone and record has expired by then.
-    const waitMs = options.tombstoneTtlSeconds * 1000 + 5_000;
-    options.onProgress?.(`  waiting ${formatSeconds(waitMs)} for TOMBSTONE_TTL_SECONDS to pass`);
-    await sleep(waitMs, undefined, options.signal ? { signal: options.signal } : {});
-    const pastHorizon = await point(redis, prefix);
-
-    // BullMQ removes aged finished jobs only when another job of the queue finishes, up to 1000 each.
-    const trickle = benchIntents(Math.ceil(options.orders / BULLMQ_REMOVALS_PER_FINISH) + 2, 'mf-trickle');
-    for (const intent of trickle) {
-      await enqueueOrders(fleet.intents, [intent]);
-      await sleep(50);
-    }
-    await waitForConsumed(fleet, trickle.length, options, 'trickle');
-    const after = await point(redis, prefix);
-    let trickleKeysLeft = 0;
-    for (const intent of trickle) trickleKeysLeft += await redis.exists(keys.order(intent.merchant_order_id), keys.tombstone(intent.merchant_order_id));
-    const largestKeysAfter = await largestKeys(redis, 10);
+    // Idle past both horizons, counted from the last result: every tombstone and record has expired
+    // by then, and a cleanup round of each worker has run after the last finished job aged out.
+    const idleWaitMs = Math.max(options.tombstoneTtlSeconds * 1000, options.retentionSeconds * 1000 + CLEANUP_INTERVAL_MS) + 5_000;
+    options.onProgress?.(`  waiting ${formatSeconds(idleWaitMs)} idle, past TOMBSTONE_TTL_SECONDS and RETENTION_SECONDS + one cleanup round`);
+    await sleep(idleWaitMs, undefined, options.signal ? { signal: options.signal } : {});
+    const idle = await point(redis, prefix);
+    const finishedJobsLeftIdle = {
+      completedIntents: await fleet.intents.getCompletedCount(),
+      completedResults: await fleet.results.getCompletedCount(),
+      failedIntents: await fleet.intents.getFailedCount(),
+    };
+    const largestKeysIdle = await largestKeys(redis, 10);
     return {
       orders: intents.length,
       settings: {
@@ -218,11 +214,10 @@ export async function runMemoryFloor(options: MemoryFloorOptions): Promise<Memor
       sample,
       sampleTtls,
       runMs,
-      pastHorizon,
-      trickleOrders: trickle.length,
-      after,
-      trickleKeysLeft,
-      largestKeysAfter,
+      idleWaitMs,
+      idle,
+      finishedJobsLeftIdle,
+      largestKeysIdle,
     };
   } finally {
     await consumer.close();

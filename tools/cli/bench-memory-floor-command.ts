@@ -21,13 +21,13 @@ export function registerBenchMemoryFloorCommand(program: Command): void {
   const io = processDevCommandIo(false);
   program
     .command('bench-memory-floor', { hidden: true })
-    .description('run N orders (webhook mode) on a private redis-server with short retention; print Redis memory at its floor, retained, and past the tombstone horizon (JSON)')
+    .description('run N orders (webhook mode) on a private redis-server with short retention; print Redis memory at its floor, retained, and idle past the retention horizons (JSON)')
     .option('--orders <n>', 'orders of the measured run', wholeNumber(1, 1_000_000), 20_000)
     .option('--workers <n>', 'worker processes', wholeNumber(1, 32), 2)
     .option('--concurrency <n>', 'WORKER_CONCURRENCY of each worker', wholeNumber(1, 1_000), 64)
     .option('--batch-size <n>', 'intents per addBulk', wholeNumber(1, 100_000), 1_000)
     .option('--retention-seconds <s>', 'RETENTION_SECONDS: longer than the run, so every order is retained when measured', wholeNumber(60, 86_400), 600)
-    .option('--tombstone-ttl-seconds <s>', 'TOMBSTONE_TTL_SECONDS (the run waits this long after its last result)', wholeNumber(60, 86_400), 660)
+    .option('--tombstone-ttl-seconds <s>', 'TOMBSTONE_TTL_SECONDS (the run then waits idle past it and past RETENTION_SECONDS + one cleanup round)', wholeNumber(60, 86_400), 660)
     .option('--unmatched-event-ttl-seconds <s>', 'UNMATCHED_EVENT_TTL_SECONDS', wholeNumber(60, 86_400), 60)
     .option('--timeout-ms <ms>', 'longest the run may take to produce and consume every result', wholeNumber(1_000, 7_200_000), 1_800_000)
     .action((opts: MemoryFloorCliOptions) =>
