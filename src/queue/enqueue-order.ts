@@ -51,7 +51,8 @@ function jobOptions(intent: OrderIntent, options: EnqueueOptions) {
  */
 export type IntentTarget = Queue | FleetQueues;
 
-function intentsQueueFor(target: IntentTarget, merchantOrderId: string): Queue {
+/** The `order-intents` queue an intent for `merchantOrderId` goes to in `target`. */
+export function intentsQueueFor(target: IntentTarget, merchantOrderId: string): Queue {
   return 'forOrder' in target ? target.forOrder(merchantOrderId).intents : target;
 }
 
