@@ -5,17 +5,8 @@
  * `voodoo-fulfillment/sandbox`; the processes are the CLI.
  */
 export { enqueueOrder, enqueueOrders, InvalidIntentError, type EnqueueOptions, type IntentTarget } from './queue/enqueue-order.js';
-export {
-  consumeResults,
-  openFleetQueues,
-  partitionPrefixes,
-  type ConsumeResultsOptions,
-  type FleetQueues,
-  type FleetQueuesOptions,
-  type PartitionQueues,
-} from './queue/partition-queues.js';
+export { consumeResults, partitionPrefixes, type ConsumeResultsOptions } from './queue/consume-results.js';
 export { partitionOf } from './redis/partitions.js';
-export type { Partition, PartitionArea, PartitionLayout } from './redis/partitions.js';
 export { INTENTS_QUEUE, RESULTS_QUEUE } from './queue/queue-names.js';
 export { intentJobId, resolutionJobId, resultJobId } from './queue/job-ids.js';
 export type { OrderIntent } from './lifecycle/intent.js';

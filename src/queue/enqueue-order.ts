@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { FulfillmentError } from '../errors/errors.js';
 import { parseIntent, type OrderIntent } from '../lifecycle/intent.js';
 import { intentJobId } from './job-ids.js';
+import { partitionOf } from '../redis/partitions.js';
 import type { FleetQueues } from './partition-queues.js';
 
 /** Raised by {@link enqueueOrder} for an intent the worker would refuse. */
@@ -45,15 +46,26 @@ function jobOptions(intent: OrderIntent, options: EnqueueOptions) {
 }
 
 /**
- * Where intents go: one BullMQ Queue named `order-intents` (with your prefix, QUEUE_PARTITIONS = 1),
- * or a fleet's partitioned queues ({@link openFleetQueues}), where each intent goes to the partition
- * its merchant_order_id routes to.
+ * Where intents go:
+ * - one BullMQ Queue named `order-intents` with your prefix (QUEUE_PARTITIONS = 1);
+ * - with QUEUE_PARTITIONS = K > 1, the K `order-intents` queues in partition order, one per prefix of
+ *   `partitionPrefixes(QUEUE_PREFIX, K)`: each intent goes to `queues[partitionOf(merchant_order_id, K)]`;
+ * - or a fleet's partitioned queues (openFleetQueues, inside this package), routed the same way.
  */
-export type IntentTarget = Queue | FleetQueues;
+export type IntentTarget = Queue | readonly Queue[] | FleetQueues;
 
 /** The `order-intents` queue an intent for `merchantOrderId` goes to in `target`. */
 export function intentsQueueFor(target: IntentTarget, merchantOrderId: string): Queue {
+  if (isQueueList(target)) {
+    const queue = target[partitionOf(merchantOrderId, target.length)];
+    if (queue === undefined) throw new RangeError('enqueue: the list of partition queues is empty');
+    return queue;
+  }
   return 'forOrder' in target ? target.forOrder(merchantOrderId).intents : target;
+}
+
+function isQueueList(target: IntentTarget): target is readonly Queue[] {
+  return Array.isArray(target);
 }
 
 /** The intents grouped by the queue each goes to, in their order. */

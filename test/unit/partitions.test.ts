@@ -1,8 +1,11 @@
 import { createRequire } from 'node:module';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { fundsScriptKeys } from '../../src/balance/balance-gate.js';
 import { OrderLedger } from '../../src/ledger/order-ledger.js';
+import { partitionPrefixes } from '../../src/queue/consume-results.js';
+import { intentsQueueFor } from '../../src/queue/enqueue-order.js';
 import { projectKeys } from '../../src/redis/keys.js';
 import { partitionLayout, partitionOf } from '../../src/redis/partitions.js';
 
@@ -84,5 +87,19 @@ describe('when the keys are partitioned', () => {
     const keys = partitionLayout('bull', 4).global.keys;
     const fleetWide = [...fundsScriptKeys(keys), keys.balanceLock, keys.token, keys.tokenLock, keys.webhookAlive, keys.keyRefused, keys.eventWithoutMerchantOrderId('ord-1')];
     expect(new Set(fleetWide.map(slotOf)).size).toBe(1);
+  });
+});
+
+describe('when a producer passes one order-intents queue per partition', () => {
+  it('adds each intent to the queue of its partition, in partition order', () => {
+    // Stand-ins carrying only their position: intentsQueueFor picks, it never calls them.
+    const queues = [0, 1, 2, 3].map((index) => ({ index }) as unknown as Queue);
+    expect(intentsQueueFor(queues, 'hx-1')).toBe(queues[4106249165 % 4]);
+    for (const id of ['mo-1', 'mo-2', 'a:b c']) expect(intentsQueueFor(queues, id)).toBe(queues[partitionOf(id, 4)]);
+  });
+
+  it('names the prefixes to open them under, as the layout does', () => {
+    expect(partitionPrefixes('shop', 1)).toEqual(['shop']);
+    expect(partitionPrefixes('shop', 3)).toEqual(['{shop-0}', '{shop-1}', '{shop-2}']);
   });
 });
