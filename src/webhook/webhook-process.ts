@@ -43,6 +43,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
   const metrics = createPipelineMetrics(registry);
   // The receiver only gives reservations back; it never reads the balance.
   const gate = new BalanceGate({ redis, prefix: globalPrefix, freshMs: config.BALANCE_CACHE_MS, logger });
+  const report = createNoticeReporter({ metrics });
   // Each partition's jobs are woken, closed and their results emitted in that partition's queues.
   const routes = queues.partitions.map(({ partition, intents, results }) => {
     const where = queues.layout.count === 1 ? '' : ` ${partition.prefix}`;
@@ -56,7 +57,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
       policy: lifecyclePolicy(config),
       closeJob,
       metrics,
-      report: createNoticeReporter({ metrics }),
+      report,
       logger,
     });
     return { wake, closeJob, finalize };

@@ -127,21 +127,22 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   };
 
   const concurrency = concurrencyPerPartition(config.WORKER_CONCURRENCY, partitions);
+  // Shared by every partition: one process logs one loud line per notice, whatever partition met it.
+  const processWide = {
+    ledger,
+    client,
+    gate,
+    policy: lifecyclePolicy(config),
+    webhookAlive,
+    // A 429 or a refused key pauses every partition: the API's limits are the account's.
+    pauseFleet: (ms: number, reason: FleetPauseReason) => pauseFleet(allIntents, redis, globalPrefix, ms, reason),
+    metrics,
+    report: createNoticeReporter({ metrics }),
+    logger,
+  };
   // One BullMQ worker per partition; an order's result goes to its own partition's results queue.
   const workers = queues.partitions.map(({ partition, intents, results }) => {
-    const shared = {
-      ledger,
-      client,
-      gate,
-      emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
-      policy: lifecyclePolicy(config),
-      webhookAlive,
-      // A 429 or a refused key pauses every partition: the API's limits are the account's.
-      pauseFleet: (ms: number, reason: FleetPauseReason) => pauseFleet(allIntents, redis, globalPrefix, ms, reason),
-      metrics,
-      report: createNoticeReporter({ metrics }),
-      logger,
-    };
+    const shared = { ...processWide, emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }) };
     const handler = createIntentsQueueHandler({
       order: createOrderJobHandler({ ...shared, catalog }),
       resolve: createResolutionJobHandler(shared),
