@@ -28,6 +28,7 @@ import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
 import { createRedisErrorLog } from '../redis/redis-error-log.js';
 import { projectKeys } from '../redis/keys.js';
+import { createReplicationWait } from '../redis/replication-wait.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
 /** A running worker process's pieces, for shutdown and metrics. */
@@ -129,7 +130,12 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     logger,
   };
   const handler = createIntentsQueueHandler({
-    order: createOrderJobHandler({ ...shared, catalog }),
+    order: createOrderJobHandler({
+      ...shared,
+      catalog,
+      // The ledger writes on `redis`: WAIT covers that connection's writes, the attempt record included.
+      awaitReplication: createReplicationWait({ redis, replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, logger }),
+    }),
     resolve: createResolutionJobHandler(shared),
   });
 
