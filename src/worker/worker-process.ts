@@ -24,6 +24,7 @@ import { FLEET_LIMITER, pauseFleet } from '../queue/fleet-pause.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { startFinishedJobCleanup } from '../queue/finished-job-cleanup.js';
 import { openFleetQueues } from '../queue/partition-queues.js';
+import { concurrencyPerPartition } from './partition-concurrency.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
@@ -48,15 +49,6 @@ export interface WorkerProcess {
 
 /** How long a "is a webhook receiver alive?" answer is reused, in ms. */
 const WEBHOOK_ALIVE_CACHE_MS = 1_000;
-
-/**
- * Jobs each partition's BullMQ Worker runs at once: ceil(WORKER_CONCURRENCY / QUEUE_PARTITIONS), at
- * least 1. A process may thus run up to `partitions - 1` jobs more than WORKER_CONCURRENCY when every
- * partition is busy; a backlog in one partition alone gets only its share.
- */
-export function concurrencyPerPartition(concurrency: number, partitions: number): number {
-  return Math.max(1, Math.ceil(concurrency / partitions));
-}
 
 /**
  * Composition root of `voodoo-fulfillment worker`: builds connections, the API client, ledger,

@@ -8,6 +8,7 @@ import { partitionPrefixes } from '../../src/queue/consume-results.js';
 import { intentsQueueFor } from '../../src/queue/enqueue-order.js';
 import { projectKeys } from '../../src/redis/keys.js';
 import { partitionLayout, partitionOf } from '../../src/redis/partitions.js';
+import { concurrencyPerPartition } from '../../src/worker/partition-concurrency.js';
 
 // The slot function Redis Cluster uses (CRC16 of the hash tag), as ioredis computes it.
 const slotOf = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
@@ -101,5 +102,14 @@ describe('when a producer passes one order-intents queue per partition', () => {
   it('names the prefixes to open them under, as the layout does', () => {
     expect(partitionPrefixes('shop', 1)).toEqual(['shop']);
     expect(partitionPrefixes('shop', 3)).toEqual(['{shop-0}', '{shop-1}', '{shop-2}']);
+  });
+});
+
+describe("a worker process's concurrency per partition", () => {
+  it('is WORKER_CONCURRENCY with one partition, its share rounded up with more, never below one', () => {
+    expect(concurrencyPerPartition(32, 1)).toBe(32);
+    expect(concurrencyPerPartition(32, 4)).toBe(8);
+    expect(concurrencyPerPartition(10, 4)).toBe(3);
+    expect(concurrencyPerPartition(2, 8)).toBe(1);
   });
 });
