@@ -26,7 +26,7 @@ export interface SpendLimit {
 /** Options of {@link BalanceGate}. */
 export interface BalanceGateOptions {
   redis: Redis;
-  /** Key prefix (QUEUE_PREFIX). */
+  /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
   prefix: string;
   /**
    * Reads the spendable balance from the API. Only `reserve` needs it: a process that only releases

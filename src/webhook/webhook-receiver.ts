@@ -57,7 +57,7 @@ export interface WebhookReceiverDeps {
   heartbeat?: {
     /** Not owned: the caller closes it after the receiver. */
     redis: Redis;
-    /** Key prefix (QUEUE_PREFIX). */
+    /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
     prefix: string;
     /** Lifetime of one beat, in ms. Default 10 000. */
     ttlMs?: number;
