@@ -4,7 +4,9 @@
  * the packed package and checks). The API client is `voodoo-fulfillment/client`, the sandbox
  * `voodoo-fulfillment/sandbox`; the processes are the CLI.
  */
-export { enqueueOrder, enqueueOrders, InvalidIntentError, type EnqueueOptions } from './queue/enqueue-order.js';
+export { enqueueOrder, enqueueOrders, InvalidIntentError, type EnqueueOptions, type IntentTarget } from './queue/enqueue-order.js';
+export { consumeResults, partitionPrefixes, type ConsumeResultsOptions } from './queue/consume-results.js';
+export { partitionOf } from './redis/partitions.js';
 export { INTENTS_QUEUE, RESULTS_QUEUE } from './queue/queue-names.js';
 export { intentJobId, resolutionJobId, resultJobId } from './queue/job-ids.js';
 export type { OrderIntent } from './lifecycle/intent.js';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { TransientError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
-import { projectKeys } from '../redis/keys.js';
+import { projectKeys, type ProjectKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { OwnedKey } from '../redis/owned-key.js';
 import { RECORD_CHARGE, RELEASE, REFRESH, RESERVE } from './balance-scripts.js';
@@ -26,7 +26,7 @@ export interface SpendLimit {
 /** Options of {@link BalanceGate}. */
 export interface BalanceGateOptions {
   redis: Redis;
-  /** Key prefix (QUEUE_PREFIX). */
+  /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
   prefix: string;
   /**
    * Reads the spendable balance from the API. Only `reserve` needs it: a process that only releases
@@ -66,7 +66,7 @@ export class BalanceGate {
     const keys = projectKeys(options.prefix);
     this.balanceKey = keys.balance;
     this.lockKey = keys.balanceLock;
-    this.keys = [keys.balance, keys.reservations, keys.spendLog, keys.spendAmounts];
+    this.keys = fundsScriptKeys(keys);
   }
 
   /**
@@ -134,4 +134,12 @@ export class BalanceGate {
       await lock.release();
     }
   }
+}
+
+/**
+ * The keys every funds script (RESERVE, RELEASE, RECORD_CHARGE) is given, in order: balance,
+ * reservations, spend log, spend amounts. All fleet-wide: with partitions, all in the global area.
+ */
+export function fundsScriptKeys(keys: ProjectKeys): string[] {
+  return [keys.balance, keys.reservations, keys.spendLog, keys.spendAmounts];
 }

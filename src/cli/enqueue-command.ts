@@ -48,25 +48,25 @@ export function registerEnqueueCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nEvery line is checked before anything is added: one bad line adds nothing and names the line.\n' +
-        'Uses REDIS_URL and QUEUE_PREFIX from the environment.',
+        'Uses REDIS_URL, QUEUE_PREFIX and QUEUE_PARTITIONS from the environment.',
     )
     .action(async (intent: string | undefined, options: { file?: string }) => {
       if ((intent === undefined) === (options.file === undefined)) {
         throw new Error('enqueue: give exactly one of an intent argument or --file');
       }
       const [
-        { Queue },
         { loadConfig },
         { parseIntent },
         { enqueueNewOrders },
         { INTENTS_QUEUE },
+        { openFleetQueues },
         { closeCommandConnection, connectRedisForCommand },
       ] = await Promise.all([
-        import('bullmq'),
         import('../config/config.js'),
         import('../lifecycle/intent.js'),
         import('../queue/enqueue-order.js'),
         import('../queue/queue-names.js'),
+        import('../queue/partition-queues.js'),
         import('../redis/connect.js'),
       ]);
       const intents: OrderIntent[] = [];
@@ -82,20 +82,21 @@ export function registerEnqueueCommand(program: Command): void {
       }
       const config = loadConfig(process.env);
       const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-enqueue');
-      const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+      const queues = openFleetQueues({ connection: redis, prefix: config.QUEUE_PREFIX, partitions: config.QUEUE_PARTITIONS });
       // A failing add rejects and the command reports that; the event would only repeat it, raw.
-      queue.on('error', () => undefined);
+      for (const { intents: queue } of queues.partitions) queue.on('error', () => undefined);
       try {
         let added = 0;
         const already: string[] = [];
         for (let i = 0; i < intents.length; i += BATCH) {
-          const report = await enqueueNewOrders(queue, redis, intents.slice(i, i + BATCH));
+          const report = await enqueueNewOrders(queues, redis, intents.slice(i, i + BATCH));
           added += report.added.length;
           already.push(...report.alreadyEnqueued);
         }
-        process.stdout.write(`enqueued ${added} intent(s) to ${config.QUEUE_PREFIX}:${INTENTS_QUEUE}${alreadyEnqueued(already)}\n`);
+        const where = queues.layout.count === 1 ? `${config.QUEUE_PREFIX}:${INTENTS_QUEUE}` : `${INTENTS_QUEUE} of ${queues.layout.count} partitions`;
+        process.stdout.write(`enqueued ${added} intent(s) to ${where}${alreadyEnqueued(already)}\n`);
       } finally {
-        await queue.close();
+        await queues.close();
         await closeCommandConnection(redis);
       }
     });

@@ -64,23 +64,25 @@ export function registerResolveCommand(program: Command): void {
         'at most one resolution is ever emitted per merchant_order_id.\n' +
         `Exit codes: ${RESOLVE_EXIT.resolved} resolved (now, or already: a no-op), ${RESOLVE_EXIT.refused} refused (wrong order id, unknown to the API,\n` +
         `or the result was not unresolved), ${RESOLVE_EXIT.unknown} merchant_order_id unknown or expired, ${RESOLVE_EXIT.timedOut} no answer within --timeout\n` +
-        '(the request goes on in the fleet), 1 error.\nUses REDIS_URL and QUEUE_PREFIX from the environment.',
+        '(the request goes on in the fleet), 1 error.\nUses REDIS_URL, QUEUE_PREFIX and QUEUE_PARTITIONS from the environment.',
     )
     .action(async (mid: string, options: { orderId: string; timeout: number; json?: boolean }) => {
       if (mid === '' || options.orderId === '') throw new Error('resolve: merchant_order_id and --order-id must not be empty');
-      const [{ Queue, QueueEvents }, { loadConfig }, { INTENTS_QUEUE }, { closeCommandConnection, connectRedisForCommand }, { requestResolution }] =
+      const [{ Queue, QueueEvents }, { loadConfig }, { INTENTS_QUEUE }, { closeCommandConnection, connectRedisForCommand }, { requestResolution }, { partitionLayout }] =
         await Promise.all([
           import('bullmq'),
           import('../config/config.js'),
           import('../queue/queue-names.js'),
           import('../redis/connect.js'),
           import('../queue/enqueue-resolve.js'),
+          import('../redis/partitions.js'),
         ]);
       const config = loadConfig(process.env);
       const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-resolve');
       // QueueEvents blocks on its connection: it gets one of its own.
       const eventsRedis = await connectRedisForCommand(config.REDIS_URL, 'vf-resolve-events', { blocking: true });
-      const prefix = config.QUEUE_PREFIX;
+      // The request goes to the partition the order's merchant_order_id routes to.
+      const prefix = partitionLayout(config.QUEUE_PREFIX, config.QUEUE_PARTITIONS).forOrder(mid).prefix;
       const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
       const events = new QueueEvents(INTENTS_QUEUE, { connection: eventsRedis, prefix });
       queue.on('error', () => undefined);

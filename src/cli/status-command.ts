@@ -17,7 +17,7 @@ export function registerStatusCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nReads only; exits 1 when any id is unknown to this system (never enqueued, or removed).\n' +
-        'Uses REDIS_URL and QUEUE_PREFIX from the environment.',
+        'Uses REDIS_URL, QUEUE_PREFIX and QUEUE_PARTITIONS from the environment.',
     )
     .action(async (ids: string[], options: { json?: boolean }) => {
       const [
@@ -25,6 +25,7 @@ export function registerStatusCommand(program: Command): void {
         { ledgerRetention, loadConfig },
         { OrderLedger },
         { INTENTS_QUEUE, RESULTS_QUEUE },
+        { partitionLayout },
         { closeCommandConnection, connectRedisForCommand },
         { formatOrderStatus, orderStatus },
       ] = await Promise.all([
@@ -32,27 +33,33 @@ export function registerStatusCommand(program: Command): void {
         import('../config/config.js'),
         import('../ledger/order-ledger.js'),
         import('../queue/queue-names.js'),
+        import('../redis/partitions.js'),
         import('../redis/connect.js'),
         import('../status/order-status.js'),
       ]);
       const config = loadConfig(process.env);
       const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-status');
       const prefix = config.QUEUE_PREFIX;
-      const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
-      const results = new Queue<OrderResult>(RESULTS_QUEUE, { connection: redis, prefix });
-      const ledger = new OrderLedger({ redis, prefix, ...ledgerRetention(config) });
+      const layout = partitionLayout(prefix, config.QUEUE_PARTITIONS);
+      // Each id is read in the partition it routes to.
+      const queues = layout.partitions.map((partition) => ({
+        intents: new Queue(INTENTS_QUEUE, { connection: redis, prefix: partition.prefix }),
+        results: new Queue<OrderResult>(RESULTS_QUEUE, { connection: redis, prefix: partition.prefix }),
+      }));
+      const ledger = new OrderLedger({ redis, prefix, partitions: config.QUEUE_PARTITIONS, ...ledgerRetention(config) });
       // A failing read rejects and the command reports that; the events would only repeat it, raw.
-      for (const q of [intents, results]) q.on('error', () => undefined);
+      for (const q of queues.flatMap(({ intents, results }) => [intents, results])) q.on('error', () => undefined);
       try {
         let unknown = 0;
         for (const id of ids) {
+          const { intents, results } = queues[layout.forOrder(id).index] as (typeof queues)[number];
           const report = await orderStatus({ view: (mid) => ledger.view(mid), intents, results }, id);
           if (unheardOf(report)) unknown += 1;
           process.stdout.write(`${options.json === true ? JSON.stringify(report) : formatOrderStatus(report)}\n`);
         }
         if (unknown > 0) process.exitCode = 1;
       } finally {
-        await Promise.all([intents.close(), results.close()]);
+        await Promise.all(queues.flatMap(({ intents, results }) => [intents.close(), results.close()]));
         await closeCommandConnection(redis);
       }
     });

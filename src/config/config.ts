@@ -67,6 +67,11 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, dot, dash or underscore')
     .default('bull'),
+  /**
+   * Number of queue partitions (1-1024). 1 keeps today's single-queue key layout; K > 1 splits the
+   * queues and per-order keys into K hash-tagged areas (src/redis/partitions.ts).
+   */
+  QUEUE_PARTITIONS: int(1, 1024).default(1),
   /** Base URL of the Voodoo Center API (the part before /api/v1). */
   VOODOO_API_URL: url(['https:', 'http:']).default('https://api.voodoo.center'),
   /** The long-lived `ak_` API key. Required by the worker. */

@@ -1,8 +1,8 @@
-import { Queue } from 'bullmq';
 import type { Config } from '../config/config.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
+import { openFleetQueues } from '../queue/partition-queues.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { connectRedis } from '../redis/connect.js';
 import { openProbes } from '../health/probes.js';
@@ -24,14 +24,18 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
     throw err;
   });
   const prefix = config.QUEUE_PREFIX;
-  const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
-  const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
-  logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results });
-  const probes = openProbes(config.REDIS_URL, 'vf-dashboard-probes', prefix);
-  const readiness = await startReadiness({ component: 'dashboard', redis: probes.redis, prefix, logger, needsApiKey: false });
+  const partitions = config.QUEUE_PARTITIONS;
+  const queues = openFleetQueues({ connection: redis, prefix, partitions });
+  // With partitions, each board entry is named by its partition's prefix (`{bull-0}:order-intents`).
+  const label = (partitionPrefix: string): string => (partitions === 1 ? '' : `${partitionPrefix}:`);
+  for (const { partition, intents, results } of queues.partitions) {
+    logBullmqErrors(logger, { [`queue ${label(partition.prefix)}${INTENTS_QUEUE}`]: intents, [`queue ${label(partition.prefix)}${RESULTS_QUEUE}`]: results });
+  }
+  const probes = openProbes(config.REDIS_URL, 'vf-dashboard-probes', prefix, partitions);
+  const readiness = await startReadiness({ component: 'dashboard', redis: probes.redis, prefix: queues.layout.global.prefix, logger, needsApiKey: false });
   const registry = createProcessRegistry();
   registerHealthGauges(registry, readiness);
-  registerQueueGauges(registry, [probes.intents, probes.results]);
+  registerQueueGauges(registry, [...probes.intents, ...probes.results]);
   const closeProbes = async (): Promise<void> => {
     readiness.close();
     await probes.close();
@@ -41,16 +45,16 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
     dashboard = await startDashboard({
       host: config.DASHBOARD_HOST,
       port: config.DASHBOARD_PORT,
-      queues: [
-        { queue: intents, description: 'order intents: one job drives one order (parked as delayed while it waits)' },
-        { queue: results, description: 'one result per merchant_order_id (codes hidden here)' },
-      ],
+      queues: queues.partitions.flatMap(({ partition, intents, results }) => [
+        { queue: intents, label: label(partition.prefix), description: 'order intents: one job drives one order (parked as delayed while it waits)' },
+        { queue: results, label: label(partition.prefix), description: 'one result per merchant_order_id (codes hidden here)' },
+      ]),
       logger,
       ops: { readiness, registry },
     });
   } catch (err) {
     await closeProbes();
-    await Promise.all([intents.close(), results.close()]);
+    await queues.close();
     await redis.quit();
     throw err;
   }
@@ -63,7 +67,7 @@ export async function startDashboardProcess(config: Config, logger: Logger): Pro
         await dashboard.close();
       } finally {
         await closeProbes();
-        await Promise.all([intents.close(), results.close()]);
+        await queues.close();
         await redis.quit();
       }
     },

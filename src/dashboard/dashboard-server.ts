@@ -15,7 +15,12 @@ export interface DashboardDeps {
   /** Port to bind (DASHBOARD_PORT); 0 picks a free one. */
   port: number;
   /** The queues to show, each with a line of description. Not owned: the caller closes them. */
-  queues: readonly { queue: Queue; description: string }[];
+  queues: readonly {
+    queue: Queue;
+    description: string;
+    /** Shown before the queue's name, telling apart queues of one name (partitions); default none. */
+    label?: string;
+  }[];
   logger: Logger;
   /** Serve /healthz, /readyz and /metrics beside the board (the dashboard process passes them). */
   ops?: OpsDeps;
@@ -37,8 +42,8 @@ export interface Dashboard {
  */
 export async function startDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const serverAdapter = new FastifyAdapter();
-  const adapters = deps.queues.map(({ queue, description }) => {
-    const adapter = new BullMQAdapter(queue, { readOnlyMode: true, allowRetries: false, description });
+  const adapters = deps.queues.map(({ queue, description, label }) => {
+    const adapter = new BullMQAdapter(queue, { readOnlyMode: true, allowRetries: false, description, ...(label ? { prefix: label } : {}) });
     adapter.setFormatter('data', (data: unknown) => hideCodes(data));
     adapter.setFormatter('returnValue', (data: unknown) => hideCodes(data));
     return adapter;

@@ -70,7 +70,7 @@ export interface ReadinessOptions {
   component: Component;
   /** A fail-fast connection (connectRedisForProbes). Not owned. */
   redis: Redis;
-  /** Key prefix (QUEUE_PREFIX). */
+  /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
   prefix: string;
   logger: Logger;
   /** Whether a refused API key makes this process unready: true for a worker, which can place nothing without it. */

@@ -2,8 +2,9 @@ import type { Redis } from 'ioredis';
 import { isTerminalStatus, type Order } from '../api/order.js';
 import { initialState } from '../lifecycle/order-machine.js';
 import type { OrderState } from '../lifecycle/order-state.js';
-import { projectKeys, type ProjectKeys } from '../redis/keys.js';
+import type { ProjectKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
+import { partitionLayout, type PartitionLayout } from '../redis/partitions.js';
 import { CLAIM, LOAD, RECORD_EVENT, SAVE } from './ledger-scripts.js';
 
 /** One order's record as loaded from Redis. */
@@ -62,8 +63,10 @@ export interface LedgerView {
 /** Options of {@link OrderLedger}. */
 export interface OrderLedgerOptions {
   redis: Redis;
-  /** Key prefix (QUEUE_PREFIX); its keys: `projectKeys(prefix)` (redis/keys.ts). */
+  /** Key prefix (QUEUE_PREFIX); its keys: `partitionLayout(prefix, partitions)` (redis/partitions.ts). */
   prefix: string;
+  /** Number of queue partitions (QUEUE_PARTITIONS); an order's keys live in its partition. Default 1. */
+  partitions?: number;
   /** How long a finished record is kept, in seconds. */
   retentionSeconds: number;
   /** How long a finished id's tombstone is kept, in seconds; at least `retentionSeconds`. */
@@ -85,10 +88,31 @@ export class OrderLedger {
   private readonly saveScript = new LuaScript(SAVE);
   private readonly recordEventScript = new LuaScript(RECORD_EVENT);
 
-  private readonly keys: ProjectKeys;
+  private readonly layout: PartitionLayout;
 
   constructor(private readonly options: OrderLedgerOptions) {
-    this.keys = projectKeys(options.prefix);
+    this.layout = partitionLayout(options.prefix, options.partitions);
+  }
+
+  /**
+   * The keys every script for `merchantOrderId` touches: all in its partition, so one hash slot.
+   * Exposed for the single-slot test (test/unit/partitions.test.ts).
+   */
+  scriptKeys(merchantOrderId: string): { claim: string[]; load: string[]; save: string[]; recordEvent: string[]; view: string[] } {
+    const keys = this.keysOf(merchantOrderId);
+    const order = keys.order(merchantOrderId);
+    const tombstone = keys.tombstone(merchantOrderId);
+    return {
+      claim: [order, tombstone, keys.unmatchedEvents, keys.legacyTombstones],
+      load: [order],
+      save: [order, tombstone, keys.fundsWaiting],
+      recordEvent: [order, keys.unmatchedEvents, keys.conflictingEvents],
+      view: [order, tombstone, keys.legacyTombstones],
+    };
+  }
+
+  private keysOf(merchantOrderId: string): ProjectKeys {
+    return this.layout.forOrder(merchantOrderId).keys;
   }
 
   /**
@@ -98,7 +122,7 @@ export class OrderLedger {
    * replaced and its TTL restarts: terminal events of one order are identical).
    */
   async recordEventWithoutMerchantOrderId(orderId: string, rawJson: string): Promise<'stored' | 'duplicate'> {
-    const key = this.keys.eventWithoutMerchantOrderId(orderId);
+    const key = this.layout.global.keys.eventWithoutMerchantOrderId(orderId);
     const replies = await this.options.redis.multi().exists(key).set(key, rawJson, 'EX', this.options.unmatchedEventTtlSeconds).exec();
     const [existed, set] = replies ?? [];
     if (existed === undefined || set === undefined) throw new Error('ledger: storing an event without merchant_order_id was aborted');
@@ -111,7 +135,7 @@ export class OrderLedger {
   async claim(merchantOrderId: string, jobId: string, initial: OrderState): Promise<ClaimOutcome> {
     const reply = (await this.claimScript.run(
       this.options.redis,
-      [this.keys.order(merchantOrderId), this.keys.tombstone(merchantOrderId), this.keys.unmatchedEvents, this.keys.legacyTombstones],
+      this.scriptKeys(merchantOrderId).claim,
       [merchantOrderId, jobId, JSON.stringify(initial)],
     )) as string[];
     const [kind, a = '', b = '0', c = ''] = reply;
@@ -128,7 +152,7 @@ export class OrderLedger {
 
   /** The record, or null when no intent was ever claimed for this id. */
   async load(merchantOrderId: string): Promise<LedgerRecord | null> {
-    const reply = (await this.loadScript.run(this.options.redis, [this.keys.order(merchantOrderId)], [])) as string[] | null;
+    const reply = (await this.loadScript.run(this.options.redis, this.scriptKeys(merchantOrderId).load, [])) as string[] | null;
     if (reply === null) return null;
     const [state = '', version = '0', event = '', owner = ''] = reply;
     return decode(state, version, event, owner);
@@ -136,12 +160,8 @@ export class OrderLedger {
 
   /** Read-only view of one merchant_order_id: record and tombstone (or a legacy one), read in one round trip. */
   async view(merchantOrderId: string): Promise<LedgerView> {
-    const replies = await this.options.redis
-      .multi()
-      .hmget(this.keys.order(merchantOrderId), 'state', 'owner', 'event')
-      .get(this.keys.tombstone(merchantOrderId))
-      .hget(this.keys.legacyTombstones, merchantOrderId)
-      .exec();
+    const [order, tombstone, legacyTombstones] = this.scriptKeys(merchantOrderId).view as [string, string, string];
+    const replies = await this.options.redis.multi().hmget(order, 'state', 'owner', 'event').get(tombstone).hget(legacyTombstones, merchantOrderId).exec();
     const [recordReply, doneReply, legacyReply] = replies ?? [];
     if (recordReply === undefined || doneReply === undefined || legacyReply === undefined) throw new Error('ledger view: the transaction was aborted');
     const [recordErr, record] = recordReply;
@@ -167,8 +187,7 @@ export class OrderLedger {
    * funds-waiting set ({@link ProjectKeys.fundsWaiting}) follows the phase.
    */
   async save(merchantOrderId: string, expectedVersion: number, state: OrderState, owner: string): Promise<LedgerRecord | null> {
-    const keys = [this.keys.order(merchantOrderId), this.keys.tombstone(merchantOrderId), this.keys.fundsWaiting];
-    const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, keys, [
+    const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, this.scriptKeys(merchantOrderId).save, [
       expectedVersion,
       JSON.stringify(state),
       state.phase,
@@ -191,7 +210,7 @@ export class OrderLedger {
   async recordEvent(merchantOrderId: string, order: Order): Promise<RecordEventOutcome> {
     const reply = (await this.recordEventScript.run(
       this.options.redis,
-      [this.keys.order(merchantOrderId), this.keys.unmatchedEvents, this.keys.conflictingEvents],
+      this.scriptKeys(merchantOrderId).recordEvent,
       [
         JSON.stringify(order),
         isTerminalStatus(order.status) ? '1' : '0',

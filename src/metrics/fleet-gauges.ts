@@ -4,7 +4,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { withTimeout } from '../health/with-timeout.js';
 import type { FleetPauseReason } from '../lifecycle/order-state.js';
 import { readFleetPause } from '../queue/fleet-pause.js';
-import { projectKeys } from '../redis/keys.js';
+import { partitionLayout } from '../redis/partitions.js';
 
 /** Longest wait for one fleet-wide reading at scrape time, in ms. */
 const READ_TIMEOUT_MS = 1_000;
@@ -17,8 +17,10 @@ export interface FleetGaugeSources {
   redis: Redis;
   /** Key prefix (QUEUE_PREFIX). */
   prefix: string;
-  /** `order-intents` on that connection (its limiter tells a paused fleet). */
-  intents: Queue;
+  /** QUEUE_PARTITIONS; default 1. */
+  partitions?: number;
+  /** `order-intents` of every partition on that connection (their limiters tell a paused fleet). */
+  intents: readonly Queue[];
 }
 
 /**
@@ -28,7 +30,8 @@ export interface FleetGaugeSources {
  * A reading that fails (Redis away) is left out of that scrape.
  */
 export function registerFleetGauges(registry: Registry, sources: FleetGaugeSources): void {
-  const keys = projectKeys(sources.prefix);
+  const layout = partitionLayout(sources.prefix, sources.partitions);
+  const keys = layout.global.keys;
   const bounded = <T>(promise: Promise<T>, what: string): Promise<T> => withTimeout(promise, READ_TIMEOUT_MS, what);
   new Gauge({
     name: 'voodoo_balance',
@@ -47,8 +50,9 @@ export function registerFleetGauges(registry: Registry, sources: FleetGaugeSourc
     registers: [registry],
     async collect() {
       this.reset();
-      const count = await bounded(sources.redis.zcard(keys.fundsWaiting), 'funds-waiting count').catch(() => null);
-      if (count !== null) this.set(count);
+      // Each partition keeps its own funds-waiting set; the fleet's count is their sum.
+      const counts = await bounded(Promise.all(layout.partitions.map((p) => sources.redis.zcard(p.keys.fundsWaiting))), 'funds-waiting count').catch(() => null);
+      if (counts !== null) this.set(counts.reduce((sum, n) => sum + n, 0));
     },
   });
   new Gauge({
@@ -58,7 +62,7 @@ export function registerFleetGauges(registry: Registry, sources: FleetGaugeSourc
     registers: [registry],
     async collect() {
       this.reset();
-      const paused = await bounded(readFleetPause(sources.intents, sources.redis, sources.prefix), 'fleet pause').catch(() => undefined);
+      const paused = await bounded(readFleetPause(sources.intents, sources.redis, layout.global.prefix), 'fleet pause').catch(() => undefined);
       if (paused === undefined) return;
       for (const reason of PAUSE_REASONS) this.set({ reason }, paused === reason ? 1 : 0);
     },

@@ -9,7 +9,8 @@ const STATES = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'fai
 const READ_TIMEOUT_MS = 1_000;
 
 /**
- * `voodoo_queue_jobs{queue,state}`: jobs per state of each queue, read when scraped with one
+ * `voodoo_queue_jobs{queue,state}`: jobs per state of each queue (summed over the partitions' queues
+ * of one name), read when scraped with one
  * getJobCounts per queue (a few O(1) Redis reads in one script). A queue that cannot be read (Redis
  * away) is left out of that scrape rather than shown with stale numbers. The queues should sit on a
  * fail-fast connection (connectRedisForProbes), so a scrape never waits through an outage.
@@ -22,16 +23,24 @@ export function registerQueueGauges(registry: Registry, queues: readonly Queue[]
     registers: [registry],
     async collect() {
       this.reset();
+      const totals = new Map<string, Map<string, number> | null>();
       await Promise.all(
         queues.map(async (queue) => {
           try {
             const counts = await withTimeout(queue.getJobCounts(...STATES), READ_TIMEOUT_MS, `${queue.name} counts`);
-            for (const state of STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+            const total = totals.get(queue.name) ?? new Map<string, number>();
+            if (totals.get(queue.name) === null) return;
+            for (const state of STATES) total.set(state, (total.get(state) ?? 0) + (counts[state] ?? 0));
+            totals.set(queue.name, total);
           } catch {
-            // Left out of this scrape; voodoo_ready says why.
+            // Left out of this scrape (a partial sum would mislead); voodoo_ready says why.
+            totals.set(queue.name, null);
           }
         }),
       );
+      for (const [name, total] of totals) {
+        if (total !== null) for (const [state, count] of total) this.set({ queue: name, state }, count);
+      }
     },
   });
 }

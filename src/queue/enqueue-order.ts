@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import { FulfillmentError } from '../errors/errors.js';
 import { parseIntent, type OrderIntent } from '../lifecycle/intent.js';
 import { intentJobId } from './job-ids.js';
+import { partitionOf } from '../redis/partitions.js';
+import type { FleetQueues } from './partition-queues.js';
 
 /** Raised by {@link enqueueOrder} for an intent the worker would refuse. */
 export class InvalidIntentError extends FulfillmentError {
@@ -44,14 +46,48 @@ function jobOptions(intent: OrderIntent, options: EnqueueOptions) {
 }
 
 /**
- * Add one order intent to `order-intents` (pass a BullMQ Queue named `order-intents` with your
- * prefix). The jobId is derived from merchant_order_id, so enqueueing the same intent twice is a
+ * Where intents go:
+ * - one BullMQ Queue named `order-intents` with your prefix (QUEUE_PARTITIONS = 1);
+ * - with QUEUE_PARTITIONS = K > 1, the K `order-intents` queues in partition order, one per prefix of
+ *   `partitionPrefixes(QUEUE_PREFIX, K)`: each intent goes to `queues[partitionOf(merchant_order_id, K)]`;
+ * - or a fleet's partitioned queues (openFleetQueues, inside this package), routed the same way.
+ */
+export type IntentTarget = Queue | readonly Queue[] | FleetQueues;
+
+/** The `order-intents` queue an intent for `merchantOrderId` goes to in `target`. */
+export function intentsQueueFor(target: IntentTarget, merchantOrderId: string): Queue {
+  if (isQueueList(target)) {
+    const queue = target[partitionOf(merchantOrderId, target.length)];
+    if (queue === undefined) throw new RangeError('enqueue: the list of partition queues is empty');
+    return queue;
+  }
+  return 'forOrder' in target ? target.forOrder(merchantOrderId).intents : target;
+}
+
+function isQueueList(target: IntentTarget): target is readonly Queue[] {
+  return Array.isArray(target);
+}
+
+/** The intents grouped by the queue each goes to, in their order. */
+function byQueue(target: IntentTarget, intents: readonly OrderIntent[]): Map<Queue, OrderIntent[]> {
+  const groups = new Map<Queue, OrderIntent[]>();
+  for (const intent of intents) {
+    const queue = intentsQueueFor(target, intent.merchant_order_id);
+    const group = groups.get(queue);
+    if (group === undefined) groups.set(queue, [intent]);
+    else group.push(intent);
+  }
+  return groups;
+}
+
+/**
+ * Add one order intent to `order-intents` (see {@link IntentTarget}). The jobId is derived from merchant_order_id, so enqueueing the same intent twice is a
  * no-op while its job exists; the worker guarantees one result per id even without it.
  * Throws {@link InvalidIntentError} for an intent the worker would refuse.
  */
-export async function enqueueOrder(queue: Queue, intent: OrderIntent): Promise<string> {
+export async function enqueueOrder(target: IntentTarget, intent: OrderIntent): Promise<string> {
   const valid = check(intent);
-  const job = await queue.add('order', valid, jobOptions(valid, {}));
+  const job = await intentsQueueFor(target, valid.merchant_order_id).add('order', valid, jobOptions(valid, {}));
   return job.id ?? intentJobId(valid.merchant_order_id);
 }
 
@@ -72,10 +108,10 @@ export interface EnqueueReport {
  * one round trip over `redis` (a connection to the queue's Redis). An id enqueued by someone else
  * in between is reported as added: the only way the report can be wrong, and nothing is added twice.
  */
-export async function enqueueNewOrders(queue: Queue, redis: Redis, intents: readonly OrderIntent[], options: EnqueueOptions = {}): Promise<EnqueueReport> {
+export async function enqueueNewOrders(target: IntentTarget, redis: Redis, intents: readonly OrderIntent[], options: EnqueueOptions = {}): Promise<EnqueueReport> {
   const valid = intents.map(check);
   const pipeline = redis.pipeline();
-  for (const intent of valid) pipeline.exists(queue.toKey(intentJobId(intent.merchant_order_id)));
+  for (const intent of valid) pipeline.exists(intentsQueueFor(target, intent.merchant_order_id).toKey(intentJobId(intent.merchant_order_id)));
   const answers = (await pipeline.exec()) ?? [];
   const report: EnqueueReport = { added: [], alreadyEnqueued: [] };
   const seen = new Set<string>();
@@ -86,13 +122,20 @@ export async function enqueueNewOrders(queue: Queue, redis: Redis, intents: read
     (exists === 1 || seen.has(mid) ? report.alreadyEnqueued : report.added).push(mid);
     seen.add(mid);
   });
-  await queue.addBulk(valid.map((intent) => ({ name: 'order', data: intent, opts: jobOptions(intent, options) })));
+  await addAll(target, valid, options);
   return report;
 }
 
-/** Add many intents in one round trip. Validates all of them first: nothing is added if one is invalid. */
-export async function enqueueOrders(queue: Queue, intents: readonly OrderIntent[], options: EnqueueOptions = {}): Promise<number> {
+async function addAll(target: IntentTarget, intents: readonly OrderIntent[], options: EnqueueOptions): Promise<void> {
+  await Promise.all([...byQueue(target, intents)].map(([queue, group]) => queue.addBulk(group.map((intent) => ({ name: 'order', data: intent, opts: jobOptions(intent, options) })))));
+}
+
+/**
+ * Add many intents, one round trip per partition. Validates all of them first: nothing is added if
+ * one is invalid.
+ */
+export async function enqueueOrders(target: IntentTarget, intents: readonly OrderIntent[], options: EnqueueOptions = {}): Promise<number> {
   const valid = intents.map(check);
-  await queue.addBulk(valid.map((intent) => ({ name: 'order', data: intent, opts: jobOptions(intent, options) })));
+  await addAll(target, valid, options);
   return valid.length;
 }

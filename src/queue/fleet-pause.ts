@@ -18,14 +18,21 @@ export const FLEET_LIMITER = { max: 1_000_000, duration: 1_000 } as const;
  */
 export const KEY_REFUSED_MARK_GRACE_MS = 10_000;
 
+/** The `order-intents` queue, or those of every partition (QUEUE_PARTITIONS > 1). */
+export type IntentQueues = Queue | readonly Queue[];
+
+function each(intents: IntentQueues): readonly Queue[] {
+  return 'rateLimit' in intents ? [intents] : intents;
+}
+
 /**
- * Pause every worker of the fleet for `ms`: BullMQ's global rate limit on `order-intents`. A refused
- * key is also marked under `<prefix>:vf:` (the limiter alone cannot say why it bites), so every
- * process — readiness, the fleet-paused gauge — can tell.
+ * Pause every worker of the fleet for `ms`: BullMQ's global rate limit on `order-intents`, on every
+ * partition's. A refused key is also marked under `<prefix>:vf:` (`prefix`: the global area's; the
+ * limiter alone cannot say why it bites), so every process — readiness, the fleet-paused gauge — can tell.
  */
-export async function pauseFleet(intents: Queue, redis: Redis, prefix: string, ms: number, reason: FleetPauseReason): Promise<void> {
+export async function pauseFleet(intents: IntentQueues, redis: Redis, prefix: string, ms: number, reason: FleetPauseReason): Promise<void> {
   if (reason === 'key_refused') await new OwnedKey(redis, projectKeys(prefix).keyRefused, ms + KEY_REFUSED_MARK_GRACE_MS).claim();
-  await intents.rateLimit(ms);
+  await Promise.all(each(intents).map((queue) => queue.rateLimit(ms)));
 }
 
 /** Whether the API key was refused lately (the mark {@link pauseFleet} writes has not lapsed). */
@@ -34,8 +41,8 @@ export async function keyRefused(redis: Redis, prefix: string): Promise<boolean>
 }
 
 /** Why the fleet is paused now, if it is: a refused key wins over a plain 429 back-off (both set the limiter). */
-export async function readFleetPause(intents: Queue, redis: Redis, prefix: string): Promise<FleetPauseReason | null> {
-  const [refused, limiterTtlMs] = await Promise.all([keyRefused(redis, prefix), intents.getRateLimitTtl(FLEET_LIMITER.max)]);
+export async function readFleetPause(intents: IntentQueues, redis: Redis, prefix: string): Promise<FleetPauseReason | null> {
+  const [refused, ...limiterTtlsMs] = await Promise.all([keyRefused(redis, prefix), ...each(intents).map((queue) => queue.getRateLimitTtl(FLEET_LIMITER.max))]);
   if (refused) return 'key_refused';
-  return limiterTtlMs > 0 ? 'rate_limited' : null;
+  return limiterTtlsMs.some((ttlMs) => ttlMs > 0) ? 'rate_limited' : null;
 }

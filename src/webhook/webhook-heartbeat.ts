@@ -15,7 +15,7 @@ const STOP_DEADLINE_MS = 2_000;
 export interface WebhookHeartbeatOptions {
   /** Connection the beats are written on. Not owned: the caller closes it. */
   redis: Redis;
-  /** Key prefix (QUEUE_PREFIX). */
+  /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
   prefix: string;
   /** Lifetime of one beat, in ms; a beat is written every ttlMs/3. Default 10 000. */
   ttlMs?: number;

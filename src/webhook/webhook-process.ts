@@ -1,9 +1,9 @@
-import { Queue } from 'bullmq';
 import { BalanceGate } from '../balance/balance-gate.js';
 import { ledgerRetention, lifecyclePolicy, requireSetting, type Config } from '../config/config.js';
 import { createNoticeReporter } from '../handlers/order-effects.js';
-import { createWebhookFinalizer } from '../handlers/webhook-finalizer.js';
-import { OrderLedger } from '../ledger/order-ledger.js';
+import { createWebhookFinalizer, type WebhookFinalizer } from '../handlers/webhook-finalizer.js';
+import type { Order } from '../api/order.js';
+import { OrderLedger, type LedgerRecord } from '../ledger/order-ledger.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
@@ -13,6 +13,7 @@ import { startReadiness } from '../health/readiness.js';
 import { registerHealthGauges } from '../metrics/health-gauges.js';
 import { createProcessRegistry } from '../metrics/process-registry.js';
 import { createWebhookCounter } from '../metrics/webhook-metrics.js';
+import { openFleetQueues } from '../queue/partition-queues.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis, connectRedisForProbes } from '../redis/connect.js';
@@ -35,24 +36,37 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     redis.disconnect();
     throw err;
   });
-  const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
-  const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
-  logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: queue, [`queue ${RESULTS_QUEUE}`]: results });
-  const wake = createJobWaker(queue, { logger });
-  const closeJob = createJobCloser(queue, { logger });
-  const ledger = new OrderLedger({ redis, prefix, ...ledgerRetention(config) });
+  const queues = openFleetQueues({ connection: redis, prefix, partitions: config.QUEUE_PARTITIONS });
+  const globalPrefix = queues.layout.global.prefix;
+  const ledger = new OrderLedger({ redis, prefix, partitions: config.QUEUE_PARTITIONS, ...ledgerRetention(config) });
   const registry = createProcessRegistry();
   const metrics = createPipelineMetrics(registry);
-  const finalize = createWebhookFinalizer({
-    ledger,
-    emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
-    // The receiver only gives reservations back; it never reads the balance.
-    gate: new BalanceGate({ redis, prefix, freshMs: config.BALANCE_CACHE_MS, logger }),
-    policy: lifecyclePolicy(config),
-    closeJob,
-    metrics,
-    report: createNoticeReporter({ metrics }),
-    logger,
+  // The receiver only gives reservations back; it never reads the balance.
+  const gate = new BalanceGate({ redis, prefix: globalPrefix, freshMs: config.BALANCE_CACHE_MS, logger });
+  const report = createNoticeReporter({ metrics });
+  // Each partition's jobs are woken, closed and their results emitted in that partition's queues.
+  const routes = queues.partitions.map(({ partition, intents, results }) => {
+    const where = queues.layout.count === 1 ? '' : ` ${partition.prefix}`;
+    logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}${where}`]: intents, [`queue ${RESULTS_QUEUE}${where}`]: results });
+    const wake = createJobWaker(intents, { logger });
+    const closeJob = createJobCloser(intents, { logger });
+    const finalize = createWebhookFinalizer({
+      ledger,
+      emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
+      gate,
+      policy: lifecyclePolicy(config),
+      closeJob,
+      metrics,
+      report,
+      logger,
+    });
+    return { wake, closeJob, finalize };
+  });
+  const routeOf = (merchantOrderId: string): (typeof routes)[number] => routes[queues.layout.forOrder(merchantOrderId).index] as (typeof routes)[number];
+  const finalize: WebhookFinalizer = Object.assign((merchantOrderId: string, order: Order, known?: LedgerRecord | null) => routeOf(merchantOrderId).finalize(merchantOrderId, order, known), {
+    drain: async () => {
+      await Promise.all(routes.map((route) => route.finalize.drain()));
+    },
   });
   const probes = connectRedisForProbes(config.REDIS_URL, 'vf-webhook-probes');
   // The receiver starts after readiness (it serves /readyz); its heartbeat tells whether Redis takes writes.
@@ -60,7 +74,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
   const readiness = await startReadiness({
     component: 'webhook',
     redis: probes,
-    prefix,
+    prefix: globalPrefix,
     logger,
     // Storing webhooks needs no API key: a refused key does not make the receiver unready.
     needsApiKey: false,
@@ -74,12 +88,12 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     bodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
     maxConnections: config.WEBHOOK_MAX_CONNECTIONS,
     ledger,
-    wake,
+    wake: (jobId, merchantOrderId) => routeOf(merchantOrderId).wake(jobId),
     finalize,
     logger,
     ops: { readiness, registry },
     countWebhook: createWebhookCounter(registry),
-    heartbeat: { redis, prefix },
+    heartbeat: { redis, prefix: globalPrefix },
   }).catch((err: unknown) => {
     readiness.close();
     probes.disconnect();
@@ -94,8 +108,8 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     async close() {
       readiness.close();
       await receiver.close();
-      await Promise.all([wake.close(), closeJob.close()]);
-      await Promise.all([queue.close(), results.close()]);
+      await Promise.all(routes.flatMap((route) => [route.wake.close(), route.closeJob.close()]));
+      await queues.close();
       await redis.quit();
       probes.disconnect();
     },

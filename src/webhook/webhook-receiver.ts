@@ -38,10 +38,10 @@ export interface WebhookReceiverDeps {
   /** Where events are stored. */
   ledger: OrderLedger;
   /**
-   * Wakes the intent job that owns an order (see createJobWaker). Its failure never fails the
-   * delivery: the job polls anyway.
+   * Wakes the intent job that owns an order (see createJobWaker), in the partition of
+   * `merchantOrderId`. Its failure never fails the delivery: the job polls anyway.
    */
-  wake: (jobId: string) => Promise<void>;
+  wake: (jobId: string, merchantOrderId: string) => Promise<void>;
   /**
    * The fast path: decide the order's result from the stored event right away (see
    * createWebhookFinalizer), emit it and close the owning job. When it is contended (or absent, or
@@ -57,7 +57,7 @@ export interface WebhookReceiverDeps {
   heartbeat?: {
     /** Not owned: the caller closes it after the receiver. */
     redis: Redis;
-    /** Key prefix (QUEUE_PREFIX). */
+    /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
     prefix: string;
     /** Lifetime of one beat, in ms. Default 10 000. */
     ttlMs?: number;
@@ -274,7 +274,7 @@ export async function startWebhookReceiver(deps: WebhookReceiverDeps): Promise<W
     const leftToJob = finalized === 'contended' || finalized === 'failed' || (finalized === 'skipped' && deps.finalize === undefined);
     if (leftToJob && stored.outcome === 'stored' && stored.owner !== '') {
       try {
-        await deps.wake(stored.owner);
+        await deps.wake(stored.owner, mid);
         woke = true;
       } catch (err) {
         logger.debug({ ...ids, err, owner: stored.owner }, 'owning job not woken; it polls anyway');

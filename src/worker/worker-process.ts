@@ -1,5 +1,5 @@
 import type { FleetPauseReason } from '../lifecycle/order-state.js';
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { RedisTokenProvider } from '../api/token-provider.js';
 import { createVoodooClient } from '../api/voodoo-client.js';
 import { BalanceGate } from '../balance/balance-gate.js';
@@ -23,11 +23,12 @@ import { registerQueueGauges } from '../metrics/queue-gauges.js';
 import { FLEET_LIMITER, pauseFleet } from '../queue/fleet-pause.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { startFinishedJobCleanup } from '../queue/finished-job-cleanup.js';
+import { openFleetQueues } from '../queue/partition-queues.js';
+import { concurrencyPerPartition } from './partition-concurrency.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
 import { createRedisErrorLog } from '../redis/redis-error-log.js';
-import { projectKeys } from '../redis/keys.js';
 import { createReplicationWait } from '../redis/replication-wait.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
@@ -51,13 +52,14 @@ const WEBHOOK_ALIVE_CACHE_MS = 1_000;
 
 /**
  * Composition root of `voodoo-fulfillment worker`: builds connections, the API client, ledger,
- * balance gate and the BullMQ worker from a validated config, then starts consuming once every
- * listener is on and the worker's connections are ready.
+ * balance gate and one BullMQ worker per partition (QUEUE_PARTITIONS) from a validated config, then
+ * starts consuming once every listener is on and the workers' connections are ready.
  */
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<WorkerProcess> {
   const apiKey = requireSetting(config, 'VOODOO_API_KEY');
   checkWorkerConfig(config);
   const prefix = config.QUEUE_PREFIX;
+  const partitions = config.QUEUE_PARTITIONS;
   let catalog: Catalog | null = null;
   if (config.CATALOG_PATH !== undefined) {
     // The snapshot reader (LMDB, zstd) is loaded only by a worker that has a catalog.
@@ -77,6 +79,8 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     throw err;
   });
 
+  const queues = openFleetQueues({ connection: queueConnection, prefix, partitions });
+  const globalPrefix = queues.layout.global.prefix;
   const client = createVoodooClient({
     baseUrl: config.VOODOO_API_URL,
     apiKey,
@@ -87,7 +91,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     tokens: (exchange) =>
       new RedisTokenProvider({
         redis,
-        keyPrefix: prefix,
+        keyPrefix: queues.layout.global.prefix,
         exchange,
         refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS,
         // Half the fleet's pause: the jobs of one pause round share one refused exchange per process.
@@ -95,19 +99,17 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         logger,
       }),
   });
-  const ledger = new OrderLedger({ redis, prefix, ...ledgerRetention(config) });
+  const ledger = new OrderLedger({ redis, prefix, partitions, ...ledgerRetention(config) });
   const gate = new BalanceGate({
     redis,
-    prefix,
+    prefix: globalPrefix,
     readBalance: () => client.getBalance(),
     freshMs: config.BALANCE_CACHE_MS,
     logger,
     ...spendLimit(config),
   });
-  const intents = new Queue(INTENTS_QUEUE, { connection: queueConnection, prefix });
-  const results = new Queue(RESULTS_QUEUE, { connection: queueConnection, prefix });
-
-  const webhookAliveKey = projectKeys(prefix).webhookAlive;
+  const allIntents = queues.partitions.map((p) => p.intents);
+  const webhookAliveKey = queues.layout.global.keys.webhookAlive;
   let aliveUntil = 0;
   let alive = false;
   const webhookAlive = async (): Promise<boolean> => {
@@ -117,54 +119,58 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     return alive;
   };
 
-  const shared = {
+  const concurrency = concurrencyPerPartition(config.WORKER_CONCURRENCY, partitions);
+  // Shared by every partition: one process logs one loud line per notice, whatever partition met it.
+  const processWide = {
     ledger,
     client,
     gate,
-    emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }),
     policy: lifecyclePolicy(config),
     webhookAlive,
-    pauseFleet: (ms: number, reason: FleetPauseReason) => pauseFleet(intents, redis, prefix, ms, reason),
+    // A 429 or a refused key pauses every partition: the API's limits are the account's.
+    pauseFleet: (ms: number, reason: FleetPauseReason) => pauseFleet(allIntents, redis, globalPrefix, ms, reason),
     metrics,
     report: createNoticeReporter({ metrics }),
     logger,
   };
-  const handler = createIntentsQueueHandler({
-    order: createOrderJobHandler({
-      ...shared,
-      catalog,
-      // The ledger writes on `redis`: WAIT covers that connection's writes, the attempt record included.
-      awaitReplication: createReplicationWait({ redis, replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, logger }),
-    }),
-    resolve: createResolutionJobHandler(shared),
+  // The ledger writes on `redis`: WAIT covers that connection's writes, the attempt record included.
+  const awaitReplication = createReplicationWait({ redis, replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, logger });
+  // One BullMQ worker per partition; an order's result goes to its own partition's results queue.
+  const workers = queues.partitions.map(({ partition, intents, results }) => {
+    const shared = { ...processWide, emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }) };
+    const handler = createIntentsQueueHandler({
+      order: createOrderJobHandler({ ...shared, catalog, awaitReplication }),
+      resolve: createResolutionJobHandler(shared),
+    });
+    const worker = new Worker(INTENTS_QUEUE, handler, {
+      connection: workerConnection,
+      prefix: partition.prefix,
+      // Started below with run(), after its listeners are on and the process is ready.
+      autorun: false,
+      concurrency,
+      limiter: FLEET_LIMITER,
+      lockDuration: config.WORKER_LOCK_MS,
+      stalledInterval: config.WORKER_LOCK_MS,
+      // Handlers are idempotent against the ledger, so a job may stall (its worker killed) any
+      // number of times and still end with one result.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      // A garbage intent's failed job stays for inspection.
+      removeOnFail: { count: 100_000 },
+      removeOnComplete: { age: config.RETENTION_SECONDS },
+    });
+    worker.on('failed', (job, err) => {
+      logger.error({ err, job_id: job?.id, ...(partitions === 1 ? {} : { partition: partition.index }) }, 'intent job failed');
+    });
+    const where = partitions === 1 ? '' : ` ${partition.prefix}`;
+    logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}${where}`]: intents, [`queue ${RESULTS_QUEUE}${where}`]: results, [`worker${where}`]: worker });
+    return worker;
   });
-
-  const worker = new Worker(INTENTS_QUEUE, handler, {
-    connection: workerConnection,
-    prefix,
-    // Started below with run(), after its listeners are on and the process is ready.
-    autorun: false,
-    concurrency: config.WORKER_CONCURRENCY,
-    limiter: FLEET_LIMITER,
-    lockDuration: config.WORKER_LOCK_MS,
-    stalledInterval: config.WORKER_LOCK_MS,
-    // Handlers are idempotent against the ledger, so a job may stall (its worker killed) any
-    // number of times and still end with one result.
-    maxStalledCount: Number.MAX_SAFE_INTEGER,
-    // A garbage intent's failed job stays for inspection.
-    removeOnFail: { count: 100_000 },
-    removeOnComplete: { age: config.RETENTION_SECONDS },
-  });
-  worker.on('failed', (job, err) => {
-    logger.error({ err, job_id: job?.id }, 'intent job failed');
-  });
-  logBullmqErrors(logger, { [`queue ${INTENTS_QUEUE}`]: intents, [`queue ${RESULTS_QUEUE}`]: results, worker });
-  await worker.waitUntilReady();
-  const probes = openProbes(config.REDIS_URL, 'vf-worker-probes', prefix);
-  const readiness = await startReadiness({ component: 'worker', redis: probes.redis, prefix, logger, needsApiKey: true });
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  const probes = openProbes(config.REDIS_URL, 'vf-worker-probes', prefix, partitions);
+  const readiness = await startReadiness({ component: 'worker', redis: probes.redis, prefix: globalPrefix, logger, needsApiKey: true });
   registerHealthGauges(registry, readiness);
-  registerQueueGauges(registry, [probes.intents, probes.results]);
-  registerFleetGauges(registry, { redis: probes.redis, prefix, intents: probes.intents });
+  registerQueueGauges(registry, [...probes.intents, ...probes.results]);
+  registerFleetGauges(registry, { redis: probes.redis, prefix, partitions, intents: probes.intents });
   const closeProbes = async (): Promise<void> => {
     readiness.close();
     await probes.close();
@@ -177,10 +183,15 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     throw err;
   }
   // Completed intents and consumed results past RETENTION_SECONDS go even while no job completes.
-  const cleanup = startFinishedJobCleanup({ queues: [intents, results], connection: queueConnection, retentionSeconds: config.RETENTION_SECONDS, logger });
-  // run() settles only when the worker stops taking jobs (close(), or a failure of its main loop),
+  const cleanup = startFinishedJobCleanup({
+    queues: queues.partitions.flatMap((p) => [p.intents, p.results]),
+    connection: queueConnection,
+    retentionSeconds: config.RETENTION_SECONDS,
+    logger,
+  });
+  // run() settles only when a worker stops taking jobs (close(), or a failure of its main loop),
   // so it is not awaited here; a failure is logged, and callers learn of it through `stopped`.
-  const stopped = worker.run();
+  const stopped = Promise.all(workers.map((worker) => worker.run())).then(() => undefined);
   stopped.catch((err: unknown) => {
     logger.fatal({ err }, 'the worker stopped taking jobs');
   });
@@ -188,7 +199,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   // signals readiness to its parent over IPC besides; see cli/process-runner.ts).
   logger
     .child({}, { level: 'info' })
-    .info({ event: LOG_EVENT.workerStarted, concurrency: config.WORKER_CONCURRENCY, prefix, catalog: catalog?.size ?? null, ops_address: opsServer.address, ops_url: opsServer.url }, 'worker started');
+    .info({ event: LOG_EVENT.workerStarted, concurrency: config.WORKER_CONCURRENCY, partitions, prefix, catalog: catalog?.size ?? null, ops_address: opsServer.address, ops_url: opsServer.url }, 'worker started');
 
   return {
     metrics,
@@ -196,11 +207,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     opsUrl: opsServer.url,
     stopped,
     async close() {
-      await worker.close();
+      await Promise.all(workers.map((worker) => worker.close()));
       await cleanup.close();
       await opsServer.close();
       await closeProbes();
-      await Promise.all([intents.close(), results.close()]);
+      await queues.close();
       client.close();
       await Promise.all([redis.quit(), queueConnection.quit(), workerConnection.quit()]);
       logger.info('worker stopped');

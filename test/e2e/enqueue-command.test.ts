@@ -5,7 +5,9 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../tools/fleet/private-redis.js';
 import { intentJobId } from '../../src/queue/job-ids.js';
+import { partitionPrefixes } from '../../src/queue/consume-results.js';
 import { INTENTS_QUEUE } from '../../src/queue/queue-names.js';
+import { partitionOf } from '../../src/redis/partitions.js';
 import { connectRedis, deleteKeys, redisUrl, uniquePrefix } from '../support/redis.js';
 import { runCli, type CliRun } from '../support/run-cli.js';
 
@@ -86,5 +88,31 @@ describe('voodoo-fulfillment enqueue', () => {
     expect(run.stderr).toContain(`cannot reach Redis at 127.0.0.1:${port}`);
     expect(run.stdout).toBe('');
     expect(await queue.getJob(intentJobId('cli-down'))).toBeUndefined();
+  });
+});
+
+describe('voodoo-fulfillment enqueue with QUEUE_PARTITIONS=4', () => {
+  const redis = connectRedis();
+  const prefix = uniquePrefix('enqp');
+  const queues = partitionPrefixes(prefix, 4).map((partitionPrefix) => new Queue(INTENTS_QUEUE, { connection: redis, prefix: partitionPrefix }));
+
+  afterAll(async () => {
+    await Promise.all(queues.map((queue) => queue.close()));
+    for (const partitionPrefix of partitionPrefixes(prefix, 4)) await deleteKeys(redis, partitionPrefix);
+    await redis.quit();
+  });
+
+  it("adds each intent to its partition's order-intents only, and knows an id enqueued already", async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `cli-p${i}`);
+    const lines = ids.map((mid) => JSON.stringify({ merchant_order_id: mid, item_id: 4090 })).join('\n');
+    const env = { REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, QUEUE_PARTITIONS: '4', LOG_LEVEL: 'warn' };
+    const run = await runCli(['enqueue', '--file', '-'], env, `${lines}\n`);
+    expect(run.stdout).toBe(`enqueued 12 intent(s) to ${INTENTS_QUEUE} of 4 partitions\n`);
+    for (const mid of ids) {
+      const where = await Promise.all(queues.map(async (queue) => (await queue.getJob(intentJobId(mid))) !== undefined));
+      expect({ mid, where }).toEqual({ mid, where: [0, 1, 2, 3].map((p) => p === partitionOf(mid, 4)) });
+    }
+    const again = await runCli(['enqueue', JSON.stringify({ merchant_order_id: 'cli-p0', item_id: 4090 })], env);
+    expect(again.stdout).toBe(`enqueued 0 intent(s) to ${INTENTS_QUEUE} of 4 partitions, already enqueued 1: cli-p0\n`);
   });
 });

@@ -21,9 +21,10 @@ afterEach(async () => {
 const LANDED_UNSEEN = { create: { badGatewayAfterCommit: 1 } };
 const ENV = { RESOLVE_TIMEOUT_MS: '2000' };
 
-/** Every job in order-results. */
+/** Every job in order-results (of every partition). */
 async function resultJobs(p: Pipeline): Promise<Job<OrderResult>[]> {
-  return (await p.results.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'])) as Job<OrderResult>[];
+  const states = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized'] as const;
+  return (await Promise.all(p.queues.partitions.map(({ results }) => results.getJobs([...states])))).flat() as Job<OrderResult>[];
 }
 
 async function waitForJobs(p: Pipeline, count: number, timeoutMs = 30_000): Promise<Job<OrderResult>[]> {
@@ -85,7 +86,7 @@ describe('voodoo-fulfillment resolve (webhooks dropped)', () => {
 
     const { sandbox } = pipeline;
     const idOf = (mid: string): string => sandboxOrdersOf(sandbox, mid)[0]?.id ?? '';
-    const env = { REDIS_URL: pipeline.redisUrl, QUEUE_PREFIX: pipeline.prefix, LOG_LEVEL: 'warn' };
+    const env = { REDIS_URL: pipeline.redisUrl, QUEUE_PREFIX: pipeline.prefix, QUEUE_PARTITIONS: String(pipeline.partitions), LOG_LEVEL: 'warn' };
     const resolve = (mid: string, orderId: string, ...more: string[]) => runCli(['resolve', mid, '--order-id', orderId, '--timeout', '30', ...more], env);
 
     const wrong = await resolve('res-0', idOf('res-1'));
@@ -127,11 +128,11 @@ describe('voodoo-fulfillment resolve (webhooks dropped)', () => {
 describe('voodoo-fulfillment resolve without a worker', () => {
   it('gives up waiting after --timeout with exit code 4, leaving the request queued for the fleet', async () => {
     pipeline = await startPipeline({ webhook: false });
-    const env = { REDIS_URL: pipeline.redisUrl, QUEUE_PREFIX: pipeline.prefix, LOG_LEVEL: 'warn' };
+    const env = { REDIS_URL: pipeline.redisUrl, QUEUE_PREFIX: pipeline.prefix, QUEUE_PARTITIONS: String(pipeline.partitions), LOG_LEVEL: 'warn' };
     const run = await runCli(['resolve', 'nobody-0', '--order-id', 'some-order', '--timeout', '1'], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(4);
     expect(run.stdout).toBe('"nobody-0": no answer within 1 s; the request goes on in the fleet (is a worker running? is the order still in progress?)\n');
-    expect(await pipeline.intents.getJobState('resolve-nobody-0')).toBe('waiting');
+    expect(await pipeline.queues.forOrder('nobody-0').intents.getJobState('resolve-nobody-0')).toBe('waiting');
   });
 });

@@ -92,7 +92,20 @@ describe('the packed package', () => {
     // zod checks the intents; anything more is a dependency a producer pays for at import.
     expect(packagesOf(modules)).toEqual(['voodoo-fulfillment', 'zod']);
     expect(output).toEqual(
-      ['FulfillmentError', 'INTENTS_QUEUE', 'InvalidIntentError', 'RESULTS_QUEUE', 'enqueueOrder', 'enqueueOrders', 'intentJobId', 'resolutionJobId', 'resultJobId'].sort(),
+      [
+        'FulfillmentError',
+        'INTENTS_QUEUE',
+        'InvalidIntentError',
+        'RESULTS_QUEUE',
+        'consumeResults',
+        'enqueueOrder',
+        'enqueueOrders',
+        'intentJobId',
+        'partitionOf',
+        'partitionPrefixes',
+        'resolutionJobId',
+        'resultJobId',
+      ].sort(),
     );
   });
 

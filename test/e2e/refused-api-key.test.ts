@@ -82,8 +82,11 @@ describe('when the account refuses the API key', () => {
     expect(sandbox.stats().calls.token - exchangesBefore).toBeLessThanOrEqual(workers.length * 4);
     expect(sandbox.orders()).toEqual([]);
     expect((await pipeline.readResults()).size).toBe(0);
-    expect(await pipeline.intents.getFailedCount()).toBe(0);
-    expect(await pipeline.intents.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized')).toBe(intents.length);
+    // Summed over the partitions (one with QUEUE_PARTITIONS = 1).
+    const intentQueues = pipeline.queues.partitions.map((p) => p.intents);
+    expect(await Promise.all(intentQueues.map((queue) => queue.getFailedCount()))).toEqual(intentQueues.map(() => 0));
+    const unfinished = await Promise.all(intentQueues.map((queue) => queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized')));
+    expect(unfinished.reduce((sum, n) => sum + n, 0)).toBe(intents.length);
     expect(workers.every((w) => w.child.exitCode === null && w.child.signalCode === null)).toBe(true);
     // One loud error per worker process for the whole outage, not one per job (20 jobs met it).
     const errors = pipeline.logLines().filter((line) => /"level":(50|60)/.test(line));

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { OrderIntent } from '../../src/lifecycle/intent.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
-import { projectKeys } from '../../src/redis/keys.js';
+import { partitionLayout } from '../../src/redis/partitions.js';
 import type { LocalSandbox, SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
 import { checkResults } from '../../tools/checks/result-check.js';
 import { startFleet, type Fleet, type FleetSandboxOptions } from '../../tools/fleet/fleet.js';
@@ -45,6 +45,8 @@ export interface PipelineOptions {
   env?: Record<string, string>;
   /** Redis URL; the shared test Redis by default. */
   redisUrl?: string;
+  /** QUEUE_PARTITIONS of the fleet and its processes. Default 1 (or FLEET_QUEUE_PARTITIONS). */
+  partitions?: number;
 }
 
 /**
@@ -54,7 +56,7 @@ export interface PipelineOptions {
 export interface Pipeline extends Omit<Fleet, 'waitForResults'> {
   /** Wait until `count` results exist; fails at once when a process dies without being stopped. */
   waitForResults(count: number, timeoutMs?: number): Promise<Map<string, OrderResult>>;
-  /** Add intents in one round trip (via enqueueOrders). */
+  /** Add intents, one round trip per partition (via enqueueOrders). */
   enqueue(intents: readonly OrderIntent[]): Promise<void>;
   /** The raw ledger hash of one merchant_order_id (empty when none). */
   ledgerRecord(merchantOrderId: string): Promise<Record<string, string>>;
@@ -65,6 +67,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const fleet = await startFleet({
     redis: { url: options.redisUrl ?? redisUrl(), mode: 'url' },
     label: 'e2e',
+    ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
     workers: 0,
     webhook: options.webhook === false ? false : 'later',
     sandbox: {
@@ -81,9 +84,9 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     ...fleet,
     waitForResults: (count, timeoutMs = 30_000) => fleet.waitForResults(count, { timeoutMs }),
     async enqueue(intents) {
-      await enqueueOrders(fleet.intents, intents);
+      await enqueueOrders(fleet.queues, intents);
     },
-    ledgerRecord: (merchantOrderId) => fleet.redis.hgetall(projectKeys(fleet.prefix).order(merchantOrderId)),
+    ledgerRecord: (merchantOrderId) => fleet.redis.hgetall(partitionLayout(fleet.prefix, fleet.partitions).forOrder(merchantOrderId).keys.order(merchantOrderId)),
   };
 }
 

@@ -7,6 +7,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379');
     expect(config.QUEUE_PREFIX).toBe('bull');
+    expect(config.QUEUE_PARTITIONS).toBe(1);
     expect(config.VOODOO_API_URL).toBe('https://api.voodoo.center');
     expect(config.HTTP_TIMEOUT_MS).toBe(10_000);
     expect(config.VOODOO_API_KEY).toBeUndefined();
@@ -32,6 +33,11 @@ describe('loadConfig', () => {
     ['VOODOO_API_KEY', 'secret', /VOODOO_API_KEY: expected an API key starting with ak_/],
     ['LOG_PRETTY', 'maybe', /LOG_PRETTY: expected true or false/],
     ['QUEUE_PREFIX', 'has:colon', /QUEUE_PREFIX/],
+    // The partition layout adds the hash-tag braces itself: a prefix carrying its own would move them.
+    ['QUEUE_PREFIX', '{bull}', /QUEUE_PREFIX/],
+    ['QUEUE_PARTITIONS', '0', /QUEUE_PARTITIONS: expected at least 1/],
+    ['QUEUE_PARTITIONS', '1025', /QUEUE_PARTITIONS: expected at most 1024/],
+    ['QUEUE_PARTITIONS', '2.5', /QUEUE_PARTITIONS: expected a whole number/],
   ])('rejects %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
     try {

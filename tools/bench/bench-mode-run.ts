@@ -2,6 +2,7 @@ import { QueueEvents, type Job, type JobType } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkResults } from '../checks/result-check.js';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
+import type { PartitionQueues } from '../../src/queue/partition-queues.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
@@ -73,11 +74,16 @@ async function waitForResultCount(fleet: Fleet, expected: number, options: Bench
   }
 }
 
+/** A count summed over every partition of the fleet. */
+async function sumOver(fleet: Fleet, count: (partition: PartitionQueues) => Promise<number>): Promise<number> {
+  return (await Promise.all(fleet.queues.partitions.map(count))).reduce((sum, n) => sum + n, 0);
+}
+
 /** Wait (bounded) until no intent job is waiting, delayed or active, so the counters hold every order's whole cost. */
 async function waitForIntentsDrained(fleet: Fleet, options: BenchModeOptions): Promise<void> {
   const deadline = AbortSignal.timeout(DRAIN_TIMEOUT_MS);
   for (;;) {
-    const left = await fleet.intents.getJobCountByTypes(...UNFINISHED_INTENT_STATES);
+    const left = await sumOver(fleet, (p) => p.intents.getJobCountByTypes(...UNFINISHED_INTENT_STATES));
     if (left === 0) return;
     if (deadline.aborted) {
       options.onProgress?.(`  ${options.mode}: ${left} intent jobs still unfinished ${DRAIN_TIMEOUT_MS} ms after the last result; measuring anyway`);
@@ -104,29 +110,33 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     ...(options.catalogPath === undefined ? {} : { catalogPath: options.catalogPath }),
     ...(options.cliPath === undefined ? {} : { cliPath: options.cliPath }),
   });
-  // Counts every add to order-results (a re-add of an existing job id is a `duplicated` event).
-  const resultEvents = new QueueEvents(fleet.results.name, { connection: { url: options.redisUrl }, prefix: fleet.prefix });
+  // Counts every add to order-results (a re-add of an existing job id is a `duplicated` event), in every partition.
+  const resultEvents = fleet.queues.partitions.map((p) => new QueueEvents(p.results.name, { connection: { url: options.redisUrl }, prefix: p.partition.prefix }));
   const resultAdds = { added: 0, duplicated: 0 };
-  resultEvents.on('added', () => (resultAdds.added += 1));
-  resultEvents.on('duplicated', () => (resultAdds.duplicated += 1));
+  for (const events of resultEvents) {
+    events.on('added', () => (resultAdds.added += 1));
+    events.on('duplicated', () => (resultAdds.duplicated += 1));
+  }
   try {
-    await resultEvents.waitUntilReady();
+    await Promise.all(resultEvents.map((events) => events.waitUntilReady()));
     const intents = benchIntents(options.orders, `bench-${options.mode}`);
     const before = await readRedisSnapshot(fleet.redis);
     const usedMemoryBefore = await readUsedMemory(fleet.redis);
     const firstEnqueueAtMs = Date.now();
     for (let start = 0; start < intents.length; start += options.batchSize) {
-      await enqueueOrders(fleet.intents, intents.slice(start, start + options.batchSize));
+      await enqueueOrders(fleet.queues, intents.slice(start, start + options.batchSize));
     }
     const enqueueMs = Date.now() - firstEnqueueAtMs;
     const waitFailure = await waitForResultCount(fleet, intents.length, options);
     // Every result is in: an intent job still delayed now is a finished order's job left parked.
-    const delayedAtLastResult = await fleet.intents.getDelayedCount();
+    const delayedAtLastResult = await sumOver(fleet, (p) => p.intents.getDelayedCount());
     if (waitFailure === null) await waitForIntentsDrained(fleet, options);
     const after = await readRedisSnapshot(fleet.redis);
-    const memory = await readRedisMemory(fleet.redis, fleet.prefix, intents[0]?.merchant_order_id ?? '', usedMemoryBefore, intents.length);
+    const sampleId = intents[0]?.merchant_order_id ?? '';
+    // The sample order's keys live in its partition's area.
+    const memory = await readRedisMemory(fleet.redis, fleet.queues.forOrder(sampleId).partition.prefix, sampleId, usedMemoryBefore, intents.length);
 
-    const jobs = (await fleet.results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
+    const jobs = (await Promise.all(fleet.queues.partitions.map((p) => p.results.getJobs(RESULT_STATES)))).flat() as Job<OrderResult>[];
     // A resolution (of an unresolved result) is a job of its own, judged by checkResults, not a result.
     const isResolution = (job: Job<OrderResult>): boolean => job.data.resolves !== undefined && job.data.resolves !== null;
     const results = new Map(jobs.filter((job) => !isResolution(job)).map((job) => [job.data.merchant_order_id, job.data]));
@@ -187,7 +197,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
       correctness: { ok: problems.length === 0, problemCount: problems.length, problems: problems.slice(0, MAX_PROBLEMS) },
     };
   } finally {
-    await resultEvents.close();
+    await Promise.all(resultEvents.map((events) => events.close()));
     await fleet.close();
   }
 }

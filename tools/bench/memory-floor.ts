@@ -157,6 +157,8 @@ export async function runMemoryFloor(options: MemoryFloorOptions): Promise<Memor
   const fleet = await startFleet({
     redis: { mode: 'private' },
     label: 'memory-floor',
+    // Its key accounting reads the one-partition layout.
+    partitions: 1,
     workers: options.workers,
     webhook: true,
     sandbox: benchSandboxOptions(setup, 1),

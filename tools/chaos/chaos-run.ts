@@ -184,7 +184,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       checkAborted();
       const slice = batch.intents.slice(i, i + ENQUEUE_BATCH);
       const roundStartMs = Date.now();
-      const report = await enqueueSamples(fleet.intents, slice);
+      const report = await enqueueSamples(fleet.queues, slice);
       enqueued += report.jobs;
       for (const [mid, atMs] of report.enqueuedAtMs) if (!enqueuedAtMs.has(mid)) enqueuedAtMs.set(mid, atMs);
       if (redisRestart === undefined && enqueued >= restartAfter) redisRestart = monkey.restartRedis();
@@ -266,8 +266,9 @@ async function observe(fleet: Fleet): Promise<{
   const results = await fleet.readResults();
   const resolutions = await fleet.readResolutions();
   const resultJobs = await fleet.resultCount();
-  const failed = (await fleet.intents.getJobs(['failed'])) as Job[];
-  const intentJobs = (await fleet.intents.getJobs(['completed', 'failed', 'active', 'delayed', 'waiting'])) as Job[];
+  const intentQueues = fleet.queues.partitions.map((p) => p.intents);
+  const failed = (await Promise.all(intentQueues.map((queue) => queue.getJobs(['failed'])))).flat() as Job[];
+  const intentJobs = (await Promise.all(intentQueues.map((queue) => queue.getJobs(['completed', 'failed', 'active', 'delayed', 'waiting'])))).flat() as Job[];
   return {
     results,
     resolutions,

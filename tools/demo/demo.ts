@@ -131,7 +131,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const redisNote = fleet.redisServer === null ? `Redis at ${redisUrlForDisplay(fleet.redisUrl)}` : `a private redis-server on port ${fleet.redisServer.port}`;
     out.write(`  running: ${redisNote}, key prefix ${fleet.prefix}, sandbox at ${fleet.sandbox.url}\n`);
     checkAborted();
-    const enqueued = await enqueueSamples(fleet.intents, batch.intents);
+    const enqueued = await enqueueSamples(fleet.queues, batch.intents);
     out.write(`  enqueued ${enqueued.jobs} intents for ${batch.merchantOrderIds.length} merchant_order_ids\n`);
 
     const expected = batch.merchantOrderIds.length;

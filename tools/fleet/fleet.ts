@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Queue, type Job, type JobType } from 'bullmq';
+import type { Job, JobType, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { FleetError } from './fleet-error.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
-import { INTENTS_QUEUE, RESULTS_QUEUE } from '../../src/queue/queue-names.js';
+import { openFleetQueues, type FleetQueues } from '../../src/queue/partition-queues.js';
 import { defaultSandboxCatalog, startSandbox, type StartSandboxParams } from '../../src/sandbox/sandbox-server.js';
 import type { LocalSandbox, SandboxOptions } from '../../src/sandbox/sandbox-types.js';
 import { spawnFleetProcess, type FleetProcess, type FleetRole } from './fleet-process.js';
@@ -32,6 +32,11 @@ export interface FleetOptions {
   prefix?: string;
   /** Label of the generated prefix. Default `fleet`. */
   label?: string;
+  /**
+   * QUEUE_PARTITIONS of every process and of the fleet's own queues. Default: the
+   * FLEET_QUEUE_PARTITIONS environment variable of this process, else 1.
+   */
+  partitions?: number;
   /**
    * Sandbox options. The API key defaults to a fresh random one, the catalog to the sample items and
    * the starting balance to 1 000 000 (a fleet is for volume, not for running out of funds).
@@ -95,9 +100,16 @@ export interface Fleet {
   /** The fleet's own connection (queues and admin reads). */
   readonly redis: Redis;
   readonly sandbox: LocalSandbox;
-  /** `order-intents` on the fleet's prefix. */
+  /** QUEUE_PARTITIONS of the fleet. */
+  readonly partitions: number;
+  /** Every partition's queues, and the routing of an order to its partition (enqueue through it). */
+  readonly queues: FleetQueues;
+  /**
+   * `order-intents` on the fleet's prefix. With partitions, partition 0's only: enqueue through
+   * {@link queues} (or count over it), or intents land in the wrong partition.
+   */
   readonly intents: Queue;
-  /** `order-results` on the fleet's prefix. */
+  /** `order-results` on the fleet's prefix; with partitions, partition 0's only (see {@link intents}). */
   readonly results: Queue;
   /**
    * URL of the fleet's webhook receiver endpoint, whether or not one runs. The sandbox sends its
@@ -194,6 +206,7 @@ async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): P
 async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet> {
   const startedAtMs = Date.now();
   const prefix = options.prefix ?? `${options.label ?? 'fleet'}-${randomToken(4)}`;
+  const partitions = options.partitions ?? fleetPartitionsFromEnv();
   const keepLines = Math.max(1, options.keepLines ?? 2_000);
   const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
@@ -205,6 +218,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   // Errors surface through the commands that fail; chaos runs restart Redis on purpose.
   redis.on('error', () => undefined);
+  const queues = openFleetQueues({ connection: redis, prefix, partitions });
   cleanups.push(async () => {
     // With Redis gone (a private server stopped by the same Ctrl-C) there is nothing to delete, and
     // commands would wait for a reconnect that never comes.
@@ -213,7 +227,12 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
       return;
     }
     try {
-      await withDeadline(deletePrefixKeys(redis, prefix), CLEANUP_DEADLINE_MS, `deleting the keys of ${prefix}`);
+      // With partitions, the keys live under `{prefix-<p>}` and `{prefix-global}`.
+      const layout = queues.layout;
+      const prefixes = [...new Set([...layout.partitions.map((p) => p.prefix), layout.global.prefix])];
+      for (const areaPrefix of prefixes) {
+        await withDeadline(deletePrefixKeys(redis, areaPrefix), CLEANUP_DEADLINE_MS, `deleting the keys of ${areaPrefix}`);
+      }
       await withDeadline(redis.quit(), CLEANUP_DEADLINE_MS, 'closing the fleet Redis connection');
     } finally {
       redis.disconnect();
@@ -235,12 +254,13 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   });
   cleanups.push(() => withDeadline(sandbox.close(), CLEANUP_DEADLINE_MS, 'closing the sandbox'));
 
-  const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
-  const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
+  const allIntents = queues.partitions.map((p) => p.intents);
+  const allResults = queues.partitions.map((p) => p.results);
+  const [first] = queues.partitions;
+  if (first === undefined) throw new FleetError('a fleet needs at least one partition');
   // Without a listener BullMQ prints every reconnect error; they surface through failing calls instead.
-  intents.on('error', () => undefined);
-  results.on('error', () => undefined);
-  cleanups.push(() => withDeadline(Promise.all([intents.close(), results.close()]), CLEANUP_DEADLINE_MS, 'closing the queues'));
+  for (const queue of [...allIntents, ...allResults]) queue.on('error', () => undefined);
+  cleanups.push(() => withDeadline(queues.close(), CLEANUP_DEADLINE_MS, 'closing the queues'));
 
   // Least privilege: the key goes to workers only, the webhook secret to the receiver only.
   // The fleet-wide env cannot move a process off the fleet's Redis or prefix (close() cleans those);
@@ -256,6 +276,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     ...options.env,
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
+    QUEUE_PARTITIONS: String(partitions),
   };
   const roleEnv = (role: FleetRole, extra: Record<string, string>): Record<string, string> =>
     role === 'worker'
@@ -305,13 +326,13 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   cleanups.push(stopAll);
 
   const readResultJobs = async (resolutions: boolean): Promise<Map<string, OrderResult>> => {
-    const jobs = (await results.getJobs(RESULT_STATES)) as Job<OrderResult>[];
+    const jobs = (await Promise.all(allResults.map((queue) => queue.getJobs(RESULT_STATES)))).flat() as Job<OrderResult>[];
     // `resolves` is absent from results emitted before resolutions existed.
     const wanted = jobs.filter((job) => (job.data.resolves !== undefined && job.data.resolves !== null) === resolutions);
     return new Map(wanted.map((job) => [job.data.merchant_order_id, job.data]));
   };
   const readResults = (): Promise<Map<string, OrderResult>> => readResultJobs(false);
-  const resultCount = (): Promise<number> => results.getJobCountByTypes(...RESULT_STATES);
+  const resultCount = async (): Promise<number> => (await Promise.all(allResults.map((queue) => queue.getJobCountByTypes(...RESULT_STATES)))).reduce((sum, n) => sum + n, 0);
   const crashed = (): FleetProcess[] => all.filter((proc) => !proc.running && !proc.stopRequested);
 
   const fleet: Fleet = {
@@ -320,8 +341,10 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     redisServer: server,
     redis,
     sandbox,
-    intents,
-    results,
+    partitions,
+    queues,
+    intents: first.intents,
+    results: first.results,
     webhookUrl,
     startedAtMs,
     workers: () => all.filter((p) => p.role === 'worker' && p.running),
@@ -387,6 +410,15 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return fleet;
+}
+
+/** FLEET_QUEUE_PARTITIONS of this process (tools and test runs pick a partition count with it), else 1. */
+function fleetPartitionsFromEnv(): number {
+  const raw = process.env.FLEET_QUEUE_PARTITIONS;
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new FleetError(`FLEET_QUEUE_PARTITIONS: expected a whole number from 1 to 1024, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 /** `promise`, or a FleetError as soon as `signal` aborts (the promise is left to settle on its own). */

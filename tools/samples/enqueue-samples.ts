@@ -1,6 +1,5 @@
-import type { Queue } from 'bullmq';
 import { parseIntent } from '../../src/lifecycle/intent.js';
-import { enqueueOrders } from '../../src/queue/enqueue-order.js';
+import { enqueueOrders, intentsQueueFor, type IntentTarget } from '../../src/queue/enqueue-order.js';
 import type { SampleIntent } from './sample-intents.js';
 
 /** What {@link enqueueSamples} did. */
@@ -27,7 +26,7 @@ export interface EnqueueSamplesOptions {
  * careless producer would, with a plain `queue.add` and no jobId, because that is what they are
  * there to show: the library would refuse the first and silently drop the second.
  */
-export async function enqueueSamples(queue: Queue, samples: readonly SampleIntent[], options: EnqueueSamplesOptions = {}): Promise<EnqueueReport> {
+export async function enqueueSamples(queue: IntentTarget, samples: readonly SampleIntent[], options: EnqueueSamplesOptions = {}): Promise<EnqueueReport> {
   const batchSize = Math.max(1, options.batchSize ?? 500);
   const enqueuedAtMs = new Map<string, number>();
   const firstAtMs = Date.now();
@@ -56,7 +55,9 @@ export async function enqueueSamples(queue: Queue, samples: readonly SampleInten
     }
     await flush();
     stamp([sample]);
-    await queue.add('order', sample.intent);
+    // Routed like any producer would (a malformed intent without a string id goes to partition 0).
+    const mid: unknown = (sample.intent as { merchant_order_id?: unknown } | null)?.merchant_order_id;
+    await intentsQueueFor(queue, typeof mid === 'string' ? mid : '').add('order', sample.intent);
     jobs += 1;
   }
   await flush();
