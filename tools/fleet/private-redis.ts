@@ -36,18 +36,30 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Where {@link freePort} looks: below Linux's default ephemeral range (32768–60999). */
+const PORT_RANGE = { from: 10_000, to: 32_000 } as const;
+
+function listensFreely(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port nothing listens on right now, for a server started a moment later. Not one the OS
+ * hands out (port 0): that one comes from the ephemeral range, where the many outgoing connections
+ * of a busy test run pick their local ports too, and one may take it before the server listens
+ * (seen as EADDRINUSE of a receiver started seconds later under PM2).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (await listensFreely(port)) return port;
+  }
+  throw new Error(`no free port between ${PORT_RANGE.from} and ${PORT_RANGE.to} after 200 tries`);
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
