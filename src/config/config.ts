@@ -55,6 +55,13 @@ const schema = z.object({
    * refused by {@link loadConfig} until the fleet's keys are laid out for a cluster (issue 10).
    */
   REDIS_CLUSTER_NODES: clusterNodes.optional(),
+  /**
+   * Replicas that must acknowledge an order's attempt record before its create is sent (Redis WAIT),
+   * so a failover cannot lose it; used only while the primary has replicas connected. 0: never wait.
+   */
+  REDIS_WAIT_REPLICAS: int(0, 16).default(1),
+  /** Longest wait for those acknowledgements, in ms; past it the create is not sent and is retried later. */
+  REDIS_WAIT_TIMEOUT_MS: int(10, 10_000).default(1_000),
   /** BullMQ key prefix; also prefixes this project's own Redis keys. */
   QUEUE_PREFIX: z
     .string()

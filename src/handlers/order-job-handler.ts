@@ -33,6 +33,12 @@ export interface OrderJobHandlerDeps {
   metrics: PipelineMetrics;
   report: NoticeReporter;
   logger: Logger;
+  /**
+   * Before a create is sent: make the saved attempt record survive a Redis failover (see
+   * redis/replication-wait.ts); throws a retryable error when it cannot, and the create is not sent.
+   * None: no wait.
+   */
+  awaitReplication?: () => Promise<void>;
   /** Clock, epoch ms. */
   now?: () => number;
   /** Source of jitter in [0, 1). */
@@ -98,7 +104,14 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           );
           break;
         case 'create':
-          event = await call('create', () => deps.client.createOrder(action.request), (order) => ({ type: 'create_succeeded', atMs: now(), order }));
+          event = await call(
+            'create',
+            async () => {
+              await deps.awaitReplication?.();
+              return deps.client.createOrder(action.request);
+            },
+            (order) => ({ type: 'create_succeeded', atMs: now(), order }),
+          );
           break;
         case 'lookup':
           event = await call('lookup', () => deps.client.getOrder(action.orderId), (order) => ({ type: 'order_observed', atMs: now(), order }));

@@ -28,6 +28,7 @@ import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { connectRedis } from '../redis/connect.js';
 import { createRedisErrorLog } from '../redis/redis-error-log.js';
+import { createReplicationWait } from '../redis/replication-wait.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
 /** A running worker process's pieces, for shutdown and metrics. */
@@ -140,11 +141,13 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     report: createNoticeReporter({ metrics }),
     logger,
   };
+  // The ledger writes on `redis`: WAIT covers that connection's writes, the attempt record included.
+  const awaitReplication = createReplicationWait({ redis, replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, logger });
   // One BullMQ worker per partition; an order's result goes to its own partition's results queue.
   const workers = queues.partitions.map(({ partition, intents, results }) => {
     const shared = { ...processWide, emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }) };
     const handler = createIntentsQueueHandler({
-      order: createOrderJobHandler({ ...shared, catalog }),
+      order: createOrderJobHandler({ ...shared, catalog, awaitReplication }),
       resolve: createResolutionJobHandler(shared),
     });
     const worker = new Worker(INTENTS_QUEUE, handler, {

@@ -28,6 +28,7 @@ import type { LocalSandbox, SandboxOptions } from '../../../src/sandbox/sandbox-
 import { startWebhookReceiver, WEBHOOK_PATH } from '../../../src/webhook/webhook-receiver.js';
 import { testPolicy } from '../../support/lifecycle.js';
 import { API_KEY, WEBHOOK_SECRET } from '../../support/pipeline.js';
+import { createReplicationWait } from '../../../src/redis/replication-wait.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../../support/redis.js';
 
 /**
@@ -104,6 +105,10 @@ export interface HandlerKitOptions {
   workers?: number;
   /** WORKER_CONCURRENCY of each. Default 4. */
   concurrency?: number;
+  /** The Redis to use (e.g. a primary with a replica); the tests' shared one by default. */
+  redisUrl?: string;
+  /** REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS, as the worker process wires them; no wait by default. */
+  replication?: { replicas: number; timeoutMs: number };
 }
 
 /** One in-process worker: what a worker process would hold. */
@@ -178,7 +183,7 @@ export async function startHandlerKit(options: HandlerKitOptions): Promise<Handl
   const policy = kitPolicy(options.policy);
   const logLines: string[] = [];
   const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void logLines.push(line) } });
-  const redis = connectRedis();
+  const redis = connectRedis(options.redisUrl);
   const ledger = new OrderLedger({ redis, prefix, retentionSeconds: 3_600, tombstoneTtlSeconds: 7_200, unmatchedEventTtlSeconds: 3_600 });
   const intents = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
   const results = new Queue(RESULTS_QUEUE, { connection: redis, prefix });
@@ -321,9 +326,9 @@ export async function startHandlerKit(options: HandlerKitOptions): Promise<Handl
 /** Build one worker as worker-process.ts does, on the kit's prefix and clock. */
 async function startKitWorker(prefix: string, clock: TestClock, policy: LifecyclePolicy, logger: Logger, options: HandlerKitOptions): Promise<KitWorker> {
   const metrics = createPipelineMetrics();
-  const redis = connectRedis();
-  const queueConnection = connectRedis();
-  const workerConnection = connectRedis();
+  const redis = connectRedis(options.redisUrl);
+  const queueConnection = connectRedis(options.redisUrl);
+  const workerConnection = connectRedis(options.redisUrl);
   const client = createVoodooClient({
     baseUrl: options.apiUrl,
     apiKey: API_KEY,
@@ -359,7 +364,11 @@ async function startKitWorker(prefix: string, clock: TestClock, policy: Lifecycl
   };
   // As worker-process.ts dispatches order-intents: resolve requests to their own handler.
   const handler = createIntentsQueueHandler({
-    order: createOrderJobHandler({ ...shared, catalog: options.catalog ?? null }),
+    order: createOrderJobHandler({
+      ...shared,
+      catalog: options.catalog ?? null,
+      ...(options.replication === undefined ? {} : { awaitReplication: createReplicationWait({ redis, ...options.replication, logger }) }),
+    }),
     resolve: createResolutionJobHandler(shared),
   });
   const worker = new Worker(INTENTS_QUEUE, handler, {
