@@ -6,7 +6,9 @@ import { RedisTokenProvider } from '../../src/api/token-provider.js';
 import { BalanceGate } from '../../src/balance/balance-gate.js';
 import { OrderLedger } from '../../src/ledger/order-ledger.js';
 import { createLogger } from '../../src/logging/logger.js';
+import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { enqueueNewOrders } from '../../src/queue/enqueue-order.js';
+import { RESULTS_QUEUE } from '../../src/queue/queue-names.js';
 import { openFleetQueues, type FleetQueues } from '../../src/queue/partition-queues.js';
 import { connectRedisCluster } from '../../src/redis/connect.js';
 import { hashSlot } from '../../src/redis/hash-slot.js';
@@ -118,9 +120,15 @@ describe('when every script and transaction of the fleet runs on a Redis Cluster
     }
     const ledger = new OrderLedger({ redis, prefix, partitions: PARTITIONS, hashTags: true, retentionSeconds: 600, tombstoneTtlSeconds: 1_200, unmatchedEventTtlSeconds: 300 });
     const mid = intents[0]?.merchant_order_id ?? '';
-    const { intents: intentQueue, results } = queues.forOrder(mid);
-    const report = await orderStatus({ view: (m) => ledger.view(m), intents: intentQueue as Queue, results }, mid);
-    expect(JSON.stringify(report)).toContain('prioritized');
+    const { partition, intents: intentQueue } = queues.forOrder(mid);
+    // The status command's own results queue, typed by what it holds.
+    const results = new Queue<OrderResult>(RESULTS_QUEUE, { connection: redis, prefix: partition.prefix });
+    try {
+      const report = await orderStatus({ view: (m) => ledger.view(m), intents: intentQueue, results }, mid);
+      expect(JSON.stringify(report)).toContain('prioritized');
+    } finally {
+      await results.close();
+    }
   });
 
   it('waits for a replica of the primary holding each record before a create', async () => {
