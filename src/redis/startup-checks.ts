@@ -85,6 +85,8 @@ export async function readRedisFacts(redis: Redis): Promise<RedisFacts> {
  */
 export async function judgeRedisClient(redis: RedisClient): Promise<{ problems: string[]; warnings: string[] }> {
   if (!isClusterClient(redis)) return judgeRedis(await readRedisFacts(redis));
+  // The cluster knows its primaries once it has read the slots: a first command waits for that.
+  if (redis.nodes('master').length === 0) await redis.ping();
   const primaries = redis.nodes('master');
   if (primaries.length === 0) return { problems: ['the cluster has no primary to check'], warnings: [] };
   const judged = await Promise.all(
