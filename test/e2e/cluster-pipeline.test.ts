@@ -70,7 +70,13 @@ describe('with QUEUE_PARTITIONS=6 on a Redis Cluster (3 primaries, 3 replicas)',
     const expected = await enqueueMix(p, 'fo', 290);
     // Mid-run: some results in, most orders still in flight.
     await expect.poll(() => p.resultCount(), { timeout: 60_000, interval: 100 }).toBeGreaterThanOrEqual(60);
-    const failover = await cluster.killPrimary();
+    // The primary serving the most partitions: its orders' queues, records and scripts move to its replica.
+    const servedBy = await Promise.all(p.queues.partitions.map((q) => cluster.primaryPortOf(q.partition.keys.order('x'))));
+    const victim = [...new Set(servedBy)].sort((a, b) => servedBy.filter((x) => x === b).length - servedBy.filter((x) => x === a).length)[0];
+    const inAtKill = await p.resultCount();
+    const failover = await cluster.killPrimary({ port: victim ?? 0 });
+    expect(inAtKill).toBeLessThan(expected.length);
+    expect(failover.killedPort).toBe(victim);
     expect(failover.promotedPort).not.toBe(failover.killedPort);
     const results = await p.waitForResults(expected.length, 100_000);
     expect(await exactlyOnce(p, expected)).toEqual([]);
