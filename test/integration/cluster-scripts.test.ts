@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessToken } from '../../src/api/token-provider.js';
 import { RedisTokenProvider } from '../../src/api/token-provider.js';
 import { BalanceGate } from '../../src/balance/balance-gate.js';
+import { loadConfig } from '../../src/config/config.js';
+import { startDashboardProcess } from '../../src/dashboard/dashboard-process.js';
 import { OrderLedger } from '../../src/ledger/order-ledger.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
@@ -128,6 +130,25 @@ describe('when every script and transaction of the fleet runs on a Redis Cluster
       expect(JSON.stringify(report)).toContain('prioritized');
     } finally {
       await results.close();
+    }
+  });
+
+  it('serves the dashboard, ready, with the queues of every partition, from REDIS_CLUSTER_NODES', async () => {
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      QUEUE_PREFIX: prefix,
+      QUEUE_PARTITIONS: String(PARTITIONS),
+      DASHBOARD_HOST: '127.0.0.1',
+      DASHBOARD_PORT: '0',
+    });
+    const dashboard = await startDashboardProcess(config, logger);
+    try {
+      await expect.poll(async () => (await fetch(`${dashboard.url}readyz`)).status, { timeout: 10_000 }).toBe(200);
+      const metrics = await (await fetch(`${dashboard.url}metrics`)).text();
+      // Every partition's intents (enqueued above) counted in the one gauge per queue name.
+      expect(metrics).toMatch(new RegExp(`voodoo_queue_jobs\\{queue="order-intents",state="prioritized"\\} ${ids.length}\\b`));
+    } finally {
+      await dashboard.close();
     }
   });
 
