@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { intentJobId } from '../../src/queue/job-ids.js';
 import { exactlyOnce, keyIntents, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { runCli } from '../support/run-cli.js';
 
 const PARTITIONS = 6;
 /** Some of every fault a create, lookup and webhook can meet, so retries, ambiguity and polls happen on the cluster too. */
@@ -61,6 +62,27 @@ describe('with QUEUE_PARTITIONS=6 on a Redis Cluster (3 primaries, 3 replicas)',
     if (cluster === null) throw new Error('the pipeline runs on no cluster');
     const primaries = new Set(await Promise.all(p.queues.partitions.map((q) => cluster.primaryPortOf(q.partition.keys.order('x')))));
     expect(primaries.size).toBe(3);
+
+    // The one-shot commands on the cluster: enqueue (a new id, a known one), status, resolve.
+    const env = { REDIS_CLUSTER_NODES: cluster.seeds, QUEUE_PREFIX: p.prefix, QUEUE_PARTITIONS: String(PARTITIONS), LOG_LEVEL: 'warn' };
+    const enqueued = await runCli(['enqueue', '--file', '-'], env, '{"merchant_order_id":"clu-cli","item_id":4090,"quantity":1}\n{"merchant_order_id":"clu-0","item_id":4090,"quantity":2}\n');
+    expect(enqueued.stderr).toBe('');
+    // clu-0's finished intent job may be gone (the receiver removes it when the webhook decided): its
+    // tombstone, in its partition, still keeps it to one result.
+    expect(enqueued.stdout).toMatch(/^enqueued [12] intent\(s\) to order-intents of 6 partitions/m);
+    await p.waitForResults(expected.length + 1, 60_000);
+    const pending = async (): Promise<number> =>
+      (await Promise.all(p.queues.partitions.map((q) => q.intents.getJobCountByTypes('waiting', 'prioritized', 'active')))).reduce((a, n) => a + n, 0);
+    await expect.poll(pending, { timeout: 30_000, interval: 200 }).toBe(0);
+    expect(await exactlyOnce(p, [...expected, 'clu-cli'])).toEqual([]);
+    const status = await runCli(['status', '--json', 'clu-cli'], env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ merchant_order_id: 'clu-cli' });
+    const done = (await p.readResults()).get('clu-1');
+    const resolve = await runCli(['resolve', 'clu-1', '--order-id', done?.order_id ?? 'none', '--timeout', '20', '--json'], env);
+    // Not unresolved: refused by a worker, the answer carried back by QueueEvents on the cluster.
+    expect({ code: resolve.code, stderr: resolve.stderr }).toEqual({ code: 2, stderr: '' });
+    expect(JSON.parse(resolve.stdout)).toMatchObject({ merchant_order_id: 'clu-1', outcome: 'refused' });
   });
 
   it('completes a run through a primary SIGKILLed mid-run: none charged twice, none lost', { timeout: 150_000 }, async () => {
