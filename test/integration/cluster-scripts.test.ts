@@ -17,7 +17,7 @@ import { hashSlot } from '../../src/redis/hash-slot.js';
 import { OwnedKey } from '../../src/redis/owned-key.js';
 import { partitionLayout } from '../../src/redis/partitions.js';
 import { createReplicationWait } from '../../src/redis/replication-wait.js';
-import { checkRedisAtStartup } from '../../src/redis/startup-checks.js';
+import { checkRedisAtStartup, RedisUnsuitableError } from '../../src/redis/startup-checks.js';
 import { orderStatus } from '../../src/status/order-status.js';
 import { apiOrder, driveLedger } from '../support/lifecycle.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -56,8 +56,20 @@ describe('when every script and transaction of the fleet runs on a Redis Cluster
     expect(new Set(ids.map((id) => layout.forOrder(id).index)).size).toBe(PARTITIONS);
   });
 
-  it('passes the startup checks on every primary', async () => {
+  it('passes the startup checks on every primary, and names the one primary that would evict', async () => {
     await expect(checkRedisAtStartup(redis, logger)).resolves.toBeUndefined();
+    const [first, second] = redis.nodes('master');
+    if (first === undefined || second === undefined) throw new Error('the cluster client knows fewer than 2 primaries');
+    await second.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      const where = `primary ${second.options.host ?? ''}:${second.options.port ?? ''}`;
+      const failure = await checkRedisAtStartup(redis, logger).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(RedisUnsuitableError);
+      expect(String((failure as Error).message)).toMatch(new RegExp(`^REDIS_CLUSTER_NODES: ${where.replace(/\./g, '\\.')}: maxmemory-policy is allkeys-lru`));
+      expect(String((failure as Error).message)).not.toContain(`${first.options.port ?? ''}:`);
+    } finally {
+      await second.config('SET', 'maxmemory-policy', 'noeviction');
+    }
   });
 
   it('claims, loads, saves and records events in the ledger without CROSSSLOT, and views an order in one MULTI', async () => {
