@@ -86,7 +86,11 @@ export function registerResolveCommand(program: Command): void {
       // The request goes to the partition the order's merchant_order_id routes to.
       const prefix = partitionLayout(config.QUEUE_PREFIX, config.QUEUE_PARTITIONS, needsHashTags(target)).forOrder(mid).prefix;
       const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
-      const events = new QueueEvents(INTENTS_QUEUE, { connection: eventsRedis, prefix });
+      // Read events from the stream's end as it is now, before the request is added: QueueEvents'
+      // default ('$', taken when its first blocking read starts) would miss an answer that came in
+      // between (seen on a busy cluster, where that first read starts later).
+      const [last] = await redis.xrevrange(queue.toKey('events'), '+', '-', 'COUNT', 1);
+      const events = new QueueEvents(INTENTS_QUEUE, { connection: eventsRedis, prefix, lastEventId: last?.[0] ?? '0-0' });
       queue.on('error', () => undefined);
       events.on('error', () => undefined);
       const print = (line: string, json: object): void => {

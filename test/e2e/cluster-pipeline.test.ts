@@ -55,6 +55,8 @@ describe('with QUEUE_PARTITIONS=6 on a Redis Cluster (3 primaries, 3 replicas)',
     const results = await p.waitForResults(expected.length, 90_000);
     expect(await exactlyOnce(p, expected)).toEqual([]);
     expect(results.get('clu-bad-0')).toMatchObject({ status: 'rejected', error: 'invalid_intent' });
+    // Every primary had its replica: each create waited for its record's replica (WAIT), none skipped it.
+    expect(p.logLines().filter((line) => line.includes('no replica connected'))).toEqual([]);
     // The intents really went to every partition, on every primary of the cluster.
     const perPartition = await Promise.all(p.queues.partitions.map((q) => q.results.getJobCountByTypes('completed', 'waiting', 'active', 'delayed', 'prioritized')));
     expect(perPartition.every((n) => n > 0)).toBe(true);
