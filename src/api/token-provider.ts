@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { FulfillmentError, TransientError } from '../errors/errors.js';
 import { projectKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
@@ -31,7 +31,7 @@ export interface TokenProvider {
 /** Options of {@link RedisTokenProvider}. */
 export interface RedisTokenProviderOptions {
   /** Shared store; the caller owns (and closes) the connection. */
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of this project's Redis keys; the token lives at `projectKeys(keyPrefix).token` as JSON `{token, expiresAtMs, refreshAtMs}`. */
   keyPrefix: string;
   /** Performs the actual exchange. */
@@ -88,7 +88,7 @@ function readHeldToken(value: unknown, refreshMarginMs: number): HeldToken | und
  * guarded by a lock, so a fleet of N workers exchanges the key once.
  */
 export class RedisTokenProvider implements TokenProvider {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly tokenKey: string;
   private readonly lockKey: string;
   private readonly exchange: TokenExchange;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { TransientError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { projectKeys, type ProjectKeys } from '../redis/keys.js';
@@ -25,7 +25,7 @@ export interface SpendLimit {
 
 /** Options of {@link BalanceGate}. */
 export interface BalanceGateOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
   prefix: string;
   /**

@@ -60,7 +60,8 @@ export function registerEnqueueCommand(program: Command): void {
         { enqueueNewOrders },
         { INTENTS_QUEUE },
         { openFleetQueues },
-        { closeCommandConnection, connectRedisForCommand },
+        { closeCommandConnection },
+        { needsHashTags, openRedisForCommand, redisTargetOf },
       ] = await Promise.all([
         import('../config/config.js'),
         import('../lifecycle/intent.js'),
@@ -68,6 +69,7 @@ export function registerEnqueueCommand(program: Command): void {
         import('../queue/queue-names.js'),
         import('../queue/partition-queues.js'),
         import('../redis/connect.js'),
+        import('../redis/redis-target.js'),
       ]);
       const intents: OrderIntent[] = [];
       if (intent !== undefined) {
@@ -81,8 +83,9 @@ export function registerEnqueueCommand(program: Command): void {
         }
       }
       const config = loadConfig(process.env);
-      const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-enqueue');
-      const queues = openFleetQueues({ connection: redis, prefix: config.QUEUE_PREFIX, partitions: config.QUEUE_PARTITIONS });
+      const target = redisTargetOf(config);
+      const redis = await openRedisForCommand(target, 'vf-enqueue');
+      const queues = openFleetQueues({ connection: redis, prefix: config.QUEUE_PREFIX, partitions: config.QUEUE_PARTITIONS, hashTags: needsHashTags(target) });
       // A failing add rejects and the command reports that; the event would only repeat it, raw.
       for (const { intents: queue } of queues.partitions) queue.on('error', () => undefined);
       try {
@@ -93,7 +96,7 @@ export function registerEnqueueCommand(program: Command): void {
           added += report.added.length;
           already.push(...report.alreadyEnqueued);
         }
-        const where = queues.layout.count === 1 ? `${config.QUEUE_PREFIX}:${INTENTS_QUEUE}` : `${INTENTS_QUEUE} of ${queues.layout.count} partitions`;
+        const where = queues.layout.partitions[0]?.prefix === config.QUEUE_PREFIX ? `${config.QUEUE_PREFIX}:${INTENTS_QUEUE}` : `${INTENTS_QUEUE} of ${queues.layout.count} partitions`;
         process.stdout.write(`enqueued ${added} intent(s) to ${where}${alreadyEnqueued(already)}\n`);
       } finally {
         await queues.close();

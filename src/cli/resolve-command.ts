@@ -68,7 +68,7 @@ export function registerResolveCommand(program: Command): void {
     )
     .action(async (mid: string, options: { orderId: string; timeout: number; json?: boolean }) => {
       if (mid === '' || options.orderId === '') throw new Error('resolve: merchant_order_id and --order-id must not be empty');
-      const [{ Queue, QueueEvents }, { loadConfig }, { INTENTS_QUEUE }, { closeCommandConnection, connectRedisForCommand }, { requestResolution }, { partitionLayout }] =
+      const [{ Queue, QueueEvents }, { loadConfig }, { INTENTS_QUEUE }, { closeCommandConnection }, { requestResolution }, { partitionLayout }, { needsHashTags, openRedisForCommand, redisTargetOf }] =
         await Promise.all([
           import('bullmq'),
           import('../config/config.js'),
@@ -76,15 +76,21 @@ export function registerResolveCommand(program: Command): void {
           import('../redis/connect.js'),
           import('../queue/enqueue-resolve.js'),
           import('../redis/partitions.js'),
+          import('../redis/redis-target.js'),
         ]);
       const config = loadConfig(process.env);
-      const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-resolve');
+      const target = redisTargetOf(config);
+      const redis = await openRedisForCommand(target, 'vf-resolve');
       // QueueEvents blocks on its connection: it gets one of its own.
-      const eventsRedis = await connectRedisForCommand(config.REDIS_URL, 'vf-resolve-events', { blocking: true });
+      const eventsRedis = await openRedisForCommand(target, 'vf-resolve-events', { blocking: true });
       // The request goes to the partition the order's merchant_order_id routes to.
-      const prefix = partitionLayout(config.QUEUE_PREFIX, config.QUEUE_PARTITIONS).forOrder(mid).prefix;
+      const prefix = partitionLayout(config.QUEUE_PREFIX, config.QUEUE_PARTITIONS, needsHashTags(target)).forOrder(mid).prefix;
       const queue = new Queue(INTENTS_QUEUE, { connection: redis, prefix });
-      const events = new QueueEvents(INTENTS_QUEUE, { connection: eventsRedis, prefix });
+      // Read events from the stream's end as it is now, before the request is added: QueueEvents'
+      // default ('$', taken when its first blocking read starts) would miss an answer that came in
+      // between (seen on a busy cluster, where that first read starts later).
+      const [last] = await redis.xrevrange(queue.toKey('events'), '+', '-', 'COUNT', 1);
+      const events = new QueueEvents(INTENTS_QUEUE, { connection: eventsRedis, prefix, lastEventId: last?.[0] ?? '0-0' });
       queue.on('error', () => undefined);
       events.on('error', () => undefined);
       const print = (line: string, json: object): void => {

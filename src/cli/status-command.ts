@@ -26,7 +26,8 @@ export function registerStatusCommand(program: Command): void {
         { OrderLedger },
         { INTENTS_QUEUE, RESULTS_QUEUE },
         { partitionLayout },
-        { closeCommandConnection, connectRedisForCommand },
+        { closeCommandConnection },
+        { needsHashTags, openRedisForCommand, redisTargetOf },
         { formatOrderStatus, orderStatus },
       ] = await Promise.all([
         import('bullmq'),
@@ -35,18 +36,21 @@ export function registerStatusCommand(program: Command): void {
         import('../queue/queue-names.js'),
         import('../redis/partitions.js'),
         import('../redis/connect.js'),
+        import('../redis/redis-target.js'),
         import('../status/order-status.js'),
       ]);
       const config = loadConfig(process.env);
-      const redis = await connectRedisForCommand(config.REDIS_URL, 'vf-status');
+      const target = redisTargetOf(config);
+      const hashTags = needsHashTags(target);
+      const redis = await openRedisForCommand(target, 'vf-status');
       const prefix = config.QUEUE_PREFIX;
-      const layout = partitionLayout(prefix, config.QUEUE_PARTITIONS);
+      const layout = partitionLayout(prefix, config.QUEUE_PARTITIONS, hashTags);
       // Each id is read in the partition it routes to.
       const queues = layout.partitions.map((partition) => ({
         intents: new Queue(INTENTS_QUEUE, { connection: redis, prefix: partition.prefix }),
         results: new Queue<OrderResult>(RESULTS_QUEUE, { connection: redis, prefix: partition.prefix }),
       }));
-      const ledger = new OrderLedger({ redis, prefix, partitions: config.QUEUE_PARTITIONS, ...ledgerRetention(config) });
+      const ledger = new OrderLedger({ redis, prefix, partitions: config.QUEUE_PARTITIONS, hashTags, ...ledgerRetention(config) });
       // A failing read rejects and the command reports that; the events would only repeat it, raw.
       for (const q of queues.flatMap(({ intents, results }) => [intents, results])) q.on('error', () => undefined);
       try {

@@ -51,10 +51,14 @@ const schema = z.object({
   /** Redis connection URL. */
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   /**
-   * Seed nodes of a Redis Cluster, `host:port,host:port,…`, to use instead of REDIS_URL. Parsed, then
-   * refused by {@link loadConfig} until the fleet's keys are laid out for a cluster (issue 10).
+   * Seed nodes of a Redis Cluster, `host:port,host:port,…`, to use instead of REDIS_URL. Set, every
+   * process connects to the cluster and keys are always hash-tagged (src/redis/partitions.ts).
    */
   REDIS_CLUSTER_NODES: clusterNodes.optional(),
+  /** ACL user name sent to every cluster node (AUTH); unset: the default user. */
+  REDIS_CLUSTER_USERNAME: z.string().min(1).max(256).optional(),
+  /** Password sent to every cluster node (AUTH); unset: none. Never logged. */
+  REDIS_CLUSTER_PASSWORD: z.string().min(1).max(512).optional(),
   /**
    * Replicas that must acknowledge an order's attempt record before its create is sent (Redis WAIT),
    * so a failover cannot lose it; used only while the primary has replicas connected. 0: never wait.
@@ -232,10 +236,10 @@ export function loadConfig(
   if (parsed.data.HTTP_TIMEOUT_MS >= parsed.data.WORKER_LOCK_MS) {
     throw new ConfigError('HTTP_TIMEOUT_MS', 'expected less than WORKER_LOCK_MS');
   }
-  // The connection exists (connectRedisCluster), the key layout does not: BullMQ's and the ledger's
-  // scripts touch several hash slots and a cluster answers CROSSSLOT. Refuse rather than half-work.
-  if (parsed.data.REDIS_CLUSTER_NODES !== undefined) {
-    throw new ConfigError('REDIS_CLUSTER_NODES', 'not supported yet: this version runs on one Redis (REDIS_URL); its keys are not laid out for a Redis Cluster. Unset REDIS_CLUSTER_NODES');
+  if (parsed.data.REDIS_CLUSTER_NODES === undefined) {
+    for (const name of ['REDIS_CLUSTER_USERNAME', 'REDIS_CLUSTER_PASSWORD'] as const) {
+      if (parsed.data[name] !== undefined) throw new ConfigError(name, 'only read with REDIS_CLUSTER_NODES: put the credentials of a single Redis in REDIS_URL');
+    }
   }
   for (const warning of warnings) onWarning(warning);
   return Object.freeze(boundRetention(parsed.data, input));

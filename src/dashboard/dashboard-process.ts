@@ -4,7 +4,7 @@ import type { Logger } from '../logging/logger.js';
 import { logBullmqErrors } from '../queue/bullmq-error-log.js';
 import { openFleetQueues } from '../queue/partition-queues.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
-import { connectRedis } from '../redis/connect.js';
+import { needsHashTags, openRedis, redisTargetOf } from '../redis/redis-target.js';
 import { openProbes } from '../health/probes.js';
 import { startReadiness } from '../health/readiness.js';
 import { registerHealthGauges } from '../metrics/health-gauges.js';
@@ -18,20 +18,21 @@ const DASHBOARD_COMMAND_TIMEOUT_MS = 5_000;
 /** Composition root of `voodoo-fulfillment dashboard`. */
 export async function startDashboardProcess(config: Config, logger: Logger): Promise<Dashboard> {
   // A page must not hang through a Redis outage (nor hold up shutdown): its reads fail after 5 s.
-  const redis = connectRedis(config.REDIS_URL, logger, 'vf-dashboard', { commandTimeoutMs: DASHBOARD_COMMAND_TIMEOUT_MS });
+  const target = redisTargetOf(config);
+  const redis = openRedis(target, logger, 'vf-dashboard', { commandTimeoutMs: DASHBOARD_COMMAND_TIMEOUT_MS });
   await checkRedisAtStartup(redis, logger).catch((err: unknown) => {
     redis.disconnect();
     throw err;
   });
   const prefix = config.QUEUE_PREFIX;
   const partitions = config.QUEUE_PARTITIONS;
-  const queues = openFleetQueues({ connection: redis, prefix, partitions });
+  const queues = openFleetQueues({ connection: redis, prefix, partitions, hashTags: needsHashTags(target) });
   // With partitions, each board entry is named by its partition's prefix (`{bull-0}:order-intents`).
   const label = (partitionPrefix: string): string => (partitions === 1 ? '' : `${partitionPrefix}:`);
   for (const { partition, intents, results } of queues.partitions) {
     logBullmqErrors(logger, { [`queue ${label(partition.prefix)}${INTENTS_QUEUE}`]: intents, [`queue ${label(partition.prefix)}${RESULTS_QUEUE}`]: results });
   }
-  const probes = openProbes(config.REDIS_URL, 'vf-dashboard-probes', prefix, partitions);
+  const probes = openProbes(target, 'vf-dashboard-probes', prefix, partitions);
   const readiness = await startReadiness({ component: 'dashboard', redis: probes.redis, prefix: queues.layout.global.prefix, logger, needsApiKey: false });
   const registry = createProcessRegistry();
   registerHealthGauges(registry, readiness);

@@ -36,9 +36,9 @@ export interface OrderJobHandlerDeps {
   /**
    * Before a create is sent: make the saved attempt record survive a Redis failover (see
    * redis/replication-wait.ts); throws a retryable error when it cannot, and the create is not sent.
-   * None: no wait.
+   * None: no wait. Given the order's merchant_order_id (on a cluster, its record's primary is waited on).
    */
-  awaitReplication?: () => Promise<void>;
+  awaitReplication?: (merchantOrderId: string) => Promise<void>;
   /** Clock, epoch ms. */
   now?: () => number;
   /** Source of jitter in [0, 1). */
@@ -107,7 +107,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           event = await call(
             'create',
             async () => {
-              await deps.awaitReplication?.();
+              await deps.awaitReplication?.(mid);
               return deps.client.createOrder(action.request);
             },
             (order) => ({ type: 'create_succeeded', atMs: now(), order }),

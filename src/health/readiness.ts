@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Logger } from '../logging/logger.js';
 import { keyRefused } from '../queue/fleet-pause.js';
-import { judgeRedis, readRedisFacts } from '../redis/startup-checks.js';
+import { judgeRedisClient } from '../redis/startup-checks.js';
 import { withTimeout } from './with-timeout.js';
 
 /** The long-running processes that report readiness (the `component` label of `voodoo_ready`). */
@@ -69,7 +69,7 @@ export interface Readiness {
 export interface ReadinessOptions {
   component: Component;
   /** A fail-fast connection (connectRedisForProbes). Not owned. */
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
   prefix: string;
   logger: Logger;
@@ -117,7 +117,7 @@ export async function startReadiness(options: ReadinessOptions): Promise<Readine
     );
     if (facts.redisAnswers && checksDue(checksRunAtMs, !wasAnswering, now(), checksIntervalMs)) {
       try {
-        facts.checkProblems = judgeRedis(await bounded(readRedisFacts(redis), 'startup checks')).problems;
+        facts.checkProblems = (await bounded(judgeRedisClient(redis), 'startup checks')).problems;
         checksRunAtMs = now();
       } catch {
         // Redis went away mid-run: the next look notices it and runs them again when it is back.

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { isTerminalStatus, type Order } from '../api/order.js';
 import { initialState } from '../lifecycle/order-machine.js';
 import type { OrderState } from '../lifecycle/order-state.js';
@@ -62,11 +62,13 @@ export interface LedgerView {
 
 /** Options of {@link OrderLedger}. */
 export interface OrderLedgerOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (QUEUE_PREFIX); its keys: `partitionLayout(prefix, partitions)` (redis/partitions.ts). */
   prefix: string;
   /** Number of queue partitions (QUEUE_PARTITIONS); an order's keys live in its partition. Default 1. */
   partitions?: number;
+  /** Hash-tag the layout even with one partition (a Redis Cluster: REDIS_CLUSTER_NODES). Default false. */
+  hashTags?: boolean;
   /** How long a finished record is kept, in seconds. */
   retentionSeconds: number;
   /** How long a finished id's tombstone is kept, in seconds; at least `retentionSeconds`. */
@@ -91,7 +93,7 @@ export class OrderLedger {
   private readonly layout: PartitionLayout;
 
   constructor(private readonly options: OrderLedgerOptions) {
-    this.layout = partitionLayout(options.prefix, options.partitions);
+    this.layout = partitionLayout(options.prefix, options.partitions, options.hashTags);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { Gauge, type Registry } from 'prom-client';
 import { withTimeout } from '../health/with-timeout.js';
 import type { FleetPauseReason } from '../lifecycle/order-state.js';
@@ -14,11 +14,13 @@ const PAUSE_REASONS: readonly FleetPauseReason[] = ['rate_limited', 'key_refused
 /** Where the fleet-wide gauges read from. */
 export interface FleetGaugeSources {
   /** A fail-fast connection (connectRedisForProbes). */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (QUEUE_PREFIX). */
   prefix: string;
   /** QUEUE_PARTITIONS; default 1. */
   partitions?: number;
+  /** Hash-tag the layout even with one partition (a Redis Cluster: REDIS_CLUSTER_NODES). Default false. */
+  hashTags?: boolean;
   /** `order-intents` of every partition on that connection (their limiters tell a paused fleet). */
   intents: readonly Queue[];
 }
@@ -30,7 +32,7 @@ export interface FleetGaugeSources {
  * A reading that fails (Redis away) is left out of that scrape.
  */
 export function registerFleetGauges(registry: Registry, sources: FleetGaugeSources): void {
-  const layout = partitionLayout(sources.prefix, sources.partitions);
+  const layout = partitionLayout(sources.prefix, sources.partitions, sources.hashTags);
   const keys = layout.global.keys;
   const bounded = <T>(promise: Promise<T>, what: string): Promise<T> => withTimeout(promise, READ_TIMEOUT_MS, what);
   new Gauge({

@@ -8,10 +8,10 @@ import { RESULTS_QUEUE } from './queue-names.js';
  * order, for QUEUE_PREFIX `queuePrefix` and QUEUE_PARTITIONS `partitions` (default 1):
  * `[queuePrefix]` with one partition, else `{<queuePrefix>-0}` … `{<queuePrefix>-<K-1>}`. Producers
  * open `order-intents` under each and route by `partitionOf`; consumers read `order-results` under
- * every one.
+ * every one. `hashTags` (a fleet on a Redis Cluster) gives `{<queuePrefix>-0}` with one partition too.
  */
-export function partitionPrefixes(queuePrefix: string, partitions = 1): string[] {
-  return partitionLayout(queuePrefix, partitions).partitions.map((p) => p.prefix);
+export function partitionPrefixes(queuePrefix: string, partitions = 1, hashTags = false): string[] {
+  return partitionLayout(queuePrefix, partitions, hashTags).partitions.map((p) => p.prefix);
 }
 
 /** Options of {@link consumeResults}: BullMQ worker options (`concurrency` is per partition) besides these. */
@@ -20,6 +20,8 @@ export interface ConsumeResultsOptions extends Omit<WorkerOptions, 'prefix'> {
   prefix: string;
   /** QUEUE_PARTITIONS of the fleet; default 1. */
   partitions?: number;
+  /** True when the fleet runs on a Redis Cluster (REDIS_CLUSTER_NODES set): its prefixes are hash-tagged even with one partition. */
+  hashTags?: boolean;
 }
 
 /**
@@ -31,8 +33,8 @@ export interface ConsumeResultsOptions extends Omit<WorkerOptions, 'prefix'> {
  */
 export async function consumeResults(handle: (result: OrderResult, job: Job<OrderResult>) => Promise<void>, options: ConsumeResultsOptions): Promise<Worker<OrderResult>[]> {
   const { Worker: BullWorker } = await import('bullmq');
-  const { prefix, partitions, ...workerOptions } = options;
-  return partitionPrefixes(prefix, partitions).map(
+  const { prefix, partitions, hashTags, ...workerOptions } = options;
+  return partitionPrefixes(prefix, partitions, hashTags).map(
     (partitionPrefix) => new BullWorker<OrderResult>(RESULTS_QUEUE, (job) => handle(job.data, job), { ...workerOptions, prefix: partitionPrefix }),
   );
 }

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { FulfillmentError } from '../errors/errors.js';
 import { parseIntent, type OrderIntent } from '../lifecycle/intent.js';
 import { intentJobId } from './job-ids.js';
@@ -105,23 +105,32 @@ export interface EnqueueReport {
 /**
  * {@link enqueueOrders}, telling which ids were new. BullMQ answers an add with an existing job id
  * exactly as a new one (it only writes a `duplicated` event), so the jobs are looked up first, in
- * one round trip over `redis` (a connection to the queue's Redis). An id enqueued by someone else
+ * one round trip per partition over `redis` (a connection to the queues' Redis). An id enqueued by someone else
  * in between is reported as added: the only way the report can be wrong, and nothing is added twice.
  */
-export async function enqueueNewOrders(target: IntentTarget, redis: Redis, intents: readonly OrderIntent[], options: EnqueueOptions = {}): Promise<EnqueueReport> {
+export async function enqueueNewOrders(target: IntentTarget, redis: RedisClient, intents: readonly OrderIntent[], options: EnqueueOptions = {}): Promise<EnqueueReport> {
   const valid = intents.map(check);
-  const pipeline = redis.pipeline();
-  for (const intent of valid) pipeline.exists(intentsQueueFor(target, intent.merchant_order_id).toKey(intentJobId(intent.merchant_order_id)));
-  const answers = (await pipeline.exec()) ?? [];
+  // One pipeline per partition: on a Redis Cluster a pipeline must stay on one node.
+  const existing = new Set<string>();
+  await Promise.all(
+    [...byQueue(target, valid)].map(async ([queue, group]) => {
+      const pipeline = redis.pipeline();
+      for (const intent of group) pipeline.exists(queue.toKey(intentJobId(intent.merchant_order_id)));
+      const answers = (await pipeline.exec()) ?? [];
+      group.forEach((intent, i) => {
+        const [err, exists] = answers[i] ?? [new Error('no answer'), null];
+        if (err !== null) throw err;
+        if (exists === 1) existing.add(intent.merchant_order_id);
+      });
+    }),
+  );
   const report: EnqueueReport = { added: [], alreadyEnqueued: [] };
   const seen = new Set<string>();
-  valid.forEach((intent, i) => {
-    const [err, exists] = answers[i] ?? [new Error('no answer'), null];
-    if (err !== null) throw err;
+  for (const intent of valid) {
     const mid = intent.merchant_order_id;
-    (exists === 1 || seen.has(mid) ? report.alreadyEnqueued : report.added).push(mid);
+    (existing.has(mid) || seen.has(mid) ? report.alreadyEnqueued : report.added).push(mid);
     seen.add(mid);
-  });
+  }
   await addAll(target, valid, options);
   return report;
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
 import { throttledWarning } from '../logging/repeat-throttle.js';
@@ -44,7 +44,7 @@ export interface FinishedJobCleanupOptions {
    */
   queues: readonly Queue[];
   /** The connection those queues use; a round is skipped while it is not ready (its own error log reports the outage). */
-  connection: Pick<Redis, 'status'>;
+  connection: Pick<RedisClient, 'status'>;
   /** A completed job is removed once it finished more than this many seconds ago (RETENTION_SECONDS). */
   retentionSeconds: number;
   logger: Logger;

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { FleetPauseReason } from '../lifecycle/order-state.js';
 import { projectKeys } from '../redis/keys.js';
 import { OwnedKey } from '../redis/owned-key.js';
@@ -30,18 +30,18 @@ function each(intents: IntentQueues): readonly Queue[] {
  * partition's. A refused key is also marked under `<prefix>:vf:` (`prefix`: the global area's; the
  * limiter alone cannot say why it bites), so every process — readiness, the fleet-paused gauge — can tell.
  */
-export async function pauseFleet(intents: IntentQueues, redis: Redis, prefix: string, ms: number, reason: FleetPauseReason): Promise<void> {
+export async function pauseFleet(intents: IntentQueues, redis: RedisClient, prefix: string, ms: number, reason: FleetPauseReason): Promise<void> {
   if (reason === 'key_refused') await new OwnedKey(redis, projectKeys(prefix).keyRefused, ms + KEY_REFUSED_MARK_GRACE_MS).claim();
   await Promise.all(each(intents).map((queue) => queue.rateLimit(ms)));
 }
 
 /** Whether the API key was refused lately (the mark {@link pauseFleet} writes has not lapsed). */
-export async function keyRefused(redis: Redis, prefix: string): Promise<boolean> {
+export async function keyRefused(redis: RedisClient, prefix: string): Promise<boolean> {
   return (await redis.exists(projectKeys(prefix).keyRefused)) === 1;
 }
 
 /** Why the fleet is paused now, if it is: a refused key wins over a plain 429 back-off (both set the limiter). */
-export async function readFleetPause(intents: IntentQueues, redis: Redis, prefix: string): Promise<FleetPauseReason | null> {
+export async function readFleetPause(intents: IntentQueues, redis: RedisClient, prefix: string): Promise<FleetPauseReason | null> {
   const [refused, ...limiterTtlsMs] = await Promise.all([keyRefused(redis, prefix), ...each(intents).map((queue) => queue.getRateLimitTtl(FLEET_LIMITER.max))]);
   if (refused) return 'key_refused';
   return limiterTtlsMs.some((ttlMs) => ttlMs > 0) ? 'rate_limited' : null;

@@ -30,11 +30,13 @@ export interface FleetQueuesOptions {
   prefix: string;
   /** QUEUE_PARTITIONS; default 1. */
   partitions?: number;
+  /** Hash-tag the layout even with one partition (a Redis Cluster: REDIS_CLUSTER_NODES). Default false. */
+  hashTags?: boolean;
 }
 
 /** Open the `order-intents` and `order-results` queues of every partition. */
 export function openFleetQueues(options: FleetQueuesOptions): FleetQueues {
-  const layout = partitionLayout(options.prefix, options.partitions);
+  const layout = partitionLayout(options.prefix, options.partitions, options.hashTags);
   const partitions = layout.partitions.map((partition) => ({
     partition,
     intents: new Queue(INTENTS_QUEUE, { connection: options.connection, prefix: partition.prefix }),

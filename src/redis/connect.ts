@@ -8,6 +8,11 @@ import type { RedisNodeAddress } from './redis-node-address.js';
 /** A connection to one Redis server or to a Redis Cluster: what BullMQ and {@link LuaScript} take. */
 export type RedisClient = Redis | Cluster;
 
+/** True when `client` is a Redis Cluster connection (ioredis' own `isCluster` flag does not narrow the type). */
+export function isClusterClient(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
 /** Options of {@link connectRedis}. */
 export interface ConnectOptions {
   /**
@@ -21,6 +26,24 @@ export interface ConnectOptions {
    * line, not one per connection. Default: a log of this connection's own.
    */
   errorLog?: RedisErrorLog;
+  /** Credentials sent to every node of a cluster (REDIS_CLUSTER_USERNAME, REDIS_CLUSTER_PASSWORD); a single Redis takes them from its URL. */
+  auth?: RedisClusterAuth;
+}
+
+/** ACL credentials for every node of a Redis Cluster. */
+export interface RedisClusterAuth {
+  /** ACL user; unset: the default user. */
+  username?: string;
+  /** Password; unset: none. */
+  password?: string;
+}
+
+/** ioredis options carrying `auth` (nothing when unset, so no empty AUTH is sent). */
+export function clusterAuthOptions(auth: RedisClusterAuth | undefined): { username?: string; password?: string } {
+  return {
+    ...(auth?.username === undefined ? {} : { username: auth.username }),
+    ...(auth?.password === undefined ? {} : { password: auth.password }),
+  };
 }
 
 /**
@@ -67,9 +90,8 @@ const CLUSTER_FAILOVER_RIDE_OUT_MS = 30_000;
  * about 1.6 s, which a failover never fits in); with `commandTimeoutMs` it gives up after ioredis'
  * default 16 tries instead.
  *
- * Groundwork (issue 10): nothing connects this way yet. The key layout is not cluster-ready (BullMQ's
- * and the ledger's scripts touch several hash slots and fail with CROSSSLOT), so the processes
- * refuse REDIS_CLUSTER_NODES (config.ts) until it is.
+ * Every key a script or transaction touches must share one hash slot: the partition layout's hash
+ * tags (src/redis/partitions.ts) see to that.
  */
 export function connectRedisCluster(nodes: readonly RedisNodeAddress[], logger: Logger, name: string, options: ConnectOptions = {}): Cluster {
   const failFast = options.commandTimeoutMs !== undefined;
@@ -81,6 +103,7 @@ export function connectRedisCluster(nodes: readonly RedisNodeAddress[], logger: 
         ...(failFast ? { commandTimeout: options.commandTimeoutMs } : {}),
         enableReadyCheck: true,
         connectionName: name,
+        ...clusterAuthOptions(options.auth),
       },
       enableReadyCheck: true,
       retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
@@ -166,7 +189,7 @@ export async function connectRedisForCommand(url: string, name: string, options:
 }
 
 /** Close a command's connection; when Redis is already gone, drop it rather than hide the command's own error. */
-export async function closeCommandConnection(redis: Redis): Promise<void> {
+export async function closeCommandConnection(redis: RedisClient): Promise<void> {
   try {
     await redis.quit();
   } catch {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.js';
 import { LuaScript } from './lua-script.js';
 
 /** Delete KEYS[1] only while it still holds ARGV[1]. */
@@ -28,7 +28,7 @@ export class OwnedKey {
   readonly token: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly key: string,
     private readonly ttlMs: number,
     token: string = randomUUID(),

@@ -52,13 +52,18 @@ export function partitionOf(merchantOrderId: string, count: number): number {
   return count <= 1 ? 0 : crc32(Buffer.from(merchantOrderId, 'utf8')) % count;
 }
 
-/** The layout of `queuePrefix` (QUEUE_PREFIX, never containing braces) with `count` partitions (QUEUE_PARTITIONS). */
-export function partitionLayout(queuePrefix: string, count = 1): PartitionLayout {
+/**
+ * The layout of `queuePrefix` (QUEUE_PREFIX, never containing braces) with `count` partitions
+ * (QUEUE_PARTITIONS). `hashTags` forces the hash-tagged areas with one
+ * partition too: a Redis Cluster needs them whatever the count (REDIS_CLUSTER_NODES sets it).
+ */
+export function partitionLayout(queuePrefix: string, count = 1, hashTags = false): PartitionLayout {
+  const tagged = hashTags || count > 1;
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`partition count must be a whole number ≥ 1, got ${count}`);
   const area = (prefix: string): PartitionArea => ({ prefix, keys: projectKeys(prefix) });
   const partitions: Partition[] =
-    count === 1 ? [{ index: 0, ...area(queuePrefix) }] : Array.from({ length: count }, (_, index) => ({ index, ...area(`{${queuePrefix}-${index}}`) }));
-  const global = count === 1 ? area(queuePrefix) : area(`{${queuePrefix}-global}`);
+    !tagged ? [{ index: 0, ...area(queuePrefix) }] : Array.from({ length: count }, (_, index) => ({ index, ...area(`{${queuePrefix}-${index}}`) }));
+  const global = !tagged ? area(queuePrefix) : area(`{${queuePrefix}-global}`);
   return {
     count,
     partitions,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { isClusterClient, type RedisClient } from './connect.js';
 import { FulfillmentError } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -77,9 +78,30 @@ export async function readRedisFacts(redis: Redis): Promise<RedisFacts> {
   return { version, maxmemoryPolicy, appendonly };
 }
 
+/**
+ * {@link judgeRedis} for a connection: the one Redis of REDIS_URL, or every primary of a Redis
+ * Cluster (each holds its own slots' ledger records and must keep them), asked over the cluster's
+ * own connection to it. A cluster's problems name the primary; warnings said once.
+ */
+export async function judgeRedisClient(redis: RedisClient): Promise<{ problems: string[]; warnings: string[] }> {
+  if (!isClusterClient(redis)) return judgeRedis(await readRedisFacts(redis));
+  // The cluster knows its primaries once it has read the slots: a first command waits for that.
+  if (redis.nodes('master').length === 0) await redis.ping();
+  const primaries = redis.nodes('master');
+  if (primaries.length === 0) return { problems: ['the cluster has no primary to check'], warnings: [] };
+  const judged = await Promise.all(
+    primaries.map(async (node) => ({ where: `primary ${node.options.host ?? '?'}:${node.options.port ?? '?'}`, ...judgeRedis(await readRedisFacts(node)) })),
+  );
+  return {
+    problems: judged.flatMap((j) => j.problems.map((problem) => `${j.where}: ${problem}`)),
+    warnings: [...new Set(judged.flatMap((j) => j.warnings))],
+  };
+}
+
 /** Check the Redis a process is given before it starts: throw on a problem, log each warning once. */
-export async function checkRedisAtStartup(redis: Redis, logger: Logger): Promise<void> {
-  const { problems, warnings } = judgeRedis(await readRedisFacts(redis));
+export async function checkRedisAtStartup(redis: RedisClient, logger: Logger): Promise<void> {
+  const { problems, warnings } = await judgeRedisClient(redis);
   for (const warning of warnings) logger.warn({ check: 'redis' }, warning);
-  if (problems.length > 0) throw new RedisUnsuitableError(`REDIS_URL: ${problems.join('; ')}`);
+  const where = isClusterClient(redis) ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+  if (problems.length > 0) throw new RedisUnsuitableError(`${where}: ${problems.join('; ')}`);
 }

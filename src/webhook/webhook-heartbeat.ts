@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Logger } from '../logging/logger.js';
 import { projectKeys } from '../redis/keys.js';
 import { OwnedKey } from '../redis/owned-key.js';
@@ -14,7 +14,7 @@ const STOP_DEADLINE_MS = 2_000;
 /** Options of {@link startWebhookHeartbeat}. */
 export interface WebhookHeartbeatOptions {
   /** Connection the beats are written on. Not owned: the caller closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
   prefix: string;
   /** Lifetime of one beat, in ms; a beat is written every ttlMs/3. Default 10 000. */

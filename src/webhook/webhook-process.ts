@@ -16,7 +16,7 @@ import { createWebhookCounter } from '../metrics/webhook-metrics.js';
 import { openFleetQueues } from '../queue/partition-queues.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
-import { connectRedis, connectRedisForProbes } from '../redis/connect.js';
+import { needsHashTags, openRedis, openRedisForProbes, redisTargetOf } from '../redis/redis-target.js';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
@@ -31,14 +31,16 @@ export interface WebhookProcess {
 export async function startWebhookProcess(config: Config, logger: Logger): Promise<WebhookProcess> {
   const secret = requireSetting(config, 'VOODOO_WEBHOOK_SECRET');
   const prefix = config.QUEUE_PREFIX;
-  const redis = connectRedis(config.REDIS_URL, logger, 'vf-webhook');
+  const target = redisTargetOf(config);
+  const hashTags = needsHashTags(target);
+  const redis = openRedis(target, logger, 'vf-webhook');
   await checkRedisAtStartup(redis, logger).catch((err: unknown) => {
     redis.disconnect();
     throw err;
   });
-  const queues = openFleetQueues({ connection: redis, prefix, partitions: config.QUEUE_PARTITIONS });
+  const queues = openFleetQueues({ connection: redis, prefix, partitions: config.QUEUE_PARTITIONS, hashTags });
   const globalPrefix = queues.layout.global.prefix;
-  const ledger = new OrderLedger({ redis, prefix, partitions: config.QUEUE_PARTITIONS, ...ledgerRetention(config) });
+  const ledger = new OrderLedger({ redis, prefix, partitions: config.QUEUE_PARTITIONS, hashTags, ...ledgerRetention(config) });
   const registry = createProcessRegistry();
   const metrics = createPipelineMetrics(registry);
   // The receiver only gives reservations back; it never reads the balance.
@@ -68,7 +70,7 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
       await Promise.all(routes.map((route) => route.finalize.drain()));
     },
   });
-  const probes = connectRedisForProbes(config.REDIS_URL, 'vf-webhook-probes');
+  const probes = openRedisForProbes(target, 'vf-webhook-probes');
   // The receiver starts after readiness (it serves /readyz); its heartbeat tells whether Redis takes writes.
   const started: { receiver?: WebhookReceiver } = {};
   const readiness = await startReadiness({

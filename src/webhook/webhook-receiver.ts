@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { orderFromWebhook, type Order } from '../api/order.js';
 import type { FinalizeOutcome, WebhookFinalizer } from '../handlers/webhook-finalizer.js';
 import type { OrderLedger, RecordEventOutcome } from '../ledger/order-ledger.js';
@@ -56,7 +56,7 @@ export interface WebhookReceiverDeps {
   /** Keep the "a receiver is alive" key set while running, so workers poll less often. */
   heartbeat?: {
     /** Not owned: the caller closes it after the receiver. */
-    redis: Redis;
+    redis: RedisClient;
     /** Prefix of the fleet-wide keys: QUEUE_PREFIX, or with QUEUE_PARTITIONS > 1 the global area's (`partitionLayout(…).global.prefix`). */
     prefix: string;
     /** Lifetime of one beat, in ms. Default 10 000. */

@@ -27,8 +27,7 @@ import { openFleetQueues } from '../queue/partition-queues.js';
 import { concurrencyPerPartition } from './partition-concurrency.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
-import { connectRedis } from '../redis/connect.js';
-import { createRedisErrorLog } from '../redis/redis-error-log.js';
+import { needsHashTags, openRedis, redisErrorLogOf, redisTargetOf } from '../redis/redis-target.js';
 import { createReplicationWait } from '../redis/replication-wait.js';
 import { checkRedisAtStartup } from '../redis/startup-checks.js';
 
@@ -70,16 +69,18 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const metrics = createPipelineMetrics(registry);
 
   // One log for the three connections: an outage is one line, not three.
-  const errorLog = createRedisErrorLog(logger, config.REDIS_URL);
-  const redis = connectRedis(config.REDIS_URL, logger, 'vf-worker-state', { errorLog });
-  const queueConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker-queues', { errorLog });
-  const workerConnection = connectRedis(config.REDIS_URL, logger, 'vf-worker', { errorLog });
+  const target = redisTargetOf(config);
+  const hashTags = needsHashTags(target);
+  const errorLog = redisErrorLogOf(target, logger);
+  const redis = openRedis(target, logger, 'vf-worker-state', { errorLog });
+  const queueConnection = openRedis(target, logger, 'vf-worker-queues', { errorLog });
+  const workerConnection = openRedis(target, logger, 'vf-worker', { errorLog });
   await checkRedisAtStartup(redis, logger).catch((err: unknown) => {
     for (const connection of [redis, queueConnection, workerConnection]) connection.disconnect();
     throw err;
   });
 
-  const queues = openFleetQueues({ connection: queueConnection, prefix, partitions });
+  const queues = openFleetQueues({ connection: queueConnection, prefix, partitions, hashTags });
   const globalPrefix = queues.layout.global.prefix;
   const client = createVoodooClient({
     baseUrl: config.VOODOO_API_URL,
@@ -99,7 +100,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         logger,
       }),
   });
-  const ledger = new OrderLedger({ redis, prefix, partitions, ...ledgerRetention(config) });
+  const ledger = new OrderLedger({ redis, prefix, partitions, hashTags, ...ledgerRetention(config) });
   const gate = new BalanceGate({
     redis,
     prefix: globalPrefix,
@@ -133,8 +134,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     report: createNoticeReporter({ metrics }),
     logger,
   };
-  // The ledger writes on `redis`: WAIT covers that connection's writes, the attempt record included.
-  const awaitReplication = createReplicationWait({ redis, replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, logger });
+  // The ledger writes on `redis`: WAIT covers that connection's writes, the attempt record included
+  // (on a cluster, over its connection to the record's primary).
+  const waitFor = createReplicationWait({ redis, replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, logger });
+  const awaitReplication = (merchantOrderId: string): Promise<void> => waitFor(queues.layout.forOrder(merchantOrderId).keys.order(merchantOrderId));
   // One BullMQ worker per partition; an order's result goes to its own partition's results queue.
   const workers = queues.partitions.map(({ partition, intents, results }) => {
     const shared = { ...processWide, emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }) };
@@ -166,11 +169,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     return worker;
   });
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
-  const probes = openProbes(config.REDIS_URL, 'vf-worker-probes', prefix, partitions);
+  const probes = openProbes(target, 'vf-worker-probes', prefix, partitions);
   const readiness = await startReadiness({ component: 'worker', redis: probes.redis, prefix: globalPrefix, logger, needsApiKey: true });
   registerHealthGauges(registry, readiness);
   registerQueueGauges(registry, [...probes.intents, ...probes.results]);
-  registerFleetGauges(registry, { redis: probes.redis, prefix, partitions, intents: probes.intents });
+  registerFleetGauges(registry, { redis: probes.redis, prefix, partitions, hashTags, intents: probes.intents });
   const closeProbes = async (): Promise<void> => {
     readiness.close();
     await probes.close();

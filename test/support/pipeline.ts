@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import type { OrderIntent } from '../../src/lifecycle/intent.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
-import { partitionLayout } from '../../src/redis/partitions.js';
 import type { LocalSandbox, SandboxOrderRecord } from '../../src/sandbox/sandbox-types.js';
 import { checkResults } from '../../tools/checks/result-check.js';
 import { startFleet, type Fleet, type FleetSandboxOptions } from '../../tools/fleet/fleet.js';
@@ -47,6 +46,8 @@ export interface PipelineOptions {
   redisUrl?: string;
   /** QUEUE_PARTITIONS of the fleet and its processes. Default 1 (or FLEET_QUEUE_PARTITIONS). */
   partitions?: number;
+  /** Run on a private local Redis Cluster (3 primaries + 3 replicas) instead of `redisUrl`. Default false. */
+  cluster?: boolean;
 }
 
 /**
@@ -65,7 +66,7 @@ export interface Pipeline extends Omit<Fleet, 'waitForResults'> {
 /** Start a fleet with no processes yet, on the test Redis (or `redisUrl`) and a fresh `e2e-` prefix. */
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const fleet = await startFleet({
-    redis: { url: options.redisUrl ?? redisUrl(), mode: 'url' },
+    ...(options.cluster === true ? { cluster: true } : { redis: { url: options.redisUrl ?? redisUrl(), mode: 'url' as const } }),
     label: 'e2e',
     ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
     workers: 0,
@@ -86,7 +87,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     async enqueue(intents) {
       await enqueueOrders(fleet.queues, intents);
     },
-    ledgerRecord: (merchantOrderId) => fleet.redis.hgetall(partitionLayout(fleet.prefix, fleet.partitions).forOrder(merchantOrderId).keys.order(merchantOrderId)),
+    ledgerRecord: (merchantOrderId) => fleet.redis.hgetall(fleet.queues.layout.forOrder(merchantOrderId).keys.order(merchantOrderId)),
   };
 }
 

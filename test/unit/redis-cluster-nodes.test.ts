@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { parseRedisClusterNodes } from '../../src/config/redis-cluster-nodes.js';
 import { ConfigError } from '../../src/errors/errors.js';
+import { partitionLayout } from '../../src/redis/partitions.js';
+import { needsHashTags, redisTargetOf } from '../../src/redis/redis-target.js';
 
 describe('REDIS_CLUSTER_NODES', () => {
   describe('when it lists host:port seed nodes', () => {
@@ -24,17 +26,39 @@ describe('REDIS_CLUSTER_NODES', () => {
       });
     });
 
-    it('is refused by every process, naming the variable, until the key layout is cluster-ready', () => {
-      const load = (): unknown => loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.5:7000,10.0.0.6:7000' });
-      expect(load).toThrow(ConfigError);
-      expect(load).toThrow(/^REDIS_CLUSTER_NODES: not supported yet: .*Unset REDIS_CLUSTER_NODES$/);
+    it('makes every process target the cluster, with its credentials, and hash-tag the layout', () => {
+      const config = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.5:7000,10.0.0.6:7000', REDIS_CLUSTER_USERNAME: 'fleet', REDIS_CLUSTER_PASSWORD: 's3cret' });
+      const target = redisTargetOf(config);
+      expect(target).toEqual({
+        kind: 'cluster',
+        nodes: [
+          { host: '10.0.0.5', port: 7000 },
+          { host: '10.0.0.6', port: 7000 },
+        ],
+        auth: { username: 'fleet', password: 's3cret' },
+      });
+      expect(needsHashTags(target)).toBe(true);
+      const layout = partitionLayout(config.QUEUE_PREFIX, config.QUEUE_PARTITIONS, needsHashTags(target));
+      expect(layout.partitions.map((p) => p.prefix)).toEqual(['{bull-0}']);
+      expect(layout.global.prefix).toBe('{bull-global}');
     });
   });
 
-  it('is unset by default, leaving REDIS_URL in charge', () => {
+  describe('when cluster credentials are set without it', () => {
+    it('refuses them, naming the variable and never repeating the password', () => {
+      const load = (): unknown => loadConfig({ REDIS_CLUSTER_PASSWORD: 's3cret' });
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(/^REDIS_CLUSTER_PASSWORD: only read with REDIS_CLUSTER_NODES/);
+      expect(load).not.toThrow(/s3cret/);
+    });
+  });
+
+  it('is unset by default, leaving REDIS_URL in charge with the untagged layout', () => {
     const config = loadConfig({});
     expect(config.REDIS_CLUSTER_NODES).toBeUndefined();
     expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(redisTargetOf(config)).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
+    expect(needsHashTags(redisTargetOf(config))).toBe(false);
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { QueueEvents, type Job, type JobType } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkResults } from '../checks/result-check.js';
-import { startFleet, type Fleet } from '../fleet/fleet.js';
+import { singleRedisOf, startFleet, type Fleet } from '../fleet/fleet.js';
 import type { PartitionQueues } from '../../src/queue/partition-queues.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
@@ -120,8 +120,9 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
   try {
     await Promise.all(resultEvents.map((events) => events.waitUntilReady()));
     const intents = benchIntents(options.orders, `bench-${options.mode}`);
-    const before = await readRedisSnapshot(fleet.redis);
-    const usedMemoryBefore = await readUsedMemory(fleet.redis);
+    const redis = singleRedisOf(fleet, 'the bench');
+    const before = await readRedisSnapshot(redis);
+    const usedMemoryBefore = await readUsedMemory(redis);
     const firstEnqueueAtMs = Date.now();
     for (let start = 0; start < intents.length; start += options.batchSize) {
       await enqueueOrders(fleet.queues, intents.slice(start, start + options.batchSize));
@@ -131,10 +132,10 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     // Every result is in: an intent job still delayed now is a finished order's job left parked.
     const delayedAtLastResult = await sumOver(fleet, (p) => p.intents.getDelayedCount());
     if (waitFailure === null) await waitForIntentsDrained(fleet, options);
-    const after = await readRedisSnapshot(fleet.redis);
+    const after = await readRedisSnapshot(redis);
     const sampleId = intents[0]?.merchant_order_id ?? '';
     // The sample order's keys live in its partition's area.
-    const memory = await readRedisMemory(fleet.redis, fleet.queues.forOrder(sampleId).partition.prefix, sampleId, usedMemoryBefore, intents.length);
+    const memory = await readRedisMemory(redis, fleet.queues.forOrder(sampleId).partition.prefix, sampleId, usedMemoryBefore, intents.length);
 
     const jobs = (await Promise.all(fleet.queues.partitions.map((p) => p.results.getJobs(RESULT_STATES)))).flat() as Job<OrderResult>[];
     // A resolution (of an unresolved result) is a job of its own, judged by checkResults, not a result.

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { startFleet, type Fleet } from '../fleet/fleet.js';
+import { singleRedisOf, startFleet, type Fleet } from '../fleet/fleet.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import { CLEANUP_INTERVAL_MS } from '../../src/queue/finished-job-cleanup.js';
@@ -175,7 +175,8 @@ export async function runMemoryFloor(options: MemoryFloorOptions): Promise<Memor
   consumer.on('error', () => undefined);
   try {
     await consumer.waitUntilReady();
-    const { redis, prefix } = fleet;
+    const { prefix } = fleet;
+    const redis = singleRedisOf(fleet, 'the memory-floor run');
     const floor = await point(redis, prefix);
     const intents = benchIntents(options.orders, 'mf');
     const startedAtMs = Date.now();

@@ -3,15 +3,18 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Job, JobType, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { FleetError } from './fleet-error.js';
 import type { OrderResult } from '../../src/lifecycle/order-state.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { connectRedisCluster, type RedisClient } from '../../src/redis/connect.js';
 import { openFleetQueues, type FleetQueues } from '../../src/queue/partition-queues.js';
 import { defaultSandboxCatalog, startSandbox, type StartSandboxParams } from '../../src/sandbox/sandbox-server.js';
 import type { LocalSandbox, SandboxOptions } from '../../src/sandbox/sandbox-types.js';
 import { spawnFleetProcess, type FleetProcess, type FleetRole } from './fleet-process.js';
 import { deletePrefixKeys, resolveFleetRedis, type FleetRedisOptions } from './fleet-redis.js';
 import { freePort, type PrivateRedis } from './private-redis.js';
+import { startPrivateRedisCluster, type PrivateRedisCluster, type PrivateRedisClusterOptions } from './private-redis-cluster.js';
 
 export type { FleetProcess, FleetRole } from './fleet-process.js';
 
@@ -28,6 +31,11 @@ export interface FleetSandboxOptions extends Omit<Partial<StartSandboxParams>, '
 export interface FleetOptions {
   /** Where Redis comes from (see {@link FleetRedisOptions}). Default: a private redis-server. */
   redis?: FleetRedisOptions;
+  /**
+   * Run on a private local Redis Cluster (3 primaries + 3 replicas by default, or these options)
+   * instead: every process gets REDIS_CLUSTER_NODES, `redis` is ignored. Default: no cluster.
+   */
+  cluster?: boolean | PrivateRedisClusterOptions;
   /** Key prefix of this run (QUEUE_PREFIX); a fresh `${label}-<random>` when omitted. */
   prefix?: string;
   /** Label of the generated prefix. Default `fleet`. */
@@ -95,10 +103,12 @@ export interface Fleet {
   readonly prefix: string;
   /** The Redis the fleet runs on (credentials included: do not print it). */
   readonly redisUrl: string;
-  /** The private redis-server, or null when an existing Redis was reused (chaos runs restart it). */
+  /** The private redis-server, or null when an existing Redis was reused (chaos runs restart it) or on a cluster. */
   readonly redisServer: PrivateRedis | null;
-  /** The fleet's own connection (queues and admin reads). */
-  readonly redis: Redis;
+  /** The private Redis Cluster of a fleet started with `cluster`, else null (tests kill its primaries). */
+  readonly redisCluster: PrivateRedisCluster | null;
+  /** The fleet's own connection (queues and admin reads): a Cluster on a cluster. */
+  readonly redis: RedisClient;
   readonly sandbox: LocalSandbox;
   /** QUEUE_PARTITIONS of the fleet. */
   readonly partitions: number;
@@ -213,16 +223,13 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const cliPath = options.cliPath ?? defaultCliPath();
   const receiver = options.webhook ?? true;
 
-  const { url: redisUrl, server } = await resolveFleetRedis(options.redis);
-  if (server) cleanups.push(() => withDeadline(server.destroy(), CLEANUP_DEADLINE_MS, 'stopping the private redis-server'));
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  // Errors surface through the commands that fail; chaos runs restart Redis on purpose.
-  redis.on('error', () => undefined);
-  const queues = openFleetQueues({ connection: redis, prefix, partitions });
+  const { redisUrl, server, redisCluster, redis } = await openFleetRedis(options, cleanups);
+  const queues = openFleetQueues({ connection: redis, prefix, partitions, hashTags: redisCluster !== null });
   cleanups.push(async () => {
     // With Redis gone (a private server stopped by the same Ctrl-C) there is nothing to delete, and
-    // commands would wait for a reconnect that never comes.
-    if (redis.status !== 'ready') {
+    // commands would wait for a reconnect that never comes. A private cluster is deleted whole.
+    if (redis.status !== 'ready' || redis instanceof Cluster) {
+      if (redis.status === 'ready') await withDeadline(redis.quit(), CLEANUP_DEADLINE_MS, 'closing the fleet Redis connection').catch(() => undefined);
       redis.disconnect();
       return;
     }
@@ -275,6 +282,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     METRICS_HOST: '127.0.0.1',
     ...options.env,
     REDIS_URL: redisUrl,
+    ...(redisCluster === null ? {} : { REDIS_CLUSTER_NODES: redisCluster.seeds }),
     QUEUE_PREFIX: prefix,
     QUEUE_PARTITIONS: String(partitions),
   };
@@ -339,6 +347,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
     prefix,
     redisUrl,
     redisServer: server,
+    redisCluster,
     redis,
     sandbox,
     partitions,
@@ -410,6 +419,38 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return fleet;
+}
+
+/** The fleet's connection where a tool reads one server's INFO and memory (bench, memory floor): refused on a cluster. */
+export function singleRedisOf(fleet: Pick<Fleet, 'redis'>, what: string): Redis {
+  if (fleet.redis instanceof Redis) return fleet.redis;
+  throw new FleetError(`${what} reads one Redis server's statistics: it does not run on a Redis Cluster`);
+}
+
+/**
+ * The fleet's Redis: a private cluster (`options.cluster`; REDIS_URL then names its first node, which
+ * no process reads while REDIS_CLUSTER_NODES is set), else a reused or private redis-server. Its
+ * stop goes on `cleanups`.
+ */
+async function openFleetRedis(
+  options: FleetOptions,
+  cleanups: Cleanup[],
+): Promise<{ redisUrl: string; server: PrivateRedis | null; redisCluster: PrivateRedisCluster | null; redis: RedisClient }> {
+  if (options.cluster !== undefined && options.cluster !== false) {
+    const redisCluster = await startPrivateRedisCluster(options.cluster === true ? {} : options.cluster);
+    cleanups.push(() => withDeadline(redisCluster.destroy(), CLEANUP_DEADLINE_MS, 'stopping the private Redis Cluster'));
+    const [seed] = redisCluster.nodes;
+    if (seed === undefined) throw new FleetError('the private Redis Cluster has no node');
+    // Its errors surface through the commands that fail (a primary killed on purpose, a failover).
+    const redis = connectRedisCluster(redisCluster.nodes, createLogger({ level: 'silent' }), 'vf-fleet');
+    return { redisUrl: `redis://${seed.host}:${seed.port}`, server: null, redisCluster, redis };
+  }
+  const { url: redisUrl, server } = await resolveFleetRedis(options.redis);
+  if (server) cleanups.push(() => withDeadline(server.destroy(), CLEANUP_DEADLINE_MS, 'stopping the private redis-server'));
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  // Errors surface through the commands that fail; chaos runs restart Redis on purpose.
+  redis.on('error', () => undefined);
+  return { redisUrl, server, redisCluster: null, redis };
 }
 
 /** FLEET_QUEUE_PARTITIONS of this process (tools and test runs pick a partition count with it), else 1. */

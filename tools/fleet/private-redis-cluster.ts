@@ -295,11 +295,22 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
     return true;
   };
 
-  /** Every live replica's link to its primary is up (a replica that never synced cannot take over). */
+  /**
+   * Every live replica's link to its primary is up (a replica that never synced cannot take over),
+   * and every node is in its role: right after `--cluster create` a replica-to-be may still say
+   * `master` (and gossip may still list it so) until it has been told its primary.
+   */
   const replicasLinked = async (): Promise<boolean> => {
+    let masters = 0;
     for (const node of liveNodes()) {
       const info = infoFields(String(await nodeCommand(node.port, 'INFO', 'replication')));
+      if (info.get('role') === 'master') masters += 1;
       if (info.get('role') === 'slave' && info.get('master_link_status') !== 'up') return false;
+    }
+    if (masters !== primaries) return false;
+    for (const node of liveNodes()) {
+      const lines = parseClusterNodes(String(await nodeCommand(node.port, 'CLUSTER', 'NODES')));
+      if (lines.filter((l) => l.flags.includes('master')).length !== primaries) return false;
     }
     return true;
   };
