@@ -113,11 +113,13 @@ const composeFile = (name: string): { services: Record<string, ComposeService> }
 describe('the docker compose files', () => {
   const services = composeFile('docker-compose.services.yml').services;
   const setups = ['docker-compose.yml', 'docker-compose.real-api.yml'].map(composeFile);
+  /** The override that moves the sandbox setup's fleet onto its `cluster` profile's nodes. */
+  const clusterOverride = composeFile('docker-compose.cluster.yml');
 
   /** A service's environment as a setup gives it: the shared definition, then the setup's own values. */
   const environmentOf = (name: string): string[] => [
     ...Object.keys(services[name]?.environment ?? {}),
-    ...setups.flatMap((setup) => Object.keys(setup.services[name]?.environment ?? {})),
+    ...[...setups, clusterOverride].flatMap((setup) => Object.keys(setup.services[name]?.environment ?? {})),
   ];
 
   it('runs the fleet roles with commands the CLI has', () => {
@@ -129,9 +131,13 @@ describe('the docker compose files', () => {
     }
     for (const setup of setups) {
       for (const [name, service] of Object.entries(setup.services)) {
-        expect(service.extends, name).toEqual({ file: 'docker-compose.services.yml', service: name });
+        // The six cluster nodes share one definition.
+        const shared = /^redis-node-\d$/.test(name) ? 'redis-cluster-node' : name;
+        expect(service.extends, name).toEqual({ file: 'docker-compose.services.yml', service: shared });
       }
     }
+    // The override only changes services the sandbox setup has.
+    for (const name of Object.keys(clusterOverride.services)) expect(setups[0]?.services[name], name).toBeDefined();
     expect(existsSync(`${root}/Dockerfile`)).toBe(true);
   });
 
