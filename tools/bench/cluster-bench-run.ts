@@ -233,7 +233,7 @@ async function waitForResults(fleet: Fleet, cluster: PrivateRedisCluster, o: Wai
   for (;;) {
     if (o.signal?.aborted) throw new FleetError('the bench was interrupted');
     done = (await resultCountOrNull(fleet)) ?? done;
-    if (done >= o.orders) return { failure: null, killed };
+    // Checked before the end, so a run whose results all came in between two reads still has its kill.
     if (o.kill && killed === null && done >= o.orders / 2) {
       const victim = busiestPrimary(o.servedBy);
       if (victim === null) return { failure: 'no primary serves a partition', killed };
@@ -246,6 +246,7 @@ async function waitForResults(fleet: Fleet, cluster: PrivateRedisCluster, o: Wai
         return { failure: `the failover did not complete: ${err instanceof Error ? err.message : String(err)}`, killed };
       }
     }
+    if (done >= o.orders) return { failure: null, killed };
     const now = Date.now();
     if (now - lastProgressAt >= PROGRESS_GAP_MS) {
       lastProgressAt = now;
