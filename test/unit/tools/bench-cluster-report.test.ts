@@ -79,6 +79,15 @@ describe('when the bench picks a cluster prefix', () => {
     expect(prefix.startsWith('bench-cluster-')).toBe(true);
     expect(partitionsPerPrimary(prefix, 6, 3).partitions).toEqual([2, 2, 2]);
   });
+
+  it('gives the primary of the fleet-wide area fewer partitions once there are enough to even out its extra work', () => {
+    let n = 0;
+    const prefix = balancedClusterPrefix('bench-cluster', 18, 3, () => String(n++));
+    const { partitions, globalOn } = partitionsPerPrimary(prefix, 18, 3);
+    expect(partitions.reduce((a, b) => a + b, 0)).toBe(18);
+    expect(partitions[globalOn]).toBe(Math.min(...partitions));
+    expect(Math.min(...partitions)).toBeLessThan(6);
+  });
 });
 
 describe('when the cluster report is rendered', () => {
