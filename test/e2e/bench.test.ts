@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../tools/bench/bench-report.js';
+import type { ClusterBenchReport } from '../../tools/bench/cluster-report.js';
 import { registerBenchCommand } from '../../tools/cli/bench-command.js';
 import { hasRedisServer } from '../../tools/fleet/private-redis.js';
+import { hasRedisClusterTools } from '../../tools/fleet/private-redis-cluster.js';
 import { captureStream } from '../support/capture-stream.js';
 
 const ORDERS = 60;
@@ -83,5 +85,43 @@ describe.runIf(hasRedisServer())('voodoo-fulfillment bench', () => {
     for (const text of ['## BullMQ ceiling', '## Machine', 'orders/s', 'API calls / placed order', 'Redis commands / order', 'settle → result', 'peak RSS']) {
       expect(markdown).toContain(text);
     }
+  });
+});
+
+describe.runIf(hasRedisClusterTools())('voodoo-fulfillment bench --cluster', () => {
+  it('runs the webhook mode on a private cluster with a primary killed half-way, with correct results and figures per primary', async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'bench-cluster-e2e-'));
+    const out = captureStream();
+    const err = captureStream();
+    const exitCodes: number[] = [];
+    const program = new Command('voodoo-fulfillment').exitOverride();
+    registerBenchCommand(program, { out: out.stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });
+
+    await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', '--cluster', '--kill-primary', '--orders', '200', '--concurrency', '16', '--out-dir', outDir]);
+
+    expect(exitCodes, err.text()).toEqual([0]);
+    const report = JSON.parse(readFileSync(join(outDir, 'cluster-200-kill.json'), 'utf8')) as ClusterBenchReport;
+    expect(out.text()).toBe(readFileSync(join(outDir, 'cluster-200-kill.md'), 'utf8'));
+    expect(report.settings).toMatchObject({ orders: 200, partitions: 6, primaries: 3, killPrimary: true });
+    expect(report.correctness).toEqual({ ok: true, problemCount: 0, problems: [] });
+    expect(report.results).toBe(200);
+    expect(report.kill?.atResults).toBeGreaterThanOrEqual(100);
+    expect(report.kill?.promotedPort).not.toBe(report.kill?.killedPort);
+    const primaries = report.redis.nodes.filter((n) => n.role === 'primary');
+    expect(primaries.map((n) => n.partitions)).toEqual([2, 2, 2]);
+    expect(primaries.filter((n) => n.commands === null).map((n) => n.port)).toEqual([report.kill?.killedPort]);
+    expect(report.redis.complete).toBe(false);
+  });
+
+  it('refuses --kill-primary without --cluster', async () => {
+    const err = captureStream();
+    const exitCodes: number[] = [];
+    const program = new Command('voodoo-fulfillment').exitOverride();
+    registerBenchCommand(program, { out: captureStream().stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });
+
+    await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', '--kill-primary', '--orders', '10']);
+
+    expect(exitCodes).toEqual([1]);
+    expect(err.text()).toContain('--kill-primary needs --cluster');
   });
 });

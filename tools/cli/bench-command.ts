@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
 import { runBench, type BenchRun } from '../bench/bench-run.js';
+import { runClusterBench } from '../bench/cluster-bench-run.js';
 import { errorMessage, FulfillmentError } from '../../src/errors/errors.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { wholeNumber } from '../../src/cli/option-parsers.js';
@@ -32,6 +33,9 @@ interface BenchCliOptions {
   timeoutMs: number;
   seed: number;
   outDir: string;
+  cluster?: boolean;
+  partitions: number;
+  killPrimary?: boolean;
 }
 
 /** The bench's own failures (the fleet, Redis, a bad setting) are reported; anything else is a bug and thrown. */
@@ -67,8 +71,36 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
     .option('--timeout-ms <ms>', 'longest one mode may take to produce every result', wholeNumber(1_000, 3_600_000), 300_000)
     .option('--seed <n>', "seed of the sandbox's outcomes", wholeNumber(0, 2 ** 31 - 1), 1)
     .option('--out-dir <dir>', 'where latest.json and latest.md are written', 'bench/results')
+    .option(
+      '--cluster',
+      'instead: the webhook mode on a private local Redis Cluster (3 primaries + 3 replicas; needs redis-cli too): orders/s, commands and ' +
+        'Redis CPU per order summed over primaries, commands per primary; writes <out-dir>/cluster-<orders>[-kill].json and .md',
+    )
+    .option('--partitions <n>', 'QUEUE_PARTITIONS with --cluster', wholeNumber(1, 1_024), 6)
+    .option('--kill-primary', 'with --cluster: SIGKILL the primary serving the most partitions once half the results are in')
     .action((opts: BenchCliOptions) =>
       runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
+        if (opts.killPrimary === true && opts.cluster !== true) throw new FleetError('--kill-primary needs --cluster');
+        if (opts.cluster === true) {
+          const clusterRun = await runClusterBench({
+            orders: opts.orders,
+            partitions: opts.partitions,
+            concurrency: opts.concurrency,
+            workers: opts.workers,
+            batchSize: opts.batchSize,
+            timeoutMs: opts.timeoutMs,
+            seed: opts.seed,
+            killPrimary: opts.killPrimary === true,
+            outDir: resolve(opts.outDir),
+            ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
+            onProgress: (line) => io.err.write(`${line}\n`),
+            ...(signal === undefined ? {} : { signal }),
+          });
+          io.out.write(clusterRun.markdown);
+          io.err.write(`bench: wrote ${clusterRun.paths.markdown} and ${clusterRun.paths.json}\n`);
+          if (!clusterRun.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
+          return clusterRun.report.ok;
+        }
         const run = await runBench({
           orders: opts.orders,
           modes: opts.modes,
