@@ -27,7 +27,8 @@ describe('when the cluster nodes speak TLS only (REDIS_CLUSTER_TLS with a privat
   const logger = createLogger({ level: 'silent' });
 
   beforeAll(async () => {
-    cluster = await startPrivateRedisCluster({ tls: true, replicasPerPrimary: 0 });
+    // 3 primaries + 3 replicas: the start waits until every replica's link (TLS too) is up.
+    cluster = await startPrivateRedisCluster({ tls: true });
     // One seed by name: its certificate is checked against "localhost", not a resolved IP.
     const [first, ...rest] = cluster.nodes;
     const seeds = [`localhost:${first?.port ?? 0}`, ...rest.map((n) => `127.0.0.1:${n.port}`)].join(',');

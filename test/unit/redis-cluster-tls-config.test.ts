@@ -1,19 +1,21 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/errors/errors.js';
 import { redisTargetOf } from '../../src/redis/redis-target.js';
 
 const SEEDS = '10.0.0.5:7000,10.0.0.6:7000';
-const dir = mkdtempSync(join(tmpdir(), 'voodoo-tls-config-'));
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const dir = mkdtempSync(join(tmpdir(), 'voodoo-tls-config-'));
 const caFile = join(dir, 'ca.pem');
-writeFileSync(caFile, PEM);
 const notPem = join(dir, 'not.pem');
-writeFileSync(notPem, 'hello');
 
+beforeAll(() => {
+  writeFileSync(caFile, PEM);
+  writeFileSync(notPem, 'hello');
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('REDIS_CLUSTER_TLS', () => {
