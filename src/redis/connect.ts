@@ -56,7 +56,8 @@ export function clusterAuthOptions(auth: RedisClusterAuth | undefined): { userna
 
 /**
  * Cluster options for `tls` (nothing when unset). Each node's certificate is checked against the
- * host it is reached by (Node's default, which also sends that host as SNI when it is a name).
+ * host it is reached by (Node's default). No SNI is sent: ioredis shares one `tls` object across
+ * all nodes and passes no `servername`; managed services verify without it.
  * ioredis would resolve seed host names to IPs first and then check the certificate against the
  * IP, which fails for a certificate issued to names (managed services): `dnsLookup` hands the
  * name through and lets the TLS connection resolve it.
