@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors.js';
 import { LOG_LEVELS } from '../logging/log-levels.js';
@@ -40,6 +41,25 @@ const clusterNodes = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** A PEM CA bundle file, read once here (at startup); unreadable or holding no certificate is a config error. */
+const pemFile = z
+  .string()
+  .min(1)
+  .transform((path, ctx) => {
+    let pem: string;
+    try {
+      pem = readFileSync(path, 'utf8');
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', message: `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, input: path });
+      return z.NEVER;
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      ctx.issues.push({ code: 'custom', message: `expected a PEM CA bundle (-----BEGIN CERTIFICATE-----) in ${path}`, input: path });
+      return z.NEVER;
+    }
+    return { path, pem };
+  });
+
 const TOMBSTONE_TTL_DEFAULT_SECONDS = 30 * 24 * 60 * 60;
 const UNMATCHED_EVENT_TTL_DEFAULT_SECONDS = 3 * 24 * 60 * 60;
 
@@ -59,6 +79,13 @@ const schema = z.object({
   REDIS_CLUSTER_USERNAME: z.string().min(1).max(256).optional(),
   /** Password sent to every cluster node (AUTH); unset: none. Never logged. */
   REDIS_CLUSTER_PASSWORD: z.string().min(1).max(512).optional(),
+  /** Connect to every cluster node over TLS (the nodes' `tls-port`, with `tls-cluster yes`). */
+  REDIS_CLUSTER_TLS: bool.default(false),
+  /**
+   * PEM CA bundle that signed the cluster nodes' certificates, read once at startup; unset: Node's
+   * built-in public CAs. Only with REDIS_CLUSTER_TLS.
+   */
+  REDIS_CLUSTER_TLS_CA_FILE: pemFile.optional(),
   /**
    * Replicas that must acknowledge an order's attempt record before its create is sent (Redis WAIT),
    * so a failover cannot lose it; used only while the primary has replicas connected. 0: never wait.
@@ -240,6 +267,10 @@ export function loadConfig(
     for (const name of ['REDIS_CLUSTER_USERNAME', 'REDIS_CLUSTER_PASSWORD'] as const) {
       if (parsed.data[name] !== undefined) throw new ConfigError(name, 'only read with REDIS_CLUSTER_NODES: put the credentials of a single Redis in REDIS_URL');
     }
+    if (parsed.data.REDIS_CLUSTER_TLS) throw new ConfigError('REDIS_CLUSTER_TLS', 'only read with REDIS_CLUSTER_NODES: a single Redis takes TLS from a rediss:// REDIS_URL');
+  }
+  if (parsed.data.REDIS_CLUSTER_TLS_CA_FILE !== undefined && !parsed.data.REDIS_CLUSTER_TLS) {
+    throw new ConfigError('REDIS_CLUSTER_TLS_CA_FILE', 'only read with REDIS_CLUSTER_TLS=true');
   }
   for (const warning of warnings) onWarning(warning);
   return Object.freeze(boundRetention(parsed.data, input));

@@ -28,6 +28,14 @@ export interface ConnectOptions {
   errorLog?: RedisErrorLog;
   /** Credentials sent to every node of a cluster (REDIS_CLUSTER_USERNAME, REDIS_CLUSTER_PASSWORD); a single Redis takes them from its URL. */
   auth?: RedisClusterAuth;
+  /** TLS to every node of a cluster (REDIS_CLUSTER_TLS, REDIS_CLUSTER_TLS_CA_FILE); unset: plain TCP. A single Redis takes it from a `rediss://` URL. */
+  tls?: RedisClusterTls;
+}
+
+/** TLS to every node of a Redis Cluster. */
+export interface RedisClusterTls {
+  /** PEM CA bundle the nodes' certificates chain to; unset: Node's built-in public CAs. */
+  ca?: string;
 }
 
 /** ACL credentials for every node of a Redis Cluster. */
@@ -43,6 +51,25 @@ export function clusterAuthOptions(auth: RedisClusterAuth | undefined): { userna
   return {
     ...(auth?.username === undefined ? {} : { username: auth.username }),
     ...(auth?.password === undefined ? {} : { password: auth.password }),
+  };
+}
+
+/**
+ * Cluster options for `tls` (nothing when unset). Each node's certificate is checked against the
+ * host it is reached by (Node's default). No SNI is sent: ioredis shares one `tls` object across
+ * all nodes and passes no `servername`; managed services verify without it.
+ * ioredis would resolve seed host names to IPs first and then check the certificate against the
+ * IP, which fails for a certificate issued to names (managed services): `dnsLookup` hands the
+ * name through and lets the TLS connection resolve it.
+ */
+export function clusterTlsOptions(tls: RedisClusterTls | undefined): {
+  redisOptions: { tls?: { ca?: string } };
+  cluster: { dnsLookup?: (address: string, callback: (err: Error | null, address: string) => void) => void };
+} {
+  if (tls === undefined) return { redisOptions: {}, cluster: {} };
+  return {
+    redisOptions: { tls: tls.ca === undefined ? {} : { ca: tls.ca } },
+    cluster: { dnsLookup: (address, callback) => callback(null, address) },
   };
 }
 
@@ -95,6 +122,7 @@ const CLUSTER_FAILOVER_RIDE_OUT_MS = 30_000;
  */
 export function connectRedisCluster(nodes: readonly RedisNodeAddress[], logger: Logger, name: string, options: ConnectOptions = {}): Cluster {
   const failFast = options.commandTimeoutMs !== undefined;
+  const tls = clusterTlsOptions(options.tls);
   const cluster = new Cluster(
     nodes.map(({ host, port }) => ({ host, port })),
     {
@@ -104,7 +132,9 @@ export function connectRedisCluster(nodes: readonly RedisNodeAddress[], logger: 
         enableReadyCheck: true,
         connectionName: name,
         ...clusterAuthOptions(options.auth),
+        ...tls.redisOptions,
       },
+      ...tls.cluster,
       enableReadyCheck: true,
       retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
       retryDelayOnClusterDown: CLUSTER_RETRY_DELAY_MS,

@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,8 @@ export interface PrivateRedisCluster {
   readonly nodes: readonly PrivateRedisClusterNode[];
   /** The seed nodes as `REDIS_CLUSTER_NODES` takes them: `127.0.0.1:port,…`. */
   readonly seeds: string;
+  /** With `tls`: the PEM file of the CA that signed every node's certificate (as REDIS_CLUSTER_TLS_CA_FILE takes it); else undefined. */
+  readonly caFile: string | undefined;
   /** From the first spawn until the cluster was ready, in ms. */
   readonly startMs: number;
   /** Ports of the live nodes that are primaries now (asks the nodes). */
@@ -81,11 +83,49 @@ export interface PrivateRedisClusterOptions {
   appendOnly?: boolean;
   /** How long the start may take until the cluster is ready, in ms. Default 30 000. */
   timeoutMs?: number;
+  /**
+   * TLS only: a throwaway CA and server certificate (SANs IP:127.0.0.1, DNS:localhost) are made
+   * with `openssl` in a temp directory, every node listens on a `tls-port` only (`port 0`) and
+   * talks TLS on its cluster bus and to its primary. Default false.
+   */
+  tls?: boolean;
 }
 
 /** True when both `redis-server` and `redis-cli` (which creates the cluster) are on PATH. */
 export function hasRedisClusterTools(): boolean {
   return hasRedisServer() && spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** The files of a throwaway CA and the one server certificate it signed (for every node). */
+interface ClusterCertificates {
+  dir: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * Make a CA and a server certificate for loopback (SANs IP:127.0.0.1, DNS:localhost; also usable as
+ * a client certificate, which nodes present to each other) with `openssl`, in a temp directory.
+ */
+async function makeCertificates(timeoutMs: number): Promise<ClusterCertificates> {
+  const dir = mkdtempSync(join(tmpdir(), 'voodoo-redis-cluster-tls-'));
+  const file = (name: string): string => join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n');
+  const run = (args: string[]): Promise<unknown> =>
+    execFileAsync('openssl', args, { timeout: timeoutMs }).catch((err: unknown) => {
+      throw new Error(`openssl ${args[0] ?? ''} failed: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`);
+    });
+  try {
+    await run(['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '1', '-subj', '/CN=voodoo test cluster CA']);
+    await run(['req', '-new', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost']);
+    await run(['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '1', '-out', file('server.pem'), '-extfile', file('server.ext')]);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return { dir, caFile: file('ca.pem'), certFile: file('server.pem'), keyFile: file('server.key') };
 }
 
 /** True when something can bind `port` on loopback right now. */
@@ -108,11 +148,12 @@ async function freeClusterPort(taken: ReadonlySet<number>): Promise<number> {
   throw new Error(`no free port pair (port and port + ${BUS_PORT_OFFSET}) in ${PORT_RANGE.min}-${PORT_RANGE.max} after 200 tries`);
 }
 
-/** Run one command on the node at `port` over a connection of its own; rejects when it does not answer. */
-async function nodeCommand(port: number, command: string, ...args: string[]): Promise<unknown> {
+/** Run one command on the node at `port` over a connection of its own (TLS trusting `ca` when set); rejects when it does not answer. */
+async function nodeCommand(ca: string | undefined, port: number, command: string, ...args: string[]): Promise<unknown> {
   const redis = new Redis({
     host: '127.0.0.1',
     port,
+    ...(ca === undefined ? {} : { tls: { ca } }),
     lazyConnect: true,
     connectTimeout: NODE_COMMAND_TIMEOUT_MS,
     commandTimeout: NODE_COMMAND_TIMEOUT_MS,
@@ -163,8 +204,8 @@ function parseClusterNodes(text: string): NodeLine[] {
 }
 
 /** Hash slot of `key` as the node computes it (honours hash tags). */
-async function slotOf(port: number, key: string): Promise<number> {
-  return Number(await nodeCommand(port, 'CLUSTER', 'KEYSLOT', key));
+async function slotOf(ca: string | undefined, port: number, key: string): Promise<number> {
+  return Number(await nodeCommand(ca, port, 'CLUSTER', 'KEYSLOT', key));
 }
 
 function servesSlot(line: NodeLine, slot: number): boolean {
@@ -203,6 +244,10 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
   }
   const nodes: RunningNode[] = [];
   let destroying: Promise<void> | undefined;
+  const certificates = options.tls === true ? await makeCertificates(timeoutMs) : undefined;
+  const ca = certificates === undefined ? undefined : readFileSync(certificates.caFile, 'utf8');
+  /** redis-cli's TLS flags for `--cluster create`. */
+  const cliTls = certificates === undefined ? [] : ['--tls', '--cacert', certificates.caFile];
 
   const stopNode = async (node: RunningNode): Promise<void> => {
     const { child } = node;
@@ -220,7 +265,9 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
     rmSync(node.dir, { recursive: true, force: true });
   };
   const destroy = (): Promise<void> => {
-    destroying ??= Promise.all(nodes.map(stopNode)).then(() => undefined);
+    destroying ??= Promise.all(nodes.map(stopNode)).then(() => {
+      if (certificates !== undefined) rmSync(certificates.dir, { recursive: true, force: true });
+    });
     return destroying;
   };
   const remaining = (): number => Math.max(0, deadline - Date.now());
@@ -237,7 +284,12 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
     for (let attempt = 1; ; attempt++) {
       const port = await freeClusterPort(taken);
       const dir = mkdtempSync(join(tmpdir(), 'voodoo-redis-cluster-'));
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
+      const listen = certificates === undefined ? ['--port', String(port)] : ['--port', '0', '--tls-port', String(port)];
+      const args = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
+      if (certificates !== undefined) {
+        args.push('--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-auth-clients', 'no');
+        args.push('--tls-cert-file', certificates.certFile, '--tls-key-file', certificates.keyFile, '--tls-ca-cert-file', certificates.caFile);
+      }
       args.push('--save', '', '--appendonly', options.appendOnly === true ? 'yes' : 'no');
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', String(nodeTimeoutMs));
       // A replica fails over however long ago it last heard from its primary: tests kill primaries on purpose.
@@ -254,7 +306,7 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
       nodes.push(node);
       // PING answers only once the bus port is bound too (a failed bus bind exits before serving).
       while (node.alive && remaining() > 0) {
-        if (await nodeCommand(port, 'PING').then(() => true, () => false)) break;
+        if (await nodeCommand(ca, port, 'PING').then(() => true, () => false)) break;
         await sleep(25);
       }
       if (node.alive && remaining() > 0) {
@@ -284,9 +336,9 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
   const clusterOk = async (): Promise<boolean> => {
     const live = liveNodes();
     for (const node of live) {
-      const info = infoFields(String(await nodeCommand(node.port, 'CLUSTER', 'INFO')));
+      const info = infoFields(String(await nodeCommand(ca, node.port, 'CLUSTER', 'INFO')));
       if (info.get('cluster_state') !== 'ok' || info.get('cluster_slots_ok') !== String(CLUSTER_SLOTS)) return false;
-      const lines = parseClusterNodes(String(await nodeCommand(node.port, 'CLUSTER', 'NODES')));
+      const lines = parseClusterNodes(String(await nodeCommand(ca, node.port, 'CLUSTER', 'NODES')));
       for (const other of live) {
         const line = lines.find((l) => l.port === other.port);
         if (line === undefined || line.flags.some((f) => f === 'fail' || f === 'fail?' || f === 'handshake' || f === 'noaddr')) return false;
@@ -303,13 +355,13 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
   const replicasLinked = async (): Promise<boolean> => {
     let masters = 0;
     for (const node of liveNodes()) {
-      const info = infoFields(String(await nodeCommand(node.port, 'INFO', 'replication')));
+      const info = infoFields(String(await nodeCommand(ca, node.port, 'INFO', 'replication')));
       if (info.get('role') === 'master') masters += 1;
       if (info.get('role') === 'slave' && info.get('master_link_status') !== 'up') return false;
     }
     if (masters !== primaries) return false;
     for (const node of liveNodes()) {
-      const lines = parseClusterNodes(String(await nodeCommand(node.port, 'CLUSTER', 'NODES')));
+      const lines = parseClusterNodes(String(await nodeCommand(ca, node.port, 'CLUSTER', 'NODES')));
       if (lines.filter((l) => l.flags.includes('master')).length !== primaries) return false;
     }
     return true;
@@ -318,7 +370,7 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
   const clusterNodes = async (): Promise<NodeLine[]> => {
     const first = liveNodes()[0];
     if (first === undefined) throw new Error('Redis Cluster: no live node left');
-    return parseClusterNodes(String(await nodeCommand(first.port, 'CLUSTER', 'NODES')));
+    return parseClusterNodes(String(await nodeCommand(ca, first.port, 'CLUSTER', 'NODES')));
   };
 
   const primaryPorts = async (): Promise<number[]> => {
@@ -330,7 +382,7 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
     const taken = new Set<number>();
     for (let i = 0; i < count; i++) await spawnNode(taken);
     const addresses = nodes.map((n) => `${n.host}:${n.port}`);
-    await execFileAsync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerPrimary), '--cluster-yes'], {
+    await execFileAsync('redis-cli', [...cliTls, '--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerPrimary), '--cluster-yes'], {
       timeout: Math.max(1_000, remaining()),
     }).catch((err: unknown) => {
       const stdout = (err as { stdout?: string }).stdout ?? '';
@@ -347,12 +399,13 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
   return {
     nodes,
     seeds: nodes.map((n) => `${n.host}:${n.port}`).join(','),
+    caFile: certificates?.caFile,
     startMs,
     primaryPorts,
     primaryPortOf: async (key) => {
       const first = liveNodes()[0];
       if (first === undefined) throw new Error('Redis Cluster: no live node left');
-      const slot = await slotOf(first.port, key);
+      const slot = await slotOf(ca, first.port, key);
       const live = new Set(liveNodes().map((n) => n.port));
       const owner = (await clusterNodes()).find((l) => l.flags.includes('master') && live.has(l.port) && servesSlot(l, slot));
       if (owner === undefined) throw new Error(`Redis Cluster: no live primary serves slot ${slot}`);
@@ -377,7 +430,7 @@ export async function startPrivateRedisCluster(options: PrivateRedisClusterOptio
       /** The port of the replica that is a primary now, if one is. */
       const promoted = async (): Promise<number | undefined> => {
         for (const replica of replicaPorts) {
-          const role = (await nodeCommand(replica, 'ROLE')) as unknown[];
+          const role = (await nodeCommand(ca, replica, 'ROLE')) as unknown[];
           if (role[0] === 'master') return replica;
         }
         return undefined;
