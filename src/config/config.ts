@@ -5,6 +5,7 @@ import { LOG_LEVELS } from '../logging/log-levels.js';
 import type { SpendLimit } from '../balance/balance-gate.js';
 import type { LifecyclePolicy } from '../lifecycle/order-state.js';
 import type { OrderLedgerOptions } from '../ledger/order-ledger.js';
+import { parseWorkerPartitions } from './worker-partitions.js';
 import { parseRedisClusterNodes } from './redis-cluster-nodes.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -103,6 +104,21 @@ const schema = z.object({
    * queues and per-order keys into K hash-tagged areas (src/redis/partitions.ts).
    */
   QUEUE_PARTITIONS: int(1, 1024).default(1),
+  /**
+   * The partitions this worker process consumes, e.g. `0-3` or `0,2,5` (each below QUEUE_PARTITIONS);
+   * every partition when unset. Only workers read it.
+   */
+  WORKER_PARTITIONS: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return parseWorkerPartitions(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : 'invalid' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   /** Base URL of the Voodoo Center API (the part before /api/v1). */
   VOODOO_API_URL: url(['https:', 'http:']).default('https://api.voodoo.center'),
   /** The long-lived `ak_` API key. Required by the worker. */
@@ -259,6 +275,10 @@ export function loadConfig(
   }
   if (parsed.data.RETRY_BASE_DELAY_MS > parsed.data.RETRY_MAX_DELAY_MS) {
     throw new ConfigError('RETRY_BASE_DELAY_MS', 'expected at most RETRY_MAX_DELAY_MS');
+  }
+  const outside = parsed.data.WORKER_PARTITIONS?.find((p) => p >= parsed.data.QUEUE_PARTITIONS);
+  if (outside !== undefined) {
+    throw new ConfigError('WORKER_PARTITIONS', `partition ${outside} does not exist: expected indexes below QUEUE_PARTITIONS (${parsed.data.QUEUE_PARTITIONS})`);
   }
   if (parsed.data.HTTP_TIMEOUT_MS >= parsed.data.WORKER_LOCK_MS) {
     throw new ConfigError('HTTP_TIMEOUT_MS', 'expected less than WORKER_LOCK_MS');

@@ -120,7 +120,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     return alive;
   };
 
-  const concurrency = concurrencyPerPartition(config.WORKER_CONCURRENCY, partitions);
+  // WORKER_PARTITIONS pins this process to some partitions; the rest is other processes' to consume.
+  const pinned = config.WORKER_PARTITIONS;
+  const consumed = pinned === undefined ? queues.partitions : queues.partitions.filter(({ partition }) => pinned.includes(partition.index));
+  const concurrency = concurrencyPerPartition(config.WORKER_CONCURRENCY, consumed.length);
   // Shared by every partition: one process logs one loud line per notice, whatever partition met it.
   const processWide = {
     ledger,
@@ -139,7 +142,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const waitFor = createReplicationWait({ redis, replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, logger });
   const awaitReplication = (merchantOrderId: string): Promise<void> => waitFor(queues.layout.forOrder(merchantOrderId).keys.order(merchantOrderId));
   // One BullMQ worker per partition; an order's result goes to its own partition's results queue.
-  const workers = queues.partitions.map(({ partition, intents, results }) => {
+  const workers = consumed.map(({ partition, intents, results }) => {
     const shared = { ...processWide, emitter: createResultEmitter({ queue: results, retentionSeconds: config.RETENTION_SECONDS }) };
     const handler = createIntentsQueueHandler({
       order: createOrderJobHandler({ ...shared, catalog, awaitReplication }),
