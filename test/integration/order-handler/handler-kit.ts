@@ -29,6 +29,8 @@ import { startWebhookReceiver, WEBHOOK_PATH } from '../../../src/webhook/webhook
 import { testPolicy } from '../../support/lifecycle.js';
 import { API_KEY, WEBHOOK_SECRET } from '../../support/pipeline.js';
 import { createReplicationWait } from '../../../src/redis/replication-wait.js';
+import { canonicalJson } from '../../../src/sandbox/canonical-json.js';
+import { SIGNATURE_HEADER, signWebhook } from '../../../src/webhook/signature.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../../support/redis.js';
 
 /**
@@ -487,4 +489,36 @@ export class Resources {
     }
     if (errors.length > 0) throw errors[0];
   }
+}
+
+/** A completed webhook event for `mid` under `orderId` carrying `codes`, as the API would send it (unsigned body). */
+export function completedEvent(mid: string, orderId: string, codes: string[]): string {
+  return canonicalJson({
+    order_id: orderId,
+    merchant_order_id: mid,
+    status: 'completed',
+    item_id: 4090,
+    item_name: 'Sample Gift Card 10 USD',
+    quantity: 2,
+    total_price: 18,
+    delivered_quantity: 2,
+    refund_amount: 0,
+    fields: {},
+    codes,
+    error: '',
+    error_message: '',
+    completed_at: new Date().toISOString(),
+    created_at: new Date().toISOString(),
+  });
+}
+
+/** POST `body` to a kit receiver signed with the test secret; the HTTP status. */
+export async function deliverSigned(receiver: KitReceiver, body: string): Promise<number> {
+  const res = await fetch(receiver.webhookUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(WEBHOOK_SECRET, body) },
+    body,
+  });
+  await res.text();
+  return res.status;
 }

@@ -6,11 +6,9 @@ import { requestResolution } from '../../../src/queue/enqueue-resolve.js';
 import { resolutionJobId, resolveRequestJobId, resultJobId } from '../../../src/queue/job-ids.js';
 import type { LocalSandbox, SandboxOptions } from '../../../src/sandbox/sandbox-types.js';
 import { projectKeys } from '../../../src/redis/keys.js';
-import { canonicalJson } from '../../../src/sandbox/canonical-json.js';
-import { SIGNATURE_HEADER, signWebhook } from '../../../src/webhook/signature.js';
 import { WEBHOOK_SECRET } from '../../support/pipeline.js';
 import { uniquePrefix } from '../../support/redis.js';
-import { Resources, startHandlerKit, startKitReceiver, startTestSandbox, WAIT_MS, type HandlerKit, type KitReceiver } from './handler-kit.js';
+import { completedEvent, deliverSigned, Resources, startHandlerKit, startKitReceiver, startTestSandbox, WAIT_MS, type HandlerKit, type KitReceiver } from './handler-kit.js';
 
 /**
  * Late truth (issue 9, item 7): an order that ended `unresolved` gets at most one resolution — from
@@ -208,30 +206,7 @@ describe('when the order’s record has expired (RETENTION_SECONDS) and only its
     const [order] = ordersOf(sandbox, 'old-1');
     if (order === undefined) throw new Error('the landed order is missing');
 
-    const body = canonicalJson({
-      order_id: order.id,
-      merchant_order_id: 'old-1',
-      status: 'completed',
-      item_id: 4090,
-      item_name: 'Sample Gift Card 10 USD',
-      quantity: 2,
-      total_price: 18,
-      delivered_quantity: 2,
-      refund_amount: 0,
-      fields: {},
-      codes: ['LATE-1', 'LATE-2'],
-      error: '',
-      error_message: '',
-      completed_at: new Date().toISOString(),
-      created_at: new Date().toISOString(),
-    });
-    const res = await fetch(receiver.webhookUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(WEBHOOK_SECRET, body) },
-      body,
-    });
-    await res.text();
-    expect(res.status).toBe(200);
+    expect(await deliverSigned(receiver, completedEvent('old-1', order.id, ['LATE-1', 'LATE-2']))).toBe(200);
     expect(await kit.redis.zscore(keys.unmatchedEvents, 'old-1')).not.toBeNull();
     expect(await kit.redis.ttl(keys.order('old-1'))).toBeGreaterThan(0);
     expect(await resultJobIds(kit, 'old-1')).toEqual([resultJobId('old-1')]);

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { projectKeys } from '../../../src/redis/keys.js';
-import { canonicalJson } from '../../../src/sandbox/canonical-json.js';
 import type { FaultConfig, LocalSandbox } from '../../../src/sandbox/sandbox-types.js';
-import { SIGNATURE_HEADER, signWebhook } from '../../../src/webhook/signature.js';
 import { apiOrder } from '../../support/lifecycle.js';
 import { WEBHOOK_SECRET } from '../../support/pipeline.js';
 import { uniquePrefix } from '../../support/redis.js';
 import { defaultSandboxCatalog } from '../../../src/sandbox/sandbox-server.js';
-import { Resources, startHandlerKit, startKitReceiver, startTestSandbox, type HandlerKit, type KitReceiver } from './handler-kit.js';
+import { completedEvent, deliverSigned, Resources, startHandlerKit, startKitReceiver, startTestSandbox, type HandlerKit, type KitReceiver } from './handler-kit.js';
 
 /**
  * The webhook fast path (issue 7, items 6 and 7): the receiver finalizes a placed order from its
@@ -108,7 +106,7 @@ describe('a signed event for another order id with the same merchant_order_id', 
     expect(order?.status).not.toBe('completed');
 
     const foreignId = randomUUID();
-    expect(await deliver(receiver, foreignEvent('wh-2', foreignId))).toBe(200);
+    expect(await deliverSigned(receiver, completedEvent('wh-2', foreignId, ['FOREIGN-1', 'FOREIGN-2']))).toBe(200);
 
     const aside = await kit.redis.lrange(projectKeys(kit.prefix).conflictingEvents, 0, -1);
     // Who and what only: the event itself may carry delivered codes, which are money.
@@ -139,7 +137,7 @@ describe('a signed event for an order this system never sent (it waits for funds
     await kit.parked('wh-early');
 
     // Someone else placed an order under this merchant_order_id.
-    expect(await deliver(receiver, foreignEvent('wh-early', randomUUID()))).toBe(200);
+    expect(await deliverSigned(receiver, completedEvent('wh-early', randomUUID(), ['FOREIGN-1', 'FOREIGN-2']))).toBe(200);
 
     const result = await kit.result('wh-early');
     expect(result).toMatchObject({ status: 'rejected', error: 'duplicate_merchant_order_id', order_id: null, codes: [] });
@@ -148,37 +146,6 @@ describe('a signed event for an order this system never sent (it waits for funds
     expect(sandbox.stats().calls.create).toBe(0);
   });
 });
-
-/** A completed event for `mid` under another order id, as the API would sign it. */
-function foreignEvent(mid: string, orderId: string): string {
-  return canonicalJson({
-    order_id: orderId,
-    merchant_order_id: mid,
-    status: 'completed',
-    item_id: 4090,
-    item_name: 'Sample Gift Card 10 USD',
-    quantity: 2,
-    total_price: 18,
-    delivered_quantity: 2,
-    refund_amount: 0,
-    fields: {},
-    codes: ['FOREIGN-1', 'FOREIGN-2'],
-    error: '',
-    error_message: '',
-    completed_at: new Date().toISOString(),
-    created_at: new Date().toISOString(),
-  });
-}
-
-async function deliver(receiver: KitReceiver, body: string): Promise<number> {
-  const res = await fetch(receiver.webhookUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(WEBHOOK_SECRET, body) },
-    body,
-  });
-  await res.text();
-  return res.status;
-}
 
 async function receiverResults(receiver: KitReceiver): Promise<number> {
   const metric = receiver.metrics.registry.getSingleMetric('voodoo_results_total');
