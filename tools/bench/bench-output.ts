@@ -9,7 +9,7 @@ export interface BenchOutputPaths {
 }
 
 /** Write through a temp file and rename, so a reader never sees half a report. */
-async function writeAtomically(path: string, text: string): Promise<void> {
+export async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, text, 'utf8');
   await rename(tmp, path);

@@ -3,7 +3,7 @@ import type { ResultStatus } from '../../src/lifecycle/order-state.js';
 import type { SandboxStats } from '../../src/sandbox/sandbox-types.js';
 import type { BenchMode } from './bench-modes.js';
 import type { CeilingReport } from './bullmq-ceiling.js';
-import type { MachineInfo } from './machine-info.js';
+import { machineRows, type MachineInfo } from './machine-info.js';
 import type { RedisUsage } from './redis-stats.js';
 import { formatMs, RESULT_STATUSES, type CallsPerOrder, type DurationPercentiles } from '../figures/run-figures.js';
 
@@ -260,18 +260,7 @@ export function renderBenchMarkdown(r: BenchReport): string {
     '',
     '## Machine',
     '',
-    ...table(
-      ['', ''],
-      [
-        ['CPU', `${m.cpuModel}, ${m.cores} cores`],
-        ['memory', `${fixed(m.memoryBytes / 1024 ** 3, 1)} GiB`],
-        ['OS', m.os],
-        ['Node', m.node],
-        ['Redis', m.redis],
-        ['load average at start (1/5/15 min)', m.loadAverage.join(' / ')],
-        ['date', r.date],
-      ],
-    ),
+    ...table(['', ''], machineRows(m, r.date)),
     '',
     '## How the figures are taken',
     '',

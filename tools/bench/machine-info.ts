@@ -31,3 +31,16 @@ export function machineInfo(redisVersion: string): MachineInfo {
     loadAverage: [round(one, 2), round(five, 2), round(fifteen, 2)],
   };
 }
+
+/** The machine as the rows of a report's two-column table (label, value), `date` last. */
+export function machineRows(m: MachineInfo, date: string): [string, string][] {
+  return [
+    ['CPU', `${m.cpuModel}, ${m.cores} cores`],
+    ['memory', `${(m.memoryBytes / 1024 ** 3).toFixed(1)} GiB`],
+    ['OS', m.os],
+    ['Node', m.node],
+    ['Redis', m.redis],
+    ['load average at start (1/5/15 min)', m.loadAverage.join(' / ')],
+    ['date', date],
+  ];
+}

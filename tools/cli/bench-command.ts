@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
 import { runBench, type BenchRun } from '../bench/bench-run.js';
 import { runClusterBench } from '../bench/cluster-bench-run.js';
+import { runSoak, type SoakRun } from '../bench/soak-run.js';
 import { errorMessage, FulfillmentError } from '../../src/errors/errors.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { wholeNumber } from '../../src/cli/option-parsers.js';
@@ -18,6 +19,8 @@ export interface BenchCommandIo {
   setExitCode(code: number): void;
   /** Receives the whole run (tests read it). */
   onRun?: (run: BenchRun) => void;
+  /** Receives the whole soak run (tests read it). */
+  onSoak?: (run: SoakRun) => void;
   /** The built CLI the bench starts its processes from; default dist/cli.js of this package. */
   cliPath?: string;
   /** Called when the bench starts: a signal that aborts it (SIGINT/SIGTERM for the bin) and a dispose. */
@@ -36,6 +39,8 @@ interface BenchCliOptions {
   cluster?: boolean;
   partitions: number;
   killPrimary?: boolean;
+  soak?: number;
+  soakEvery?: number;
 }
 
 /** The bench's own failures (the fleet, Redis, a bad setting) are reported; anything else is a bug and thrown. */
@@ -78,9 +83,39 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
     )
     .option('--partitions <n>', 'QUEUE_PARTITIONS with --cluster', wholeNumber(1, 1_024), 6)
     .option('--kill-primary', 'with --cluster: SIGKILL the primary serving the most partitions once half the results are in')
+    .option(
+      '--soak <orders>',
+      'instead: a long webhook-mode run of <orders> orders fed with a bounded backlog, every result consumed; samples every process\'s RSS ' +
+        'and Redis memory per finished order every --soak-every results, judges worker RSS flat (±10 %); writes <out-dir>/soak-<orders>.json and .md ' +
+        '(with it, --timeout-ms is the longest the run may go without a new result)',
+      wholeNumber(1, 10_000_000),
+    )
+    .option('--soak-every <n>', 'with --soak: results between two samples (default 10000)', wholeNumber(1, 10_000_000))
     .action((opts: BenchCliOptions) =>
       runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
         if (opts.killPrimary === true && opts.cluster !== true) throw new FleetError('--kill-primary needs --cluster');
+        if (opts.soakEvery !== undefined && opts.soak === undefined) throw new FleetError('--soak-every needs --soak');
+        if (opts.soak !== undefined) {
+          if (opts.cluster === true) throw new FleetError('--soak runs on one private redis-server: it does not take --cluster');
+          const soakRun = await runSoak({
+            orders: opts.soak,
+            ...(opts.soakEvery === undefined ? {} : { every: opts.soakEvery }),
+            concurrency: opts.concurrency,
+            workers: opts.workers,
+            batchSize: opts.batchSize,
+            timeoutMs: opts.timeoutMs,
+            seed: opts.seed,
+            outDir: resolve(opts.outDir),
+            ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
+            onProgress: (line) => io.err.write(`${line}\n`),
+            ...(signal === undefined ? {} : { signal }),
+          });
+          io.out.write(soakRun.markdown);
+          io.err.write(`bench: wrote ${soakRun.paths.markdown} and ${soakRun.paths.json}\n`);
+          io.onSoak?.(soakRun);
+          if (!soakRun.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
+          return soakRun.report.ok;
+        }
         if (opts.cluster === true) {
           const clusterRun = await runClusterBench({
             orders: opts.orders,
