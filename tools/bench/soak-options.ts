@@ -13,7 +13,7 @@ export const SOAK_DEFAULT_MAX_OUTSTANDING = 4_000;
 export interface SoakOptions {
   /** Orders of the run. */
   orders: number;
-  /** Results between two samples. Default {@link SOAK_DEFAULT_EVERY}; at most `orders`. */
+  /** Results between two samples. Default {@link SOAK_DEFAULT_EVERY} (or `orders` when fewer); at most `orders`. */
   every?: number;
   /** Worker processes. Default 2. */
   workers?: number;
@@ -58,7 +58,7 @@ function wholeNumber(name: string, value: number, min: number): number {
 /** Fill in the defaults of `options` and check them; throws a FleetError naming the first bad one. */
 export function soakSettings(options: Omit<SoakOptions, 'outDir' | 'cliPath' | 'signal' | 'onProgress'>): SoakSettings {
   const orders = wholeNumber('soak orders', options.orders, 1);
-  const every = wholeNumber('soak every', options.every ?? SOAK_DEFAULT_EVERY, 1);
+  const every = wholeNumber('soak every', options.every ?? Math.min(SOAK_DEFAULT_EVERY, orders), 1);
   if (every > orders) throw new FleetError(`--soak-every (${every}) must be at most the soak's orders (${orders}): no mark would be taken before the end`);
   const batchSize = wholeNumber('batchSize', options.batchSize ?? 1_000, 1);
   const maxOutstanding = wholeNumber('maxOutstanding', options.maxOutstanding ?? Math.max(SOAK_DEFAULT_MAX_OUTSTANDING, batchSize), 1);

@@ -186,7 +186,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakRun> {
     };
     while (marks.length - 1 < points.length) {
       if (options.signal?.aborted) throw new FleetError('the soak was interrupted');
-      await feed();
+      // A due mark first: feeding a batch takes a while, and the sample should land near its mark.
       const mark = dueMark(points, marks.length - 1, check.results);
       if (mark !== null) {
         const previous = marks[marks.length - 1] ?? baseline;
@@ -208,6 +208,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakRun> {
         check.checkWindow(fleet.sandbox.orders());
         continue;
       }
+      await feed();
       const now = Date.now();
       const dead = fleet.crashed();
       if (dead.length > 0) {

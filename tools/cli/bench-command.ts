@@ -90,7 +90,7 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
         '(with it, --timeout-ms is the longest the run may go without a new result)',
       wholeNumber(1, 10_000_000),
     )
-    .option('--soak-every <n>', 'with --soak: results between two samples (default 10000)', wholeNumber(1, 10_000_000))
+    .option('--soak-every <n>', 'with --soak: results between two samples (default 10000, or the soak\'s orders when fewer)', wholeNumber(1, 10_000_000))
     .action((opts: BenchCliOptions) =>
       runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
         if (opts.killPrimary === true && opts.cluster !== true) throw new FleetError('--kill-primary needs --cluster');

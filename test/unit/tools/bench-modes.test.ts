@@ -72,4 +72,9 @@ describe('benchIntents', () => {
   it('is the same batch for the same prefix', () => {
     expect(benchIntents(30, 'p')).toEqual(benchIntents(30, 'p'));
   });
+
+  it('makes a long run batch by batch: a batch from `start` is that slice of the whole', () => {
+    expect(benchIntents(25, 'p', 15)).toEqual(benchIntents(40, 'p').slice(15));
+    expect(benchIntents(1, 'p', 7)[0]?.merchant_order_id).toBe('p-7');
+  });
 });
