@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../tools/bench/bench-report.js';
 import type { ClusterBenchReport } from '../../tools/bench/cluster-report.js';
+import type { SoakReport } from '../../tools/bench/soak-report.js';
 import { registerBenchCommand } from '../../tools/cli/bench-command.js';
 import { hasRedisServer } from '../../tools/fleet/private-redis.js';
 import { hasRedisClusterTools } from '../../tools/fleet/private-redis-cluster.js';
@@ -85,6 +86,47 @@ describe.runIf(hasRedisServer())('voodoo-fulfillment bench', () => {
     for (const text of ['## BullMQ ceiling', '## Machine', 'orders/s', 'API calls / placed order', 'Redis commands / order', 'settle → result', 'peak RSS']) {
       expect(markdown).toContain(text);
     }
+  });
+});
+
+describe.runIf(hasRedisServer())('voodoo-fulfillment bench --soak', () => {
+  it('feeds a bounded backlog, samples every process and Redis at each mark, and checks every result', async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'bench-soak-e2e-'));
+    const out = captureStream();
+    const err = captureStream();
+    const exitCodes: number[] = [];
+    const program = new Command('voodoo-fulfillment').exitOverride();
+    registerBenchCommand(program, { out: out.stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });
+
+    await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', '--soak', '2000', '--soak-every', '500', '--batch-size', '250', '--concurrency', '16', '--out-dir', outDir]);
+
+    expect(exitCodes, err.text()).toEqual([0]);
+    const report = JSON.parse(readFileSync(join(outDir, 'soak-2000.json'), 'utf8')) as SoakReport;
+    expect(out.text()).toBe(readFileSync(join(outDir, 'soak-2000.md'), 'utf8'));
+    expect(report.correctness).toEqual({ ok: true, problemCount: 0, problems: [] });
+    expect(report.results).toBe(2_000);
+    expect(report.placedOrders).toBe(2_000);
+    expect(report.settings).toMatchObject({ orders: 2_000, every: 500, workers: 2, concurrency: 16, batchSize: 250, maxOutstanding: 4_000 });
+    expect(report.retention.retentionSeconds).toBe(7 * 24 * 60 * 60);
+    expect(report.peakOutstanding).toBeLessThanOrEqual(report.settings.maxOutstanding);
+    // The baseline, then a mark every 500 results, each sampled at or just past it.
+    expect(report.marks.map((m) => m.mark)).toEqual([0, 500, 1_000, 1_500, 2_000]);
+    for (const m of report.marks.slice(1)) {
+      expect(m.results).toBeGreaterThanOrEqual(m.mark);
+      expect(m.windowOrdersPerSecond ?? 0).toBeGreaterThan(0);
+      expect(m.redis.bytesPerFinishedOrder ?? 0).toBeGreaterThan(500);
+      expect(m.redis.keys).toBeGreaterThan(m.mark);
+      expect(m.processes.map((p) => p.process)).toEqual(['worker-1', 'worker-2', 'webhook-1', 'bench']);
+      for (const p of m.processes) {
+        expect(p.rssBytes ?? 0).toBeGreaterThan(10 * 1024 * 1024);
+        expect(p.heapUsedBytes ?? 0).toBeGreaterThan(1024 * 1024);
+      }
+    }
+    // The reference mark is past 20 % and never the first: 1000 → 2000.
+    expect(report.verdict).toMatchObject({ fromMark: expect.any(Number) as number, toMark: 2_000, tolerance: 0.1 });
+    expect(report.verdict.fromMark ?? 0).toBeGreaterThanOrEqual(1_000);
+    expect(report.verdict.workers.map((w) => w.process)).toEqual(['worker-1', 'worker-2']);
+    for (const text of ['## Every mark', 'worker-1 RSS MB', 'Redis bytes / finished order', 'RETENTION_SECONDS 604800', '## Machine']) expect(out.text()).toContain(text);
   });
 });
 
