@@ -13,6 +13,9 @@ export const OPEN_LOOP_TARGETS = {
   enqueueToResultMinusFulfilmentP99Ms: 100,
 } as const;
 
+/** A sustained rate has at most this share of its arrivals without a result `drainLimitMs` after its window closed. */
+export const LATE_SHARE_LIMIT = 0.01;
+
 /** A sustained rate's results keep up with its arrivals at least this well (results/s ÷ arrivals/s over the measured window). */
 export const SUSTAINED_RATIO = 0.95;
 
@@ -37,10 +40,16 @@ export interface ArrivalWindow {
   /** Arrivals scheduled before startAtMs + warmUpMs are left out of the percentiles and the kept-up check. */
   warmUpMs: number;
   /**
-   * Longest the last result may come after the window closed, in ms, for the rate to count as
-   * sustained (a longer drain means a backlog built up).
+   * How long after the window closed results may still come, in ms: a sustained rate has at most 1 %
+   * of its results later than this (a longer drain means a backlog built up; a straggler or two, e.g.
+   * one finished by the safety-net poll, does not).
    */
   drainLimitMs: number;
+  /**
+   * Most the median enqueue → result − fulfilment may grow from the first to the last quarter of the
+   * measured arrivals for the rate to count as sustained, in ms (a growing queue grows it).
+   */
+  growthLimitMs: number;
 }
 
 /** Latency of one rate, in ms, over the arrivals after the warm-up. */
@@ -71,11 +80,30 @@ export interface RateThroughput {
   backlogAtEnd: number;
   /** Window end → the last result, in ms (0 when it came inside the window); null when some result is missing. */
   drainMs: number | null;
+  /** Arrivals whose result came more than `drainLimitMs` after the window closed, or never. */
+  lateResults: number;
   /**
-   * Results kept up (`keptUpRatio` ≥ 0.95), every intent got its result, and the last one came at
-   * most `drainLimitMs` after the window closed.
+   * Median enqueue → result − fulfilment of the last quarter of the measured arrivals minus that of
+   * the first quarter, in ms; null with fewer than 40 measured orders.
+   */
+  latencyGrowthMs: number | null;
+  /**
+   * Results kept up (`keptUpRatio` ≥ 0.95), every intent got its result, at most 1 % of them came
+   * later than `drainLimitMs` after the window closed, and the latency did not grow by more than `growthLimitMs`.
    */
   sustained: boolean;
+}
+
+/** Fewest measured orders for {@link RateThroughput.latencyGrowthMs}: 10 per quarter. */
+const MIN_TREND_ORDERS = 40;
+
+/** Median of the last quarter's latencies minus the first quarter's, by scheduled time; null when too few. */
+function growthOf(trend: [number, number][]): number | null {
+  if (trend.length < MIN_TREND_ORDERS) return null;
+  const sorted = [...trend].sort((a, b) => a[0] - b[0]);
+  const quarter = Math.floor(sorted.length / 4);
+  const median = (part: [number, number][]): number => durationPercentiles(part.map(([, v]) => v))?.p50 ?? 0;
+  return median(sorted.slice(-quarter)) - median(sorted.slice(0, quarter));
 }
 
 /** Latency and throughput of one rate from its orders' timings. */
@@ -89,12 +117,15 @@ export function rateFigures(
   const measuredFromMs = window.startAtMs + window.warmUpMs;
   const e2r: number[] = [];
   const e2rMinusFulfilment: number[] = [];
+  /** [scheduled, enqueue → result − fulfilment (or raw when the order has no sandbox times)] of each measured order. */
+  const trend: [number, number][] = [];
   const s2r: number[] = [];
   const fulfilment: number[] = [];
   let firstArrival = Infinity;
   let lastResult = -Infinity;
   let missing = 0;
   let backlogAtEnd = 0;
+  let lateResults = 0;
   let measuredArrivals = 0;
   let measuredResults = 0;
   for (const t of timings) {
@@ -102,25 +133,35 @@ export function rateFigures(
     if (t.resultAtMs === null) missing += 1;
     else lastResult = Math.max(lastResult, t.resultAtMs);
     if (t.resultAtMs === null || t.resultAtMs > endAtMs) backlogAtEnd += 1;
+    if (t.resultAtMs === null || t.resultAtMs > endAtMs + window.drainLimitMs) lateResults += 1;
     if (t.scheduledAtMs >= measuredFromMs && t.scheduledAtMs < endAtMs) measuredArrivals += 1;
     if (t.resultAtMs !== null && t.resultAtMs >= measuredFromMs && t.resultAtMs <= endAtMs) measuredResults += 1;
     if (t.scheduledAtMs < measuredFromMs || t.resultAtMs === null) continue;
     const total = t.resultAtMs - t.scheduledAtMs;
     e2r.push(total);
+    let pipeline = total;
     if (t.settledAtMs !== null) {
       s2r.push(t.resultAtMs - t.settledAtMs);
       if (t.createdAtMs !== null) {
         const f = t.settledAtMs - t.createdAtMs;
         fulfilment.push(f);
-        e2rMinusFulfilment.push(total - f);
+        pipeline = total - f;
+        e2rMinusFulfilment.push(pipeline);
       }
     }
+    trend.push([t.scheduledAtMs, pipeline]);
   }
   const results = timings.length - missing;
   const windowS = window.durationMs / 1000;
   const drainMs = missing > 0 || results === 0 ? null : Math.max(0, lastResult - endAtMs);
   const keptUpRatio = measuredArrivals === 0 ? 0 : round(measuredResults / measuredArrivals, 3);
-  const sustained = results > 0 && drainMs !== null && drainMs <= window.drainLimitMs && keptUpRatio >= SUSTAINED_RATIO;
+  const latencyGrowthMs = growthOf(trend);
+  const sustained =
+    results > 0 &&
+    missing === 0 &&
+    lateResults <= LATE_SHARE_LIMIT * timings.length &&
+    keptUpRatio >= SUSTAINED_RATIO &&
+    (latencyGrowthMs === null || latencyGrowthMs <= window.growthLimitMs);
   return {
     latency: {
       enqueueToResultMs: durationPercentiles(e2r),
@@ -136,6 +177,8 @@ export function rateFigures(
       keptUpRatio,
       backlogAtEnd,
       drainMs,
+      lateResults,
+      latencyGrowthMs,
       sustained,
     },
   };

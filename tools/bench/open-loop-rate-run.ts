@@ -193,7 +193,7 @@ export async function runOpenLoopRate(options: OpenLoopRateOptions): Promise<Ope
         settledAtMs: order?.settledAtMs ?? null,
       };
     });
-    const window = { startAtMs: log.startAtMs, durationMs, warmUpMs: WARM_UP_MS, drainLimitMs: options.setup.drainLimitMs };
+    const window = { startAtMs: log.startAtMs, durationMs, warmUpMs: WARM_UP_MS, drainLimitMs: options.setup.drainLimitMs, growthLimitMs: options.setup.growthLimitMs };
     const { latency, throughput } = rateFigures(timings, window, options.rate, log.enqueuedByEnd);
     const lags = timings.flatMap((t, i) => {
       const issued = log.issuedAtMs[i] ?? Number.NaN;

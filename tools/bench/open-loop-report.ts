@@ -6,7 +6,7 @@ import { formatMs, nonZeroCounts, RESULT_STATUSES, type CallsPerOrder, type Dura
 import type { Correctness } from './bench-report.js';
 import type { MachineInfo } from './machine-info.js';
 import type { RedisUsage } from './redis-stats.js';
-import { OPEN_LOOP_TARGETS, SUSTAINED_RATIO, type RateLatency, type RateOutcome, type RateThroughput, type SweepSummary } from './open-loop-figures.js';
+import { LATE_SHARE_LIMIT, OPEN_LOOP_TARGETS, SUSTAINED_RATIO, type RateLatency, type RateOutcome, type RateThroughput, type SweepSummary } from './open-loop-figures.js';
 import { openLoopFileStem, type OpenLoopFaults, type OpenLoopFulfilment } from './open-loop-options.js';
 
 /** Everything measured at one offered rate. */
@@ -64,8 +64,10 @@ export interface OpenLoopReport {
     env: Record<string, string>;
     /** Whether workers had the sample catalog (CATALOG_PATH). */
     catalog: boolean;
-    /** Longest the last result may come after the last arrival for a sustained rate, in ms. */
+    /** How long after the last arrival a sustained rate's results (all but 1 %) may come, in ms. */
     drainLimitMs: number;
+    /** Most the median enqueue → result − fulfilment may grow over a sustained rate's window, in ms. */
+    growthLimitMs: number;
     notes: string[];
   };
   rates: OpenLoopRateReport[];
@@ -151,7 +153,8 @@ function rateSection(r: OpenLoopRateReport): string[] {
     [
       'sustained',
       `${t.sustained ? 'yes' : '**no**'}: kept up ${fixed(t.keptUpRatio, 3)} (≥ ${SUSTAINED_RATIO}), backlog at the end of arrivals ${t.backlogAtEnd}, ` +
-        `last result ${t.drainMs === null ? 'missing' : `${formatMs(t.drainMs)} after the last arrival`}`,
+        `last result ${t.drainMs === null ? 'missing' : `${formatMs(t.drainMs)} after the last arrival`} (${t.lateResults} later than the drain limit), ` +
+        `median latency growth ${t.latencyGrowthMs === null ? 'n/a (too few orders)' : `${t.latencyGrowthMs >= 0 ? '+' : '−'}${formatMs(Math.abs(t.latencyGrowthMs))}`}`,
     ],
     ['enqueue → result (from the scheduled arrival)', percentiles(r.latency.enqueueToResultMs)],
     ['enqueue → result − fulfilment', percentiles(r.latency.enqueueToResultMinusFulfilmentMs)],
@@ -272,7 +275,9 @@ export function renderOpenLoopMarkdown(r: OpenLoopReport): string {
       'scheduled: arrivals the Poisson process drew ÷ the window (it varies around the offered rate by about ±1/√n).',
     `- sustained: over the measured window (warm-up end → last arrival), results that came in ≥ ${SUSTAINED_RATIO} × arrivals scheduled ` +
       `(compared with the schedule actually drawn, not the nominal rate, so Poisson noise does not decide it); every intent got its result; ` +
-      `and the last result came at most ${formatMs(s.drainLimitMs)} after the arrival window closed. Backlog at the end of arrivals: intents without a result then.`,
+      `at most ${LATE_SHARE_LIMIT * 100} % of the results came later than ${formatMs(s.drainLimitMs)} after the arrival window closed; and the median enqueue → result − fulfilment of the last quarter ` +
+      `of the measured arrivals was at most ${formatMs(s.growthLimitMs)} above the first quarter's (a queue that grows shows there first). ` +
+      'Backlog at the end of arrivals: intents without a result then.',
     `- within target: sustained, correct, p99 settle → result ≤ ${OPEN_LOOP_TARGETS.settleToResultP99Ms} ms and p99 enqueue → result − fulfilment ≤ ` +
       `${OPEN_LOOP_TARGETS.enqueueToResultMinusFulfilmentP99Ms} ms.`,
     '- Redis: `INFO commandstats` / `INFO cpu` deltas from just before the first arrival to the moment every intent job finished, ÷ intents.',

@@ -111,6 +111,7 @@ export async function runOpenLoopBench(options: OpenLoopBenchOptions): Promise<O
         env: setup.env,
         catalog,
         drainLimitMs: setup.drainLimitMs,
+        growthLimitMs: setup.growthLimitMs,
         notes: setup.notes,
       },
       rates,

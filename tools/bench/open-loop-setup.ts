@@ -14,8 +14,12 @@ export const FAULTS_HANG_MS = 5_000;
 export const FAULTS_RESOLVE_TIMEOUT_MS = 10_000;
 /** Gap between the sandbox's webhook deliveries under faults, in ms (the API's is a minute). */
 export const FAULTS_WEBHOOK_RETRY_GAP_MS = 1_000;
-/** How long the last result may come after the arrivals stop for a rate to count as sustained, in ms, without faults. */
+/** How long after the arrivals stop a sustained rate's results (all but 1 %) may come, in ms, without faults. */
 export const DRAIN_LIMIT_MS = 2_000;
+/** How much the median enqueue → result − fulfilment may grow over a sustained rate's window, in ms, without faults. */
+export const GROWTH_LIMIT_MS = 100;
+/** The same under faults, in ms: a 429's Retry-After (1 s) pauses a worker's intake, so the medians jump by hundreds of ms either way. */
+export const FAULTS_GROWTH_LIMIT_MS = 1_000;
 
 /**
  * The `--faults default` mix: the probabilities the README documents for the sandbox's `--faults`
@@ -43,6 +47,8 @@ export interface OpenLoopSetup {
   fulfilmentMs: { min: number; max: number };
   /** See {@link ArrivalWindow.drainLimitMs}, in ms. */
   drainLimitMs: number;
+  /** See {@link ArrivalWindow.growthLimitMs}, in ms. */
+  growthLimitMs: number;
   /** Why the settings are what they are, for the report. */
   notes: string[];
 }
@@ -56,7 +62,7 @@ export function openLoopSetup(fulfilment: OpenLoopFulfilment, faults: OpenLoopFa
   const mode = benchModeSetup(fulfilment === 'instant' ? 'webhook' : 'realistic', concurrency);
   const sandbox = benchSandboxOptions(mode, seed);
   const fulfilmentMs = { min: mode.fulfilment.minMs, max: mode.fulfilment.maxMs };
-  if (faults === 'none') return { env: mode.env, sandbox, fulfilmentMs, drainLimitMs: DRAIN_LIMIT_MS, notes: [...mode.notes, 'no faults'] };
+  if (faults === 'none') return { env: mode.env, sandbox, fulfilmentMs, drainLimitMs: DRAIN_LIMIT_MS, growthLimitMs: GROWTH_LIMIT_MS, notes: [...mode.notes, 'no faults'] };
   return {
     env: { ...mode.env, HTTP_TIMEOUT_MS: String(FAULTS_HTTP_TIMEOUT_MS), RESOLVE_TIMEOUT_MS: String(FAULTS_RESOLVE_TIMEOUT_MS) },
     sandbox: { ...sandbox, faults: defaultFaultMix(), webhook: { retries: 3, retryGapMs: FAULTS_WEBHOOK_RETRY_GAP_MS } },
@@ -64,13 +70,14 @@ export function openLoopSetup(fulfilment: OpenLoopFulfilment, faults: OpenLoopFa
     // A dropped webhook is noticed by the safety-net poll, an ambiguous create with a dropped webhook ends at the resolve timeout:
     // tails that long are the faults' design, not a backlog.
     drainLimitMs: DRAIN_LIMIT_MS + FAULTS_RESOLVE_TIMEOUT_MS,
+    growthLimitMs: FAULTS_GROWTH_LIMIT_MS,
     notes: [
       ...mode.notes,
       `faults: the README's sandbox fault mix (token 503 5 %; balance 429/500 1 % each; create 503 before commit, 502 and reset after commit 2 % each, hang 1 % (${FAULTS_HANG_MS} ms), 429 2 %; ` +
         'lookup 500/429 2 % each, 404 after create 10 %; webhook drop 2 %, duplicate 5 %, delay 5 % (1 s))',
       `under faults: HTTP_TIMEOUT_MS=${FAULTS_HTTP_TIMEOUT_MS}, RESOLVE_TIMEOUT_MS=${FAULTS_RESOLVE_TIMEOUT_MS} (production 10 s and 2 h) and webhook retries ${FAULTS_WEBHOOK_RETRY_GAP_MS} ms apart, ` +
-        'so every faulted order ends within the run; a rate counts as sustained if its last result comes within ' +
-        `${(DRAIN_LIMIT_MS + FAULTS_RESOLVE_TIMEOUT_MS) / 1000} s of the last arrival`,
+        'so every faulted order ends within the run; a rate counts as sustained if all but 1 % of its results come within ' +
+        `${(DRAIN_LIMIT_MS + FAULTS_RESOLVE_TIMEOUT_MS) / 1000} s of the last arrival and its median latency grows by at most ${FAULTS_GROWTH_LIMIT_MS} ms`,
     ],
   };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rateFigures, sweepSummary, withinTarget, type ArrivalWindow, type OrderTiming, type RateOutcome } from '../../../tools/bench/open-loop-figures.js';
 
 const START = 1_000_000;
-const window: ArrivalWindow = { startAtMs: START, durationMs: 10_000, warmUpMs: 2_000, drainLimitMs: 2_000 };
+const window: ArrivalWindow = { startAtMs: START, durationMs: 10_000, warmUpMs: 2_000, drainLimitMs: 2_000, growthLimitMs: 100 };
 
 /** An order scheduled `at` ms into the window, settled `settle` ms later after `fulfil` ms of fulfilment, its result `toResult` ms after settling. */
 function order(at: number, fulfil: number, settle: number, toResult: number): OrderTiming {
@@ -43,11 +43,12 @@ describe('rateFigures', () => {
 
   it('calls a rate sustained when results keep up and drain quickly, with its rates', () => {
     const { throughput } = rateFigures(steady, window, 100, 990);
-    expect(throughput).toMatchObject({ offeredPerSecond: 100, scheduledPerSecond: 100, enqueuedPerSecond: 99, sustained: true });
+    expect(throughput).toMatchObject({ offeredPerSecond: 100, scheduledPerSecond: 100, enqueuedPerSecond: 99, latencyGrowthMs: 0, sustained: true });
     // In flight when the window closed: the arrivals of its last 325 ms (9 680 … 9 990 ms).
     expect(throughput.backlogAtEnd).toBe(32);
     // The last arrival (9 990 ms) gets its result 325 ms later: 315 ms after the window closed.
     expect(throughput.drainMs).toBe(315);
+    expect(throughput.lateResults).toBe(0);
     expect(throughput.achievedPerSecond).toBeCloseTo(1_000 / 10.315, 1);
   });
 
@@ -58,6 +59,34 @@ describe('rateFigures', () => {
     expect(throughput.sustained).toBe(false);
     expect(throughput.drainMs).toBeGreaterThan(2_000);
     expect(throughput.backlogAtEnd).toBeGreaterThan(200);
+    // Arrivals after 9 230 ms get their result past window end + 2 s: 76 of 1000.
+    expect(throughput.lateResults).toBe(76);
+  });
+
+  it('still calls a rate sustained when one straggler (a safety-net poll) comes seconds late', () => {
+    const straggler = [...steady.slice(0, 500), order(5_000, 300, 320, 5_000), ...steady.slice(501)];
+    const { throughput, latency } = rateFigures(straggler, window, 100, 1_000);
+    // Its result (5 000 + 320 + 5 000 ms) is the last one, yet all but it came in time.
+    expect(throughput).toMatchObject({ drainMs: 320, lateResults: 0, sustained: true });
+    expect(latency.settleToResultMs?.max).toBe(5_000);
+    const late = [...steady.slice(0, -1), order(9_990, 300, 320, 5_000)];
+    expect(rateFigures(late, window, 100, 1_000).throughput).toMatchObject({ drainMs: 5_310, lateResults: 1, sustained: true });
+  });
+
+  it('does not call a rate sustained when its latency keeps growing, even if it drains in time', () => {
+    // Each order waits 0.3 ms longer than the one before: 60–300 ms over the measured window.
+    const creeping = Array.from({ length: 1_000 }, (_, i) => order(i * 10, 0, 0, Math.round(i * 0.3)));
+    const { throughput } = rateFigures(creeping, window, 100, 1_000);
+    expect(throughput.drainMs).toBeLessThan(2_000);
+    expect(throughput.keptUpRatio).toBeGreaterThan(0.95);
+    expect(throughput.latencyGrowthMs).toBe(180);
+    expect(throughput.sustained).toBe(false);
+    expect(rateFigures(creeping, { ...window, growthLimitMs: 200 }, 100, 1_000).throughput.sustained).toBe(true);
+  });
+
+  it('does not judge the growth over fewer than 40 measured orders', () => {
+    const few = Array.from({ length: 45 }, (_, i) => order(i * 220, 0, 0, i * 10));
+    expect(rateFigures(few, window, 4.5, 45).throughput.latencyGrowthMs).toBeNull();
   });
 
   it('does not call a rate sustained when a result is missing', () => {

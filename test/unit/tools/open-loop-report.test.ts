@@ -21,6 +21,8 @@ function rate(offered: number, e2rP99: number, s2rP99: number, sustained: boolea
       keptUpRatio: sustained ? 1 : 0.5,
       backlogAtEnd: sustained ? 3 : offered * 5,
       drainMs: sustained ? 30 : 5_000,
+      lateResults: sustained ? 0 : offered * 2,
+      latencyGrowthMs: sustained ? 2 : 4_000,
       sustained,
     },
     latency: {
@@ -60,6 +62,7 @@ function report(): OpenLoopReport {
       env: setup.env,
       catalog: true,
       drainLimitMs: setup.drainLimitMs,
+      growthLimitMs: setup.growthLimitMs,
       notes: setup.notes,
     },
     rates,
