@@ -53,6 +53,8 @@ const PROGRESS_GAP_MS = 2_000;
 /** How long intent jobs may take to finish after the last result, in ms. */
 const DRAIN_TIMEOUT_MS = 10_000;
 const MAX_PROBLEMS = 20;
+/** Slowest orders kept in the report. */
+const SLOWEST_KEPT = 5;
 
 /** A count summed over every partition of the fleet. */
 async function sumOver(fleet: Fleet, count: (partition: PartitionQueues) => Promise<number>): Promise<number> {
@@ -204,6 +206,23 @@ export async function runOpenLoopRate(options: OpenLoopRateOptions): Promise<Ope
     if (waitFailure !== null) problems.unshift(waitFailure);
     problems.unshift(...log.failures);
     const correctness = { ok: problems.length === 0, problemCount: problems.length, problems: problems.slice(0, MAX_PROBLEMS) };
+    const slowest = timings
+      .flatMap((t, i) => {
+        const intent = intents[i];
+        if (intent === undefined || t.resultAtMs === null || t.scheduledAtMs < log.startAtMs + WARM_UP_MS) return [];
+        const order = bySandbox.get(intent.merchant_order_id);
+        return [
+          {
+            merchantOrderId: intent.merchant_order_id,
+            status: results.get(intent.merchant_order_id)?.status ?? 'none',
+            enqueueToResultMs: t.resultAtMs - t.scheduledAtMs,
+            settleToResultMs: t.settledAtMs === null ? null : t.resultAtMs - t.settledAtMs,
+            webhookAttempts: order?.webhookAttempts ?? null,
+          },
+        ];
+      })
+      .sort((a, b) => b.enqueueToResultMs - a.enqueueToResultMs)
+      .slice(0, SLOWEST_KEPT);
     const report: OpenLoopRateReport = {
       offeredPerSecond: options.rate,
       arrivals: arrivals.length,
@@ -220,6 +239,7 @@ export async function runOpenLoopRate(options: OpenLoopRateOptions): Promise<Ope
       webhooks: stats.webhooks,
       correctness,
       withinTarget: false,
+      slowest,
     };
     report.withinTarget = withinTarget(rateOutcome(report));
     return report;

@@ -36,6 +36,21 @@ export interface OpenLoopRateReport {
   correctness: Correctness;
   /** Sustained, correct, and both p99s within target. */
   withinTarget: boolean;
+  /** The measured orders with the longest enqueue → result, longest first (at most 5), to tell a queue from a straggler. */
+  slowest: SlowOrder[];
+}
+
+/** One of a rate's slowest orders. */
+export interface SlowOrder {
+  merchantOrderId: string;
+  /** Its result's status. */
+  status: string;
+  /** Scheduled arrival → result, in ms. */
+  enqueueToResultMs: number;
+  /** Sandbox settledAtMs → result, in ms; null when the sandbox never settled it. */
+  settleToResultMs: number | null;
+  /** Webhook deliveries the sandbox attempted for it. */
+  webhookAttempts: number | null;
 }
 
 /** A whole open-loop run: what open-loop-<rates>.json holds. */
@@ -160,6 +175,10 @@ function rateSection(r: OpenLoopRateReport): string[] {
     ['enqueue → result − fulfilment', percentiles(r.latency.enqueueToResultMinusFulfilmentMs)],
     ['settle → result', percentiles(r.latency.settleToResultMs)],
     ['fulfilment (sandbox settledAt − created)', percentiles(r.latency.fulfilmentMs)],
+    [
+      'slowest orders (enqueue → result / settle → result)',
+      r.slowest.map((o) => `${o.merchantOrderId} ${o.status} ${formatMs(o.enqueueToResultMs)} / ${ms(o.settleToResultMs)}`).join(', ') || 'n/a',
+    ],
     ['enqueue lag (call issued − scheduled)', `${percentiles(r.enqueueLagMs)}; ${r.enqueueCalls} enqueueOrders calls`],
     ['Redis / intent', `${fixed(r.redis.commandsPerOrder, 1)} commands, ${fixed(r.redis.cpuUsPerOrder, 1)} µs CPU`],
     ['API calls / placed order', c === null ? 'no order placed' : `${fixed(c.total, 3)} (create ${fixed(c.create, 3)}, lookup ${fixed(c.lookup, 3)})`],

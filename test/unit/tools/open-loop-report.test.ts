@@ -39,6 +39,7 @@ function rate(offered: number, e2rP99: number, s2rP99: number, sustained: boolea
     webhooks: { sent: offered * 10, acknowledged: offered * 10, failed: 0, dropped: 0, abandoned: 0 },
     correctness: { ok: true, problemCount: 0, problems: [] },
     withinTarget: sustained && s2rP99 <= 50 && e2rP99 - 1 <= 100,
+    slowest: [{ merchantOrderId: `open-loop-${offered}-7`, status: 'completed', enqueueToResultMs: e2rP99 * 2, settleToResultMs: s2rP99 * 2, webhookAttempts: 1 }],
   };
 }
 
@@ -96,7 +97,7 @@ describe('renderOpenLoopMarkdown', () => {
   });
 
   it('has a section per rate, the setup, the machine and how the figures are taken', () => {
-    for (const text of ['## 100/s', '## 800/s', '| sustained | **no**: kept up 0.500', '## Setup', '## Machine', '| CPU | Test CPU, 2 cores |', '## How the figures are taken', 'first 2 s']) {
+    for (const text of ['## 100/s', '## 800/s', '| sustained | **no**: kept up 0.500', '| slowest orders (enqueue → result / settle → result) | open-loop-100-7 completed 60 ms / 20 ms |', '## Setup', '## Machine', '| CPU | Test CPU, 2 cores |', '## How the figures are taken', 'first 2 s']) {
       expect(markdown).toContain(text);
     }
   });
