@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../tools/bench/bench-report.js';
 import type { ClusterBenchReport } from '../../tools/bench/cluster-report.js';
 import type { SoakReport } from '../../tools/bench/soak-report.js';
+import type { OpenLoopReport } from '../../tools/bench/open-loop-report.js';
 import { registerBenchCommand } from '../../tools/cli/bench-command.js';
 import { hasRedisServer } from '../../tools/fleet/private-redis.js';
 import { hasRedisClusterTools } from '../../tools/fleet/private-redis-cluster.js';
@@ -127,6 +128,51 @@ describe.runIf(hasRedisServer())('voodoo-fulfillment bench --soak', () => {
     expect(report.verdict.fromMark ?? 0).toBeGreaterThanOrEqual(1_000);
     expect(report.verdict.workers.map((w) => w.process)).toEqual(['worker-1', 'worker-2']);
     for (const text of ['## Every mark', 'worker-1 RSS MB', 'Redis bytes / finished order', 'RETENTION_SECONDS 604800', '## Machine']) expect(out.text()).toContain(text);
+  });
+});
+
+describe.runIf(hasRedisServer())('voodoo-fulfillment bench --rate (open loop)', () => {
+  it('offers Poisson arrivals for a few seconds and reports the achieved rate and latencies, with correct results', async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'bench-open-loop-e2e-'));
+    const out = captureStream();
+    const err = captureStream();
+    const exitCodes: number[] = [];
+    const program = new Command('voodoo-fulfillment').exitOverride();
+    registerBenchCommand(program, { out: out.stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });
+
+    await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', '--rate', '50', '--duration', '3', '--concurrency', '16', '--out-dir', outDir]);
+
+    expect(exitCodes, err.text()).toEqual([0]);
+    const report = JSON.parse(readFileSync(join(outDir, 'open-loop-50.json'), 'utf8')) as OpenLoopReport;
+    expect(out.text()).toBe(readFileSync(join(outDir, 'open-loop-50.md'), 'utf8'));
+    expect(report.ok).toBe(true);
+    expect(report.settings).toMatchObject({ rates: [50], durationS: 3, warmUpS: 2, fulfilment: 'instant', faults: 'none', workers: 2, concurrency: 16 });
+    const [rate] = report.rates;
+    if (rate === undefined) throw new Error('no rate in the report');
+    expect(rate.correctness).toEqual({ ok: true, problemCount: 0, problems: [] });
+    expect(rate.results).toBe(rate.arrivals);
+    expect(rate.throughput.achievedPerSecond).toBeGreaterThan(0);
+    const e2r = rate.latency.enqueueToResultMs;
+    const s2r = rate.latency.settleToResultMs;
+    if (e2r === null || s2r === null) throw new Error('no latency figures');
+    expect(e2r.samples).toBe(rate.measuredArrivals);
+    expect(s2r.p99).toBeLessThanOrEqual(e2r.max);
+    expect(rate.redis.commandsPerOrder).toBeGreaterThan(1);
+  });
+
+  it('refuses --rate with --rates, and --orders with --rate, naming the option', async () => {
+    for (const [args, message] of [
+      [['--rate', '10', '--rates', '10,20'], '--rate and --rates exclude each other'],
+      [['--rate', '10', '--orders', '100'], '--orders is for the burst bench'],
+    ] as const) {
+      const err = captureStream();
+      const exitCodes: number[] = [];
+      const program = new Command('voodoo-fulfillment').exitOverride();
+      registerBenchCommand(program, { out: captureStream().stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });
+      await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', ...args]);
+      expect(exitCodes).toEqual([1]);
+      expect(err.text()).toContain(message);
+    }
   });
 });
 

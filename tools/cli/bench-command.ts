@@ -4,6 +4,8 @@ import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
 import { runBench, type BenchRun } from '../bench/bench-run.js';
 import { runClusterBench } from '../bench/cluster-bench-run.js';
 import { runSoak, type SoakRun } from '../bench/soak-run.js';
+import { openLoopPlan } from '../bench/open-loop-options.js';
+import { runOpenLoopBench, type OpenLoopRun } from '../bench/open-loop-run.js';
 import { errorMessage, FulfillmentError } from '../../src/errors/errors.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { wholeNumber } from '../../src/cli/option-parsers.js';
@@ -21,6 +23,8 @@ export interface BenchCommandIo {
   onRun?: (run: BenchRun) => void;
   /** Receives the whole soak run (tests read it). */
   onSoak?: (run: SoakRun) => void;
+  /** Receives a whole open-loop run (tests read it). */
+  onOpenLoopRun?: (run: OpenLoopRun) => void;
   /** The built CLI the bench starts its processes from; default dist/cli.js of this package. */
   cliPath?: string;
   /** Called when the bench starts: a signal that aborts it (SIGINT/SIGTERM for the bin) and a dispose. */
@@ -41,6 +45,31 @@ interface BenchCliOptions {
   killPrimary?: boolean;
   soak?: number;
   soakEvery?: number;
+  rate?: string;
+  rates?: string;
+  duration?: string;
+  fulfilment?: string;
+  faults?: string;
+}
+
+/** Option keys (as commander names them) → their flags, for telling which options the command line gave. */
+const FLAGS: Record<string, string> = {
+  orders: '--orders',
+  modes: '--modes',
+  batchSize: '--batch-size',
+  cluster: '--cluster',
+  partitions: '--partitions',
+  killPrimary: '--kill-primary',
+  duration: '--duration',
+  fulfilment: '--fulfilment',
+  faults: '--faults',
+  soak: '--soak',
+  soakEvery: '--soak-every',
+};
+
+/** The flags of the options given on the command line (defaults left out). */
+function givenFlags(command: Command): Set<string> {
+  return new Set(Object.entries(FLAGS).flatMap(([key, flag]) => (command.getOptionValueSource(key) === 'cli' ? [flag] : [])));
 }
 
 /** The bench's own failures (the fleet, Redis, a bad setting) are reported; anything else is a bug and thrown. */
@@ -91,8 +120,43 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
       wholeNumber(1, 10_000_000),
     )
     .option('--soak-every <n>', 'with --soak: results between two samples (default 10000, or the soak\'s orders when fewer)', wholeNumber(1, 10_000_000))
-    .action((opts: BenchCliOptions) =>
+    .option(
+      '--rate <n>',
+      'instead: the open-loop bench (webhook mode): Poisson arrivals at n intents/s, scheduled by the clock; p50/p95/p99/max of ' +
+        'enqueue → result and settle → result, achieved rate; writes <out-dir>/open-loop-<n>.json and .md',
+    )
+    .option('--rates <list>', 'the open-loop bench at each rate in turn (comma-separated), a latency-vs-load table and the highest rate within target; writes <out-dir>/open-loop-<a-b-c>.json and .md')
+    .option('--duration <s>', 'with --rate/--rates: seconds of arrivals per rate, the first 2 of them warm-up (default 20)')
+    .option('--fulfilment <kind>', 'with --rate/--rates: instant (default) or realistic (200–2000 ms)')
+    .option('--faults <mix>', "with --rate/--rates: none (default) or default (the README's sandbox fault mix)")
+    .action((opts: BenchCliOptions, command: Command) =>
       runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
+        const plan = openLoopPlan({
+          ...(opts.rate === undefined ? {} : { rate: opts.rate }),
+          ...(opts.rates === undefined ? {} : { rates: opts.rates }),
+          ...(opts.duration === undefined ? {} : { duration: opts.duration }),
+          ...(opts.fulfilment === undefined ? {} : { fulfilment: opts.fulfilment }),
+          ...(opts.faults === undefined ? {} : { faults: opts.faults }),
+          given: givenFlags(command),
+        });
+        if (plan !== null) {
+          const openLoop = await runOpenLoopBench({
+            plan,
+            concurrency: opts.concurrency,
+            workers: opts.workers,
+            timeoutMs: opts.timeoutMs,
+            seed: opts.seed,
+            outDir: resolve(opts.outDir),
+            ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
+            onProgress: (line) => io.err.write(`${line}\n`),
+            ...(signal === undefined ? {} : { signal }),
+          });
+          io.out.write(openLoop.markdown);
+          io.err.write(`bench: wrote ${openLoop.paths.markdown} and ${openLoop.paths.json}\n`);
+          io.onOpenLoopRun?.(openLoop);
+          if (!openLoop.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
+          return openLoop.report.ok;
+        }
         if (opts.killPrimary === true && opts.cluster !== true) throw new FleetError('--kill-primary needs --cluster');
         if (opts.soakEvery !== undefined && opts.soak === undefined) throw new FleetError('--soak-every needs --soak');
         if (opts.soak !== undefined) {
