@@ -4,6 +4,9 @@ import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
 import { runBench, type BenchRun } from '../bench/bench-run.js';
 import { runClusterBench } from '../bench/cluster-bench-run.js';
 import { runSoak, type SoakRun } from '../bench/soak-run.js';
+import { writeStepCostsResults } from '../bench/bench-output.js';
+import { runStepCosts } from '../bench/step-costs.js';
+import { renderStepCostsMarkdown } from '../bench/step-costs-report.js';
 import { errorMessage, FulfillmentError } from '../../src/errors/errors.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { wholeNumber } from '../../src/cli/option-parsers.js';
@@ -41,6 +44,9 @@ interface BenchCliOptions {
   killPrimary?: boolean;
   soak?: number;
   soakEvery?: number;
+  /** true: `--steps` (the tracer alone); false: `--no-steps`; undefined: the bench with the tracer first. */
+  steps?: boolean;
+  stepOrders: number;
 }
 
 /** The bench's own failures (the fleet, Redis, a bad setting) are reported; anything else is a bug and thrown. */
@@ -91,10 +97,31 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
       wholeNumber(1, 10_000_000),
     )
     .option('--soak-every <n>', 'with --soak: results between two samples (default 10000, or the soak\'s orders when fewer)', wholeNumber(1, 10_000_000))
+    .option(
+      '--steps',
+      'instead: only the per-step trace: Redis commands and µs of each step of an order (enqueue, claim, reserve, attempt record, create, park, ' +
+        'wake, finalize, emit, release, complete…), the real components in process driving orders one at a time on a private redis-server; ' +
+        'writes <out-dir>/steps.json and steps.md',
+    )
+    .option('--no-steps', 'skip the per-step trace the bench runs before the modes')
+    .option('--step-orders <n>', 'orders the per-step trace drives, one at a time, per traced mode (webhook, polling)', wholeNumber(1, 10_000), 20)
     .action((opts: BenchCliOptions) =>
       runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
         if (opts.killPrimary === true && opts.cluster !== true) throw new FleetError('--kill-primary needs --cluster');
         if (opts.soakEvery !== undefined && opts.soak === undefined) throw new FleetError('--soak-every needs --soak');
+        if (opts.steps === true && (opts.cluster === true || opts.soak !== undefined)) throw new FleetError('--steps runs only the per-step trace: it does not go with --cluster or --soak');
+        if (opts.steps === true) {
+          const report = await runStepCosts({
+            orders: opts.stepOrders,
+            onProgress: (line) => io.err.write(`${line}\n`),
+            ...(signal === undefined ? {} : { signal }),
+          });
+          const markdown = renderStepCostsMarkdown(report);
+          const paths = await writeStepCostsResults(resolve(opts.outDir), report, markdown);
+          io.out.write(markdown);
+          io.err.write(`bench: wrote ${paths.markdown} and ${paths.json}\n`);
+          return true;
+        }
         if (opts.soak !== undefined) {
           if (opts.cluster === true) throw new FleetError('--soak runs on one private redis-server: it does not take --cluster');
           const soakRun = await runSoak({
@@ -144,6 +171,8 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
           batchSize: opts.batchSize,
           timeoutMs: opts.timeoutMs,
           seed: opts.seed,
+          steps: opts.steps !== false,
+          stepOrders: opts.stepOrders,
           outDir: resolve(opts.outDir),
           ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
           onProgress: (line) => io.err.write(`${line}\n`),
