@@ -29,6 +29,9 @@ describe.runIf(hasRedisServer())('the step tracer', () => {
       if (name !== 'create') expect(step(name).commands.median, name).toBeGreaterThan(0);
     }
     expect(step('claim').breakdown.map((c) => c.command)).toContain('evalsha');
+    // The claim is one script: one command sent, several run.
+    expect(step('claim').sent.median).toBe(1);
+    expect(step('claim').commands.median).toBeGreaterThan(1);
 
     // Segments tile the run, so every order's commands add up to the whole run's delta…
     expect(summary.perOrder.commands.mean * ORDERS).toBeCloseTo(summary.wholeRun.commands, 0);

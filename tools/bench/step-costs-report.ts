@@ -44,6 +44,8 @@ function traceSection(trace: StepTrace, heading: string): string[] {
     step.step,
     String(step.commands.median),
     step.commands.mean.toFixed(2),
+    String(step.sent.median),
+    step.sent.mean.toFixed(2),
     String(step.usec.median),
     step.usec.mean.toFixed(1),
     breakdownText(step.breakdown),
@@ -53,6 +55,8 @@ function traceSection(trace: StepTrace, heading: string): string[] {
     '**whole order**',
     `**${s.perOrder.commands.median}**`,
     s.perOrder.commands.mean.toFixed(2),
+    String(s.perOrder.sent.median),
+    s.perOrder.sent.mean.toFixed(2),
     String(s.perOrder.usec.median),
     s.perOrder.usec.mean.toFixed(1),
     'every segment of the order, background included',
@@ -63,9 +67,9 @@ function traceSection(trace: StepTrace, heading: string): string[] {
     `${heading} ${MODE_TEXT[trace.mode]}`,
     '',
     `${s.orders} orders, one at a time, sandbox fulfilment ${trace.fulfilmentMs} ms. ` +
-      `Whole traced run: ${s.wholeRun.commands} commands (${perOrderRun.toFixed(1)} per order), ${s.wholeRun.usec} µs of Redis time.`,
+      `Whole traced run: ${s.wholeRun.commands} commands (${perOrderRun.toFixed(1)} per order), ${s.wholeRun.sent} sent, ${s.wholeRun.usec} µs of Redis time.`,
     '',
-    ...table(['step', 'cmds / order (median)', 'mean', 'Redis µs (median)', 'mean', 'commands of the median order', 'ran in'], rows),
+    ...table(['step', 'cmds / order (median)', 'mean', 'sent / order (median)', 'mean', 'Redis µs (median)', 'mean', 'commands of the median order', 'ran in'], rows),
     '',
   ];
 }
@@ -99,6 +103,7 @@ export function renderStepCostsSection(r: StepCostsReport, heading = '##'): stri
     `${sub} How the figures are taken`,
     '',
     '- Commands: `INFO commandstats` calls; a command a Lua script runs counts one, besides the EVALSHA that ran it (as in the burst figures).',
+    "- Sent: commands the process's ioredis clients wrote to Redis (ioredis's `ioredis:command` diagnostics channel), a script counting one: round trips, roughly (a pipeline's commands count one each).",
     "- Redis µs: commandstats `usec`; an EVALSHA's time includes its commands', which are counted again on their own, so a step's µs overstates its Redis time by its scripts' inner commands.",
     '- Median: the lower median over the orders (a value one order really had; its commands are listed), 0 for an order the step did not run in; mean alongside. ' +
       'Background commands (BullMQ blocking fetch loop, stalled checks, heartbeat) fall into whatever step they happen in, so medians are the figures to compare; ' +

@@ -31,6 +31,7 @@ import { FleetError } from '../fleet/fleet-error.js';
 import { deletePrefixKeys } from '../fleet/fleet-redis.js';
 import { hasRedisServer, startPrivateRedis } from '../fleet/private-redis.js';
 import { parseCommandStats, readRedisVersion } from './redis-stats.js';
+import { countSentCommands } from './sent-commands.js';
 import type { StepCostsReport, StepTrace, StepTraceMode } from './step-costs-report.js';
 import { summarizeSteps } from './step-summary.js';
 import { GAP, STEP_DEFINITIONS, STEP_RULES, traced, tracedFunction } from './step-table.js';
@@ -136,7 +137,7 @@ export async function runStepCosts(options: StepCostsOptions = {}): Promise<Step
       for (const mode of modes) {
         if (options.signal?.aborted) throw new FleetError('the step trace was interrupted');
         options.onProgress?.(`steps: tracing ${orders} orders one at a time, ${mode} mode`);
-        traces.push(await traceMode({ url, admin, mode, orders, fulfilmentMs, orderTimeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) }));
+        traces.push(await traceMode({ url, port: Number(new URL(url).port || 6379), admin, mode, orders, fulfilmentMs, orderTimeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) }));
       }
       return { date, redis, traces };
     } finally {
@@ -149,6 +150,8 @@ export async function runStepCosts(options: StepCostsOptions = {}): Promise<Step
 
 interface TraceParams {
   url: string;
+  /** The Redis's port: the sent commands counted are those to it. */
+  port: number;
   admin: Redis;
   mode: StepTraceMode;
   orders: number;
@@ -168,12 +171,14 @@ async function traceMode(p: TraceParams): Promise<StepTrace> {
   const warnings: string[] = [];
   const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void warnings.push(line) } });
   const policy = lifecyclePolicy(config);
-  const timeline = new StepTimeline(async () => parseCommandStats(await p.admin.info('commandstats')), GAP.other);
   const connect = (name: string): Redis => new Redis(p.url, { maxRetriesPerRequest: null, connectionName: name });
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
   };
+  const sent = countSentCommands(p.port);
+  closers.push(() => Promise.resolve(sent.stop()));
+  const timeline = new StepTimeline(async () => parseCommandStats(await p.admin.info('commandstats')), GAP.other, () => sent.count());
 
   /** Resolved when the handler's current run returns or throws (the job parked or finished). */
   let handlerSettled = deferred();
@@ -380,7 +385,7 @@ async function traceMode(p: TraceParams): Promise<StepTrace> {
       // Whatever is still going on for this order is its own (the rest of the gap).
       await timeline.boundary(GAP.other);
     }
-    const summary = summarizeSteps(timeline.segments(), p.orders, STEP_DEFINITIONS, EXPECTED_STEPS[p.mode], timeline.wholeRun());
+    const summary = summarizeSteps(timeline.segments(), p.orders, STEP_DEFINITIONS, EXPECTED_STEPS[p.mode], { commands: timeline.wholeRun(), sent: timeline.wholeRunSent() });
     return { mode: p.mode, fulfilmentMs: p.fulfilmentMs, summary };
   } finally {
     await closeAll();

@@ -11,6 +11,8 @@ export interface StepCost {
   ranIn: number;
   /** Commands per order (those a Lua script ran count one each, besides the EVALSHA): the median order's, and the mean. */
   commands: { median: number; mean: number };
+  /** Commands the clients sent per order (round trips, roughly: a script is one, its inner commands none). */
+  sent: { median: number; mean: number };
   /** Redis time per order, µs (commandstats `usec`; a script's time includes its commands', which are counted again on their own). */
   usec: { median: number; mean: number };
   /** The median order's commands in this step, most called first. */
@@ -24,9 +26,9 @@ export interface StepSummary {
   /** Steps in report order; steps that never ran are left out unless listed as expected. */
   steps: StepCost[];
   /** A whole order (every segment of it, background included): median and mean. */
-  perOrder: { commands: { median: number; mean: number }; usec: { median: number; mean: number } };
-  /** The whole traced run as one commandstats delta (first reading → last, the tracer's readings left out). */
-  wholeRun: { commands: number; usec: number };
+  perOrder: { commands: { median: number; mean: number }; sent: { median: number; mean: number }; usec: { median: number; mean: number } };
+  /** The whole traced run as one commandstats delta (first reading → last, the tracer's readings left out), and the commands sent meanwhile. */
+  wholeRun: { commands: number; sent: number; usec: number };
 }
 
 /**
@@ -41,6 +43,13 @@ export function lowerMedian(values: readonly number[]): number {
 
 function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+/** Commands sent by one order per step (segments of one step summed). */
+function perOrderSent(segments: readonly Segment[], orders: number): Map<string, number>[] {
+  const byOrder = Array.from({ length: orders }, () => new Map<string, number>());
+  for (const segment of segments) byOrder[segment.order]?.set(segment.step, (byOrder[segment.order]?.get(segment.step) ?? 0) + segment.sent);
+  return byOrder;
 }
 
 /** Commands of one order per step (segments of one step summed). */
@@ -71,9 +80,10 @@ export function summarizeSteps(
   orders: number,
   definitions: readonly { step: string; covers: string }[],
   expected: readonly string[],
-  wholeRun: ReadonlyMap<string, CommandCount>,
+  wholeRun: { commands: ReadonlyMap<string, CommandCount>; sent: number },
 ): StepSummary {
   const byOrder = perOrderSteps(segments, orders);
+  const sentByOrder = perOrderSent(segments, orders);
   const seen = new Set(segments.filter((s) => s.order >= 0 && s.order < orders).map((s) => s.step));
   const defined = new Set(definitions.map((d) => d.step));
   const rows = [
@@ -86,24 +96,28 @@ export function summarizeSteps(
     const calls = totals.map((t) => t.calls);
     const medianCalls = lowerMedian(calls);
     const medianOrder = counts[calls.indexOf(medianCalls)];
+    const sent = sentByOrder.map((o) => o.get(step) ?? 0);
     return {
       step,
       covers,
       ranIn: counts.filter((c) => c !== undefined).length,
       commands: { median: medianCalls, mean: round(mean(calls), 2) },
+      sent: { median: lowerMedian(sent), mean: round(mean(sent), 2) },
       usec: { median: lowerMedian(totals.map((t) => t.usec)), mean: round(mean(totals.map((t) => t.usec)), 1) },
       breakdown: breakdownOf(medianOrder),
     };
   });
   const orderTotals = byOrder.map((o) => countTotals([...o.values()].reduce((all, c) => addCounts(all, c), new Map<string, CommandCount>())));
-  const whole = countTotals(wholeRun);
+  const orderSent = sentByOrder.map((o) => [...o.values()].reduce((sum, n) => sum + n, 0));
+  const whole = countTotals(wholeRun.commands);
   return {
     orders,
     steps,
     perOrder: {
       commands: { median: lowerMedian(orderTotals.map((t) => t.calls)), mean: round(mean(orderTotals.map((t) => t.calls)), 2) },
+      sent: { median: lowerMedian(orderSent), mean: round(mean(orderSent), 2) },
       usec: { median: lowerMedian(orderTotals.map((t) => t.usec)), mean: round(mean(orderTotals.map((t) => t.usec)), 1) },
     },
-    wholeRun: { commands: whole.calls, usec: whole.usec },
+    wholeRun: { commands: whole.calls, sent: wholeRun.sent, usec: whole.usec },
   };
 }

@@ -12,6 +12,8 @@ export interface Segment {
   step: string;
   /** Commands Redis ran during the stretch, the tracer's own reading left out. */
   commands: Map<string, CommandCount>;
+  /** Commands the process's clients sent during the stretch (a script counts one), the tracer's own reading left out; 0 when not counted. */
+  sent: number;
 }
 
 /** The command the tracer reads the counters with. */
@@ -68,6 +70,8 @@ export class StepTimeline {
   private last: CommandCounts | null = null;
   private first: CommandCounts | null = null;
   private reads = 0;
+  private firstSent = 0;
+  private lastSent = 0;
   private gap: string;
   private order = 0;
   private readonly cut: Segment[] = [];
@@ -76,10 +80,12 @@ export class StepTimeline {
   /**
    * @param read reads the server's counters (`INFO commandstats` on a connection of its own)
    * @param gap label of the stretches between steps until `setGap` says otherwise
+   * @param sent commands the process's clients have sent so far, the reads included (see sent-commands.ts); none when omitted
    */
   constructor(
     private readonly read: () => Promise<CommandCounts>,
     gap = 'other',
+    private readonly sent?: () => number,
   ) {
     this.gap = gap;
   }
@@ -90,6 +96,8 @@ export class StepTimeline {
       this.last = await this.read();
       this.first = this.last;
       this.reads = 1;
+      this.firstSent = this.sent?.() ?? 0;
+      this.lastSent = this.firstSent;
     });
   }
 
@@ -152,13 +160,25 @@ export class StepTimeline {
     return withoutOwnReads(commandStatsDelta(this.first, this.last), this.reads - 1);
   }
 
+  /** Commands the clients sent from the first reading to the last, the tracer's own readings left out (0 when not counted). */
+  wholeRunSent(): number {
+    return this.sent === undefined ? 0 : Math.max(0, this.lastSent - this.firstSent - (this.reads - 1));
+  }
+
   private async boundaryNow(label: string): Promise<void> {
     if (this.last === null) throw new Error('StepTimeline: start() first');
     const now = await this.read();
     this.reads += 1;
     const commands = withoutOwnReads(commandStatsDelta(this.last, now), 1);
     this.last = now;
-    this.cut.push({ order: this.order, step: label, commands });
+    // The reading just taken was sent before the count is read: one of the stretch's is the tracer's.
+    let sent = 0;
+    if (this.sent !== undefined) {
+      const sentNow = this.sent();
+      sent = Math.max(0, sentNow - this.lastSent - 1);
+      this.lastSent = sentNow;
+    }
+    this.cut.push({ order: this.order, step: label, commands, sent });
   }
 
   private async exclusive<T>(run: () => Promise<T>): Promise<T> {

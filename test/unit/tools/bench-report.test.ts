@@ -153,7 +153,7 @@ describe('renderBenchMarkdown', () => {
     expect(markdown).not.toContain('Where the commands go');
     const withSteps = renderBenchMarkdown({ ...report([modeReport('webhook')]), steps: stepsReport() });
     const steps = section(withSteps, 'Where the commands go (per step)');
-    expect(steps).toContain('| claim | 4 | 4.25 | 28 | 30.0 | hset 2 + evalsha 1 + hmget 1 | 20/20 |');
+    expect(steps).toContain('| claim | 4 | 4.25 | 1 | 1.10 | 28 | 30.0 | hset 2 + evalsha 1 + hmget 1 | 20/20 |');
     // The ceiling and machine sections still follow.
     expect(section(withSteps, 'Machine')).toContain('|---|');
   });

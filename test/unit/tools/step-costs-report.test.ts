@@ -13,14 +13,14 @@ describe('renderStepCostsSection', () => {
   it('is headed "Where the commands go (per step)" and has a table per traced mode', () => {
     expect(lines[0]).toBe('## Where the commands go (per step)');
     expect(text).toContain('### webhook mode');
-    expect(text).toContain('| step | cmds / order (median) | mean | Redis µs (median) | mean | commands of the median order | ran in |');
+    expect(text).toContain('| step | cmds / order (median) | mean | sent / order (median) | mean | Redis µs (median) | mean | commands of the median order | ran in |');
   });
 
   it('shows each step’s median and mean, its µs and which commands, and the whole order', () => {
-    expect(text).toContain('| claim | 4 | 4.25 | 28 | 30.0 | hset 2 + evalsha 1 + hmget 1 | 20/20 |');
-    expect(text).toContain('| park | 0 | 0.00 | 0 | 0.0 | none | 0/20 |');
-    expect(text).toContain('| **whole order** | **136** | 140.30 | 940 | 1275.8 |');
-    expect(text).toContain('Whole traced run: 2806 commands (140.3 per order), 25516 µs of Redis time.');
+    expect(text).toContain('| claim | 4 | 4.25 | 1 | 1.10 | 28 | 30.0 | hset 2 + evalsha 1 + hmget 1 | 20/20 |');
+    expect(text).toContain('| park | 0 | 0.00 | 0 | 0.00 | 0 | 0.0 | none | 0/20 |');
+    expect(text).toContain('| **whole order** | **136** | 140.30 | 21 | 21.50 | 940 | 1275.8 |');
+    expect(text).toContain('Whole traced run: 2806 commands (140.3 per order), 430 sent, 25516 µs of Redis time.');
   });
 
   it('says what each step covers and how the figures are taken', () => {

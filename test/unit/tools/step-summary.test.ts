@@ -3,8 +3,10 @@ import type { CommandCount } from '../../../tools/bench/redis-stats.js';
 import { lowerMedian, summarizeSteps } from '../../../tools/bench/step-summary.js';
 import type { Segment } from '../../../tools/bench/step-timeline.js';
 
+/** A segment whose clients sent one command per script (evalsha) and per plain command, as a rough stand-in. */
 function segment(order: number, step: string, commands: Record<string, number>): Segment {
-  return { order, step, commands: new Map(Object.entries(commands).map(([command, calls]): [string, CommandCount] => [command, { calls, usec: calls * 10 }])) };
+  const counts = new Map(Object.entries(commands).map(([command, calls]): [string, CommandCount] => [command, { calls, usec: calls * 10 }]));
+  return { order, step, commands: counts, sent: commands.evalsha ?? Object.values(commands).reduce((sum, n) => sum + n, 0) };
 }
 
 const DEFINITIONS = [
@@ -37,7 +39,7 @@ describe('summarizeSteps', () => {
     segment(2, 'mystery', { get: 1 }),
   ];
   const whole = new Map<string, CommandCount>([['evalsha', { calls: 99, usec: 990 }]]);
-  const summary = summarizeSteps(segments, 3, DEFINITIONS, ['enqueue', 'claim', 'park'], whole);
+  const summary = summarizeSteps(segments, 3, DEFINITIONS, ['enqueue', 'claim', 'park'], { commands: whole, sent: 42 });
   const step = (name: string) => {
     const found = summary.steps.find((s) => s.step === name);
     if (found === undefined) throw new Error(`no step ${name}`);
@@ -48,6 +50,9 @@ describe('summarizeSteps', () => {
     expect(step('claim').commands).toEqual({ median: 4, mean: 4.33 });
     expect(step('claim').usec).toEqual({ median: 40, mean: 43.3 });
     expect(step('other').commands).toEqual({ median: 1, mean: 2.67 });
+    // Sent: one per script in claim (1, 1 + 1, 1); the background's plain commands one each (1, 7, 0).
+    expect(step('claim').sent).toEqual({ median: 1, mean: 1.33 });
+    expect(step('other').sent).toEqual({ median: 1, mean: 2.67 });
     expect(step('other').ranIn).toBe(2);
   });
 
@@ -68,7 +73,9 @@ describe('summarizeSteps', () => {
   it('totals each whole order, and keeps the whole run as measured', () => {
     // Orders: 3 + 4 + 1 = 8, 3 + 5 + 7 = 15, 3 + 4 + 1 (mystery) = 8.
     expect(summary.perOrder.commands).toEqual({ median: 8, mean: 10.33 });
-    expect(summary.wholeRun).toEqual({ commands: 99, usec: 990 });
+    expect(summary.wholeRun).toEqual({ commands: 99, sent: 42, usec: 990 });
+    // Sent per order: 1 + 1 + 1 = 3, 1 + 2 + 7 = 10, 1 + 1 + 1 = 3.
+    expect(summary.perOrder.sent).toEqual({ median: 3, mean: 5.33 });
     expect(summary.orders).toBe(3);
   });
 });

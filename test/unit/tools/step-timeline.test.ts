@@ -8,13 +8,25 @@ import { StepTimeline, withoutOwnReads, type CommandCounts } from '../../../tool
  */
 class FakeCounters {
   private readonly counts = new Map<string, CommandCount>();
+  /** Commands the clients sent: a plain command one each, a script one for all it runs. */
+  private sentSoFar = 0;
 
   run(command: string, calls = 1, usec = 10 * calls): void {
     const was = this.counts.get(command) ?? { calls: 0, usec: 0 };
     this.counts.set(command, { calls: was.calls + calls, usec: was.usec + usec });
   }
 
+  /** A client sends one command that Redis counts as `commands` (a script and what it runs). */
+  send(commands: Record<string, number>): void {
+    this.sentSoFar += 1;
+    for (const [command, calls] of Object.entries(commands)) this.run(command, calls);
+  }
+
+  readonly sent = (): number => this.sentSoFar;
+
   readonly read = async (): Promise<CommandCounts> => {
+    // The reading is sent first; Redis counts it once it has answered.
+    this.sentSoFar += 1;
     const snapshot = new Map(this.counts);
     this.run('info', 1, 50);
     return Promise.resolve(snapshot);
@@ -67,6 +79,26 @@ describe('StepTimeline', () => {
       { step: 'between', commands: { exists: 1 } },
     ]);
     expect(plain(timeline.wholeRun())).toEqual({ bzpopmin: 1, evalsha: 1, hmget: 1, hset: 2, exists: 1 });
+  });
+
+  it('counts the commands sent in each stretch, a script as one, without its own readings', async () => {
+    const redis = new FakeCounters();
+    const timeline = new StepTimeline(redis.read, 'other', redis.sent);
+    await timeline.start();
+    redis.send({ bzpopmin: 1 });
+    await timeline.step('claim', async () => Promise.resolve(redis.send({ evalsha: 1, hmget: 1, hset: 2 })));
+    await timeline.step('park', async () => {
+      redis.send({ eval: 1, zadd: 1 });
+      redis.send({ eval: 1, zadd: 1 });
+      return Promise.resolve();
+    });
+    expect(timeline.segments().map((s) => [s.step, s.sent])).toEqual([
+      ['other', 1],
+      ['claim', 1],
+      ['other', 0],
+      ['park', 2],
+    ]);
+    expect(timeline.wholeRunSent()).toBe(4);
   });
 
   it('keeps the order index of each segment', async () => {
