@@ -137,7 +137,10 @@ export async function runStepCosts(options: StepCostsOptions = {}): Promise<Step
       for (const mode of modes) {
         if (options.signal?.aborted) throw new FleetError('the step trace was interrupted');
         options.onProgress?.(`steps: tracing ${orders} orders one at a time, ${mode} mode`);
-        traces.push(await traceMode({ url, port: Number(new URL(url).port || 6379), admin, mode, orders, fulfilmentMs, orderTimeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) }));
+        const trace = await traceMode({ url, port: Number(new URL(url).port || 6379), admin, mode, orders, fulfilmentMs, orderTimeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+        const { perOrder } = trace.summary;
+        options.onProgress?.(`steps: ${mode}: ${perOrder.commands.median} commands run, ${perOrder.sent.median} sent per order (median)`);
+        traces.push(trace);
       }
       return { date, redis, traces };
     } finally {
@@ -289,8 +292,9 @@ async function traceMode(p: TraceParams): Promise<StepTrace> {
       return alive;
     };
     const waitFor = createReplicationWait({ redis, replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, logger });
+    const workerLedger = new OrderLedger({ redis, prefix, ...ledgerRetention(config) });
     const shared = {
-      ledger: traced(new OrderLedger({ redis, prefix, ...ledgerRetention(config) }), STEP_RULES.ledger, timeline),
+      ledger: traced(workerLedger, STEP_RULES.ledger, timeline),
       client: traced(rawClient, STEP_RULES.client, timeline),
       gate: traced(
         new BalanceGate({ redis, prefix: globalPrefix, readBalance: () => rawClient.getBalance(), freshMs: config.BALANCE_CACHE_MS, logger }),
@@ -363,7 +367,8 @@ async function traceMode(p: TraceParams): Promise<StepTrace> {
 
     const intents = Array.from({ length: p.orders }, (_, i) => ({ merchant_order_id: `${prefix}-${i}`, item_id: 4090, quantity: 1 }));
     const stuck = async (mid: string): Promise<string> => {
-      const record = await shared.ledger.load(mid).catch(() => null);
+      // Not through the timeline: a step that hangs holds its lock.
+      const record = await workerLedger.load(mid).catch(() => null);
       return (
         `step trace (${p.mode}): order ${mid} did not finish within ${p.orderTimeoutMs} ms (phase ${record?.state.phase ?? 'none'}, ` +
         `job ${await part.intents.getJobState(`intent-${mid}`).catch(() => 'unknown')})${warnings.length > 0 ? `; last warning: ${warnings[warnings.length - 1]}` : ''}`
