@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -7,6 +7,7 @@ import type { BenchReport } from '../../tools/bench/bench-report.js';
 import type { ClusterBenchReport } from '../../tools/bench/cluster-report.js';
 import type { SoakReport } from '../../tools/bench/soak-report.js';
 import type { OpenLoopReport } from '../../tools/bench/open-loop-report.js';
+import type { StepCostsReport } from '../../tools/bench/step-costs-report.js';
 import { registerBenchCommand } from '../../tools/cli/bench-command.js';
 import { hasRedisServer } from '../../tools/fleet/private-redis.js';
 import { hasRedisClusterTools } from '../../tools/fleet/private-redis-cluster.js';
@@ -30,7 +31,7 @@ describe.runIf(hasRedisServer())('voodoo-fulfillment bench', () => {
     const program = new Command('voodoo-fulfillment').exitOverride();
     registerBenchCommand(program, { out: out.stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });
 
-    await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', '--orders', String(ORDERS), '--concurrency', '16', '--out-dir', outDir]);
+    await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', '--orders', String(ORDERS), '--concurrency', '16', '--step-orders', '5', '--out-dir', outDir]);
 
     expect(exitCodes, err.text()).toEqual([0]);
     expect(err.text()).toContain(`wrote ${join(outDir, 'latest.md')}`);
@@ -87,6 +88,31 @@ describe.runIf(hasRedisServer())('voodoo-fulfillment bench', () => {
     for (const text of ['## BullMQ ceiling', '## Machine', 'orders/s', 'API calls / placed order', 'Redis commands / order', 'settle → result', 'peak RSS']) {
       expect(markdown).toContain(text);
     }
+
+    // The per-step trace ran first, on the same private Redis.
+    expect(report.steps?.traces.map((t) => [t.mode, t.summary.orders])).toEqual([
+      ['webhook', 5],
+      ['polling', 5],
+    ]);
+    expect(markdown).toContain('## Where the commands go (per step)\n');
+  });
+
+  it('--steps runs only the per-step trace and writes steps.json and steps.md', async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'bench-steps-e2e-'));
+    const out = captureStream();
+    const err = captureStream();
+    const exitCodes: number[] = [];
+    const program = new Command('voodoo-fulfillment').exitOverride();
+    registerBenchCommand(program, { out: out.stream, err: err.stream, setExitCode: (code) => exitCodes.push(code) });
+
+    await program.parseAsync(['node', 'voodoo-fulfillment', 'bench', '--steps', '--step-orders', '3', '--out-dir', outDir]);
+
+    expect(exitCodes, err.text()).toEqual([0]);
+    const report = JSON.parse(readFileSync(join(outDir, 'steps.json'), 'utf8')) as StepCostsReport;
+    expect(out.text()).toBe(readFileSync(join(outDir, 'steps.md'), 'utf8'));
+    expect(report.traces.map((t) => t.mode)).toEqual(['webhook', 'polling']);
+    for (const trace of report.traces) expect(trace.summary.steps.find((s) => s.step === 'claim')?.commands.median).toBeGreaterThan(0);
+    expect(existsSync(join(outDir, 'latest.json'))).toBe(false);
   });
 });
 

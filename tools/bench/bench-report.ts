@@ -5,6 +5,7 @@ import type { BenchMode } from './bench-modes.js';
 import type { CeilingReport } from './bullmq-ceiling.js';
 import { machineRows, type MachineInfo } from './machine-info.js';
 import type { RedisUsage } from './redis-stats.js';
+import { renderStepCostsSection, type StepCostsReport } from './step-costs-report.js';
 import { formatMs, RESULT_STATUSES, type CallsPerOrder, type DurationPercentiles } from '../figures/run-figures.js';
 
 /** Whether the run's results were right, whatever its speed. */
@@ -89,6 +90,8 @@ export interface BenchReport {
   };
   ceiling: CeilingReport;
   modes: ModeReport[];
+  /** Redis commands per step of one order (the step tracer, run before the modes); absent when skipped (`--no-steps`). */
+  steps?: StepCostsReport;
   /** True when every mode's correctness check passed. */
   ok: boolean;
 }
@@ -243,6 +246,7 @@ export function renderBenchMarkdown(r: BenchReport): string {
     ),
     '',
     ...r.modes.flatMap(modeSection),
+    ...(r.steps === undefined ? [] : renderStepCostsSection(r.steps, '##')),
     '## BullMQ ceiling (no-op jobs, same Redis)',
     '',
     ...table(

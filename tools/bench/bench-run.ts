@@ -11,6 +11,8 @@ import { round } from '../figures/run-figures.js';
 import { measureBullmqCeiling } from './bullmq-ceiling.js';
 import { machineInfo } from './machine-info.js';
 import { readRedisVersion } from './redis-stats.js';
+import { runStepCosts } from './step-costs.js';
+import type { StepCostsReport } from './step-costs-report.js';
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
@@ -32,6 +34,10 @@ export interface BenchOptions {
   outDir: string;
   /** The product's built CLI the fleets start workers and receivers from; default dist/cli.js of this package. */
   cliPath?: string;
+  /** Trace the Redis commands of each step of an order first (see step-costs.ts). Default true. */
+  steps?: boolean;
+  /** Orders the step tracer drives, one at a time, per traced mode. Default 20. */
+  stepOrders?: number;
   /** Aborting stops the run: everything started is closed and runBench throws a FleetError. */
   signal?: AbortSignal;
   /** Receives progress lines (stderr for the CLI). */
@@ -64,6 +70,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
   const batchSize = wholeNumber('batchSize', options.batchSize ?? 1_000, 1);
   const timeoutMs = wholeNumber('timeoutMs', options.timeoutMs ?? 300_000, 1_000);
   const seed = wholeNumber('seed', options.seed ?? 1, 0);
+  const stepOrders = wholeNumber('stepOrders', options.stepOrders ?? 20, 1);
   const modes = [...(options.modes ?? BENCH_MODES)];
   if (modes.length === 0) throw new FleetError('no mode to run');
   const progress = options.onProgress ?? (() => undefined);
@@ -87,6 +94,18 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     }
     const machine = machineInfo(redisVersion);
     progress(`bench: private redis-server ${redisVersion} on port ${server.port}; ${orders} orders per mode, modes ${modes.join(', ')}`);
+
+    // First, while the server is quiet: the tracer reads server-wide counters.
+    let steps: StepCostsReport | undefined;
+    if (options.steps !== false) {
+      checkAborted();
+      steps = await runStepCosts({
+        redisUrl: server.url,
+        orders: stepOrders,
+        onProgress: progress,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    }
 
     checkAborted();
     progress(`bench: BullMQ ceiling (${workers} no-op worker processes × ${concurrency}, ${orders} jobs per phase)`);
@@ -130,6 +149,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       settings: { orders, modes, concurrency, workers, batchSize, seed },
       ceiling,
       modes: reports,
+      ...(steps === undefined ? {} : { steps }),
       ok: reports.every((r) => r.correctness.ok),
     };
     const markdown = renderBenchMarkdown(report);

@@ -6,6 +6,9 @@ import { runClusterBench } from '../bench/cluster-bench-run.js';
 import { runSoak, type SoakRun } from '../bench/soak-run.js';
 import { openLoopPlan } from '../bench/open-loop-options.js';
 import { runOpenLoopBench, type OpenLoopRun } from '../bench/open-loop-run.js';
+import { writeStepCostsResults } from '../bench/bench-output.js';
+import { runStepCosts } from '../bench/step-costs.js';
+import { renderStepCostsMarkdown } from '../bench/step-costs-report.js';
 import { errorMessage, FulfillmentError } from '../../src/errors/errors.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { wholeNumber } from '../../src/cli/option-parsers.js';
@@ -45,6 +48,9 @@ interface BenchCliOptions {
   killPrimary?: boolean;
   soak?: number;
   soakEvery?: number;
+  /** true: `--steps` (the tracer alone); false: `--no-steps`; undefined: the bench with the tracer first. */
+  steps?: boolean;
+  stepOrders: number;
   rate?: string;
   rates?: string;
   duration?: string;
@@ -65,6 +71,7 @@ const FLAGS: Record<string, string> = {
   faults: '--faults',
   soak: '--soak',
   soakEvery: '--soak-every',
+  steps: '--steps',
 };
 
 /** The flags of the options given on the command line (defaults left out). */
@@ -129,6 +136,14 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
     .option('--duration <s>', 'with --rate/--rates: seconds of arrivals per rate, the first 2 of them warm-up (default 20)')
     .option('--fulfilment <kind>', 'with --rate/--rates: instant (default) or realistic (200–2000 ms)')
     .option('--faults <mix>', "with --rate/--rates: none (default) or default (the README's sandbox fault mix)")
+    .option(
+      '--steps',
+      'instead: only the per-step trace: Redis commands and µs of each step of an order (enqueue, claim, reserve, attempt record, create, park, ' +
+        'wake, finalize, emit, release, complete…), the real components in process driving orders one at a time on a private redis-server; ' +
+        'writes <out-dir>/steps.json and steps.md',
+    )
+    .option('--no-steps', 'skip the per-step trace the bench runs before the modes')
+    .option('--step-orders <n>', 'orders the per-step trace drives, one at a time, per traced mode (webhook, polling)', wholeNumber(1, 10_000), 20)
     .action((opts: BenchCliOptions, command: Command) =>
       runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
         const plan = openLoopPlan({
@@ -159,6 +174,19 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
         }
         if (opts.killPrimary === true && opts.cluster !== true) throw new FleetError('--kill-primary needs --cluster');
         if (opts.soakEvery !== undefined && opts.soak === undefined) throw new FleetError('--soak-every needs --soak');
+        if (opts.steps === true && (opts.cluster === true || opts.soak !== undefined)) throw new FleetError('--steps runs only the per-step trace: it does not go with --cluster or --soak');
+        if (opts.steps === true) {
+          const report = await runStepCosts({
+            orders: opts.stepOrders,
+            onProgress: (line) => io.err.write(`${line}\n`),
+            ...(signal === undefined ? {} : { signal }),
+          });
+          const markdown = renderStepCostsMarkdown(report);
+          const paths = await writeStepCostsResults(resolve(opts.outDir), report, markdown);
+          io.out.write(markdown);
+          io.err.write(`bench: wrote ${paths.markdown} and ${paths.json}\n`);
+          return true;
+        }
         if (opts.soak !== undefined) {
           if (opts.cluster === true) throw new FleetError('--soak runs on one private redis-server: it does not take --cluster');
           const soakRun = await runSoak({
@@ -208,6 +236,8 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
           batchSize: opts.batchSize,
           timeoutMs: opts.timeoutMs,
           seed: opts.seed,
+          steps: opts.steps !== false,
+          stepOrders: opts.stepOrders,
           outDir: resolve(opts.outDir),
           ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
           onProgress: (line) => io.err.write(`${line}\n`),

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeBenchResults } from '../../../tools/bench/bench-output.js';
 import { renderBenchMarkdown, type BenchReport, type ModeReport } from '../../../tools/bench/bench-report.js';
 import { BENCH_LOG_LEVEL, benchModeSetup, type BenchMode } from '../../../tools/bench/bench-modes.js';
+import { stepsReport } from './step-costs-fixture.js';
 
 function modeReport(mode: BenchMode, overrides: Partial<ModeReport> = {}): ModeReport {
   const setup = benchModeSetup(mode, 64);
@@ -146,6 +147,15 @@ describe('renderBenchMarkdown', () => {
     expect(failed).toContain('**some mode FAILED its correctness check**');
     expect(section(failed, 'webhook')).toContain('**FAILED**: 2 problem(s), e.g. bench-webhook-1: no result; x: status failed ≠ sandbox completed');
     expect(failed).toMatch(/\| webhook \| 1250 \|.*\| \*\*no\*\* \|/);
+  });
+
+  it('has the per-step section when the step tracer ran, and none when it was skipped', () => {
+    expect(markdown).not.toContain('Where the commands go');
+    const withSteps = renderBenchMarkdown({ ...report([modeReport('webhook')]), steps: stepsReport() });
+    const steps = section(withSteps, 'Where the commands go (per step)');
+    expect(steps).toContain('| claim | 4 | 4.25 | 1 | 1.10 | 28 | 30.0 | hset 2 + evalsha 1 + hmget 1 | 20/20 |');
+    // The ceiling and machine sections still follow.
+    expect(section(withSteps, 'Machine')).toContain('|---|');
   });
 });
 
