@@ -100,7 +100,9 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
       switch (action.kind) {
         case 'reserve_funds':
           event = await call('balance', () => deps.gate.reserve(mid, action.cost), (outcome) =>
-            outcome === 'ok' ? { type: 'funds_reserved', atMs: now() } : { type: 'funds_short', atMs: now(), limit: outcome === 'capped' ? 'spend_limit' : 'balance' },
+            outcome === 'ok'
+              ? { type: 'funds_reserved', atMs: now(), cost: action.cost }
+              : { type: 'funds_short', atMs: now(), limit: outcome === 'capped' ? 'spend_limit' : 'balance', cost: action.cost },
           );
           break;
         case 'create':
@@ -125,8 +127,9 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           return { merchant_order_id: mid, status: action.result.status, order_id: action.result.order_id };
         case 'wait':
           log.debug({ until: new Date(action.untilMs).toISOString(), reason: action.reason }, 'parking the job');
-          // Come back ahead of fresh intents (enqueueOrder gives them priority 1; BullMQ serves 0 first).
-          if (job.priority > 0) await job.changePriority({ priority: 0 });
+          // Come back ahead of fresh intents (enqueueOrder gives them priority 1; BullMQ serves 0 first),
+          // unless the machine says the wake is only a safety net.
+          if (action.safetyNet !== true && job.priority > 0) await job.changePriority({ priority: 0 });
           await job.moveToDelayed(action.untilMs, token);
           throw new DelayedError();
         case 'pause_fleet':

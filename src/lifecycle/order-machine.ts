@@ -99,6 +99,9 @@ export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContex
 const restart = (state: OrderState, reason: string): Decision => ({ state, effects: [], action: { kind: 'restart', reason } });
 const notice = (n: Notice): Effect => ({ kind: 'notice', notice: n });
 const wait = (untilMs: number, reason: WaitReason): Action => ({ kind: 'wait', untilMs, reason });
+/** A placed order's poll: only a safety net while a receiver is alive (its webhook settles the order). */
+const pollWait = (untilMs: number, ctx: DecisionContext): Action =>
+  ctx.webhookAlive ? { kind: 'wait', untilMs, reason: 'order_in_progress', safetyNet: true } : wait(untilMs, 'order_in_progress');
 /** No more retries after RESOLVE_TIMEOUT_MS: what is left is the webhook of an attempt that may have landed. */
 const cutoffNotice: Effect = notice({ kind: 'awaiting_webhook', code: 'retry_cutoff' });
 
@@ -130,11 +133,11 @@ function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Deci
 
     case 'funds_reserved':
       if (!sendable(state)) return restart(state, 'funds only gate an order that was never sent');
-      return attempt(state, event.atMs);
+      return attempt(withCost(state, event.cost), event.atMs);
 
     case 'funds_short':
       if (!sendable(state)) return restart(state, 'funds only gate an order that was never sent');
-      return waitForFunds(state, event.atMs, event.limit, policy, []);
+      return waitForFunds(withCost(state, event.cost), event.atMs, event.limit, policy, []);
 
     case 'create_succeeded': {
       if (state.phase !== 'placing') return restart(state, 'no attempt is in flight');
@@ -145,7 +148,7 @@ function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Deci
       return {
         state: { ...next, phase: 'placed' },
         effects,
-        action: wait(event.atMs + pollDelay(policy, ctx.webhookAlive, 0), 'order_in_progress'),
+        action: pollWait(event.atMs + pollDelay(policy, ctx.webhookAlive, 0), ctx),
       };
     }
 
@@ -359,9 +362,14 @@ function checkIntent(state: OrderState, check: IntentCheck, atMs: number): Decis
     }
     if (check.cost > max) return reject(state, 'price_exceeds_max', `the order costs ${check.cost}, more than max_price ${max}`, atMs);
   }
-  const cost = check.kind === 'priced' ? check.cost : null;
-  const next = cost === state.cost ? state : { ...state, cost };
-  return { state: next, effects: [], action: { kind: 'reserve_funds', cost } };
+  // The state is left as it is: the cost is recorded with the reservation's outcome (see
+  // `funds_reserved`), so checking an intent costs no ledger write.
+  return { state, effects: [], action: { kind: 'reserve_funds', cost: check.kind === 'priced' ? check.cost : null } };
+}
+
+/** The state with the cost the reservation was asked for (the same object when it is already there). */
+function withCost(state: OrderState, cost: number | null): OrderState {
+  return cost === state.cost ? state : { ...state, cost };
 }
 
 /** The attempt in flight may have created the order (heard of at `atMs`). */
@@ -452,7 +460,7 @@ function observed(state: OrderState, order: Order, atMs: number, ctx: DecisionCo
   if (isTerminalStatus(order.status)) return finish(state, resultFromOrder(state, order, 'poll', atMs), []);
   const { state: next, effects } = flagIfStuck({ ...state, failures: 0 }, atMs, ctx);
   const placedFor = atMs - (state.placedAtMs ?? atMs);
-  return { state: next, effects, action: wait(atMs + pollDelay(ctx.policy, ctx.webhookAlive, placedFor), 'order_in_progress') };
+  return { state: next, effects, action: pollWait(atMs + pollDelay(ctx.policy, ctx.webhookAlive, placedFor), ctx) };
 }
 
 /** Flag a placed order that has had no terminal status for ORDER_STUCK_AFTER_MS (once). */

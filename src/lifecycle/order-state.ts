@@ -236,10 +236,15 @@ export type AwaitingWebhookCode = CreateRejectionCode | 'retry_cutoff';
 export type OrderEvent =
   /** The order's job runs (first run, or after a wait, a wake, a pause or a crash). */
   | { type: 'job_started'; atMs: number; check: IntentCheck }
-  /** The fleet's balance gate reserved the order's cost. */
-  | { type: 'funds_reserved'; atMs: number }
-  /** The balance (or the spend limit) cannot cover the order now. */
-  | { type: 'funds_short'; atMs: number; limit: FundsLimit }
+  /**
+   * The fleet's balance gate reserved the order's cost (`cost`: what `reserve_funds` asked for, null =
+   * unknown). The cost travels with the event rather than in a state saved before the reservation:
+   * a reservation is idempotent per merchant_order_id, so a crash before the attempt record simply
+   * asks again, and the order is spared one ledger write.
+   */
+  | { type: 'funds_reserved'; atMs: number; cost: number | null }
+  /** The balance (or the spend limit) cannot cover the order now (`cost`: what was asked for). */
+  | { type: 'funds_short'; atMs: number; limit: FundsLimit; cost: number | null }
   /** The create answered 2xx with an order. */
   | { type: 'create_succeeded'; atMs: number; order: Order }
   /**
@@ -302,8 +307,13 @@ export type Action =
   | { kind: 'lookup'; orderId: string }
   /** Add the result to `order-results` (idempotent by job id). */
   | { kind: 'emit'; result: OrderResult }
-  /** Park the job until `untilMs` (epoch ms); a webhook may finish the order sooner. */
-  | { kind: 'wait'; untilMs: number; reason: WaitReason }
+  /**
+   * Park the job until `untilMs` (epoch ms); a webhook may finish the order sooner. A parked job comes
+   * back ahead of fresh intents (its order is in flight), except with `safetyNet`: a live receiver is
+   * expected to settle the order first, so the wake is only the safety net and may queue behind
+   * fresh intents — sparing the priority change (a script of 7 Redis commands) per order.
+   */
+  | { kind: 'wait'; untilMs: number; reason: WaitReason; safetyNet?: true }
   /** Pause every worker of the fleet for `ms`, then run this job again. */
   | { kind: 'pause_fleet'; ms: number; reason: FleetPauseReason }
   /** Nothing is left to do: the result (or, when there is one, the resolution) is emitted. */

@@ -78,7 +78,7 @@ describe('when every script and transaction of the fleet runs on a Redis Cluster
       for (const key of Object.values(ledger.scriptKeys(id)).flat()) expect(hashSlot(key), key).toBe(hashSlot(layout.forOrder(id).keys.order(id)));
       const state = await driveLedger(ledger, { merchantOrderId: id, itemId: 4090, quantity: 2 }, [
         { type: 'job_started', atMs: Date.now(), check: { kind: 'unpriced' } },
-        { type: 'funds_reserved', atMs: Date.now() },
+        { type: 'funds_reserved', atMs: Date.now(), cost: null },
       ]);
       expect(state.phase).not.toBe('new');
       const loaded = await ledger.load(id);

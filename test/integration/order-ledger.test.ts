@@ -20,7 +20,7 @@ afterAll(async () => {
 const placing = (mid: string) =>
   driveLedger(ledger, { merchantOrderId: mid, itemId: 4090, quantity: 2 }, [
     { type: 'job_started', atMs: Date.now(), check: { kind: 'unpriced' } },
-    { type: 'funds_reserved', atMs: Date.now() },
+    { type: 'funds_reserved', atMs: Date.now(), cost: null },
   ]);
 
 describe('storing a webhook event', () => {

@@ -40,7 +40,7 @@ describe('the webhook finalizer', () => {
     await intents.add('order', { merchant_order_id: mid, item_id: 4090, quantity: 2 }, { jobId: `job-${mid}`, delay: 60_000 });
     await driveLedger(ledger, { merchantOrderId: mid, itemId: 4090, quantity: 2 }, [
       { type: 'job_started', atMs: Date.now(), check: { kind: 'unpriced' } },
-      { type: 'funds_reserved', atMs: Date.now() },
+      { type: 'funds_reserved', atMs: Date.now(), cost: null },
       { type: 'create_succeeded', atMs: Date.now(), order: order(mid, id, 'pending') },
     ]);
   }

@@ -84,8 +84,9 @@ function ctxOf(overrides: Partial<DecisionContext> = {}): DecisionContext {
 // Event factories: one per event type, with defaults a test overrides only where it matters.
 const ev = {
   started: (atMs: number, check: IntentCheck = PRICED): OrderEvent => ({ type: 'job_started', atMs, check }),
-  reserved: (atMs: number): OrderEvent => ({ type: 'funds_reserved', atMs }),
-  short: (atMs: number, limit: FundsLimit = 'balance'): OrderEvent => ({ type: 'funds_short', atMs, limit }),
+  /** What the balance gate answers `reserve_funds`; the cost it was asked for defaults to the catalog's (PRICED). */
+  reserved: (atMs: number, cost: number | null = COST): OrderEvent => ({ type: 'funds_reserved', atMs, cost }),
+  short: (atMs: number, limit: FundsLimit = 'balance', cost: number | null = COST): OrderEvent => ({ type: 'funds_short', atMs, limit, cost }),
   created: (atMs: number, o: Order = order()): OrderEvent => ({ type: 'create_succeeded', atMs, order: o }),
   /** A create rejection; `provable` as classifyFailure would say for that message. */
   rejected: (
@@ -876,10 +877,14 @@ describe('max_price: the money rules are applied before anything is sent', () =>
     expect(decision.state.phase).toBe('received');
   });
 
-  it('records the catalog cost it reserves', () => {
-    const decision = step(fresh(), ev.started(T0, { kind: 'priced', cost: 12.5 }));
-    expect(decision.state.cost).toBe(12.5);
+  it('asks to reserve the catalog cost without a ledger write, and records the cost with the reservation', () => {
+    const before = fresh();
+    const decision = step(before, ev.started(T0, { kind: 'priced', cost: 12.5 }));
+    // The same state object: the handler saves nothing before the reservation.
+    expect(decision.state).toBe(before);
     expect(decision.action).toEqual({ kind: 'reserve_funds', cost: 12.5 });
+    expect(step(decision.state, ev.reserved(T0, 12.5)).state).toMatchObject({ phase: 'placing', cost: 12.5 });
+    expect(step(decision.state, ev.short(T0, 'balance', 12.5)).state).toMatchObject({ phase: 'waiting_funds', cost: 12.5 });
   });
 
   it('applies the rule again after a funds wait: a catalog that now prices it higher rejects it', () => {
@@ -1374,11 +1379,20 @@ describe('a placed order that stays in progress', () => {
     expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000]);
   });
 
-  it('with a live webhook receiver, polls first after pollWebhookDelayMs', () => {
+  it('with a live webhook receiver, polls first after pollWebhookDelayMs, a wake that is only a safety net', () => {
     const placed = step(firstAttemptAt(T0), ev.created(T0), ctxOf({ webhookAlive: true }));
-    expect(placed.action).toEqual({ kind: 'wait', untilMs: T0 + policy.pollWebhookDelayMs, reason: 'order_in_progress' });
+    expect(placed.action).toEqual({ kind: 'wait', untilMs: T0 + policy.pollWebhookDelayMs, reason: 'order_in_progress', safetyNet: true });
     const polled = step(placed.state, ev.observed(T0 + policy.pollWebhookDelayMs), ctxOf({ webhookAlive: true }));
     expect(waitOf(polled).untilMs).toBe(T0 + 2 * policy.pollWebhookDelayMs);
+    expect(polled.action).toMatchObject({ safetyNet: true });
+  });
+
+  it('without a receiver, the poll is how the order advances: its wake is no safety net (it comes back ahead of fresh intents)', () => {
+    const placed = step(firstAttemptAt(T0), ev.created(T0), ctxOf({ webhookAlive: false }));
+    expect(placed.action).toEqual({ kind: 'wait', untilMs: T0 + policy.pollInitialDelayMs, reason: 'order_in_progress' });
+    // Every other wait (funds, retries, awaiting the webhook) comes back ahead too, receiver or not.
+    const retry = step(firstAttemptAt(T0), ev.ambiguous(T0), ctxOf({ webhookAlive: true }));
+    expect(retry.action).not.toHaveProperty('safetyNet');
   });
 
   it('is flagged stuck exactly once after orderStuckAfterMs, and still polled: no result is invented', () => {

@@ -101,7 +101,7 @@ describe('after the worker was killed, or Redis restarted, between recording the
     const t = kit.clock.now();
     const events: OrderEvent[] = [
       { type: 'job_started', atMs: t, check: { kind: 'unpriced' } },
-      { type: 'funds_reserved', atMs: t },
+      { type: 'funds_reserved', atMs: t, cost: null },
     ];
     const seeded = await driveLedger(kit.ledger, parsed.intent, events, kit.policy, intentJobId(mid));
     expect(seeded).toMatchObject({ phase: 'placing', attempts: 1 });
