@@ -9,8 +9,9 @@ import { enqueueOrders } from '../../src/queue/enqueue-order.js';
 import type { ModeReport } from './bench-report.js';
 import { benchIntents } from './bench-intents.js';
 import { benchModeSetup, benchSandboxOptions, type BenchMode } from './bench-modes.js';
-import { callsPerPlacedOrder, durationPercentiles, formatSeconds, perSecond, tallyByStatus } from '../figures/run-figures.js';
-import { readPeakRssBytes } from './process-stats.js';
+import { callsPerPlacedOrder, durationPercentiles, formatSeconds, perSecond, round, tallyByStatus } from '../figures/run-figures.js';
+import { readProfilesOf, summarizeProfiles } from './cpu-profile.js';
+import { readCpuMs, readPeakRssBytes } from './process-stats.js';
 import { readRedisMemory, readUsedMemory } from './redis-memory.js';
 import { readRedisSnapshot, redisUsage } from './redis-stats.js';
 
@@ -39,6 +40,11 @@ export interface BenchModeOptions {
   signal?: AbortSignal;
   /** Receives a progress line now and then. */
   onProgress?: (line: string) => void;
+  /**
+   * Run every worker and receiver under `node --cpu-prof`, writing the profiles into this directory,
+   * and summarize them in the report. Default: no profiling.
+   */
+  cpuProfDir?: string;
 }
 
 const RESULT_STATES: JobType[] = ['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'waiting-children'];
@@ -99,6 +105,17 @@ async function waitForIntentsDrained(fleet: Fleet, options: BenchModeOptions): P
  * correctness check fails), not thrown; a fleet that cannot start, or an abort, throws.
  */
 export async function runBenchMode(options: BenchModeOptions): Promise<ModeReport> {
+  const { report, workerPids, receiverPids } = await runBenchModeFleet(options);
+  const dir = options.cpuProfDir;
+  if (dir === undefined) return report;
+  const receiver = readProfilesOf(dir, receiverPids);
+  return {
+    ...report,
+    cpuProfile: { workers: summarizeProfiles(readProfilesOf(dir, workerPids)), receiver: receiver.length === 0 ? null : summarizeProfiles(receiver) },
+  };
+}
+
+async function runBenchModeFleet(options: BenchModeOptions): Promise<{ report: ModeReport; workerPids: number[]; receiverPids: number[] }> {
   const setup = benchModeSetup(options.mode, options.concurrency);
   const fleet = await startFleet({
     redis: { url: options.redisUrl, mode: 'url' },
@@ -109,7 +126,10 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     env: setup.env,
     ...(options.catalogPath === undefined ? {} : { catalogPath: options.catalogPath }),
     ...(options.cliPath === undefined ? {} : { cliPath: options.cliPath }),
+    ...(options.cpuProfDir === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] }),
   });
+  // Profiles are written as the processes exit: which is whose is known only now.
+  const pidsOf = (role: string): number[] => fleet.processes().filter((p) => p.role === role).map((p) => p.pid);
   // Counts every add to order-results (a re-add of an existing job id is a `duplicated` event), in every partition.
   const resultEvents = fleet.queues.partitions.map((p) => new QueueEvents(p.results.name, { connection: { url: options.redisUrl }, prefix: p.partition.prefix }));
   const resultAdds = { added: 0, duplicated: 0 };
@@ -123,6 +143,9 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     const redis = singleRedisOf(fleet, 'the bench');
     const before = await readRedisSnapshot(redis);
     const usedMemoryBefore = await readUsedMemory(redis);
+    // CPU from here to the drain: what the orders cost each process (startup left out).
+    const cpuBefore = new Map(fleet.processes().map((p) => [p.name, readCpuMs(p.pid)]));
+    const benchCpuBefore = process.cpuUsage();
     const firstEnqueueAtMs = Date.now();
     for (let start = 0; start < intents.length; start += options.batchSize) {
       await enqueueOrders(fleet.queues, intents.slice(start, start + options.batchSize));
@@ -133,6 +156,19 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     const delayedAtLastResult = await sumOver(fleet, (p) => p.intents.getDelayedCount());
     if (waitFailure === null) await waitForIntentsDrained(fleet, options);
     const after = await readRedisSnapshot(redis);
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const perOrder = (ms: number | null): number | null => (ms === null ? null : round(ms / intents.length, 3));
+    const cpuMsPerOrder = [
+      ...fleet
+        .processes()
+        .filter((p) => p.running)
+        .map((p) => {
+          const [start, end] = [cpuBefore.get(p.name) ?? null, readCpuMs(p.pid)];
+          return { process: p.name, ms: perOrder(start === null || end === null ? null : end - start) };
+        })
+        .sort((a, b) => a.process.localeCompare(b.process)),
+      { process: 'bench (sandbox, enqueue, result polls)', ms: perOrder((benchCpu.user + benchCpu.system) / 1000) },
+    ];
     const sampleId = intents[0]?.merchant_order_id ?? '';
     // The sample order's keys live in its partition's area.
     const memory = await readRedisMemory(redis, fleet.queues.forOrder(sampleId).partition.prefix, sampleId, usedMemoryBefore, intents.length);
@@ -169,7 +205,7 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
     const { problems } = checkResults({ expected: intents.map((i) => i.merchant_order_id), results, sandboxOrders, resolutions, resultJobs: jobs.length });
     if (waitFailure !== null) problems.unshift(waitFailure);
 
-    return {
+    const report: ModeReport = {
       mode: options.mode,
       setup: {
         receiver: setup.receiver,
@@ -195,8 +231,10 @@ export async function runBenchMode(options: BenchModeOptions): Promise<ModeRepor
       webhooks: stats.webhooks,
       resultAdds: { ...resultAdds },
       delayedAtLastResult,
+      cpuMsPerOrder,
       correctness: { ok: problems.length === 0, problemCount: problems.length, problems: problems.slice(0, MAX_PROBLEMS) },
     };
+    return { report, workerPids: pidsOf('worker'), receiverPids: pidsOf('webhook') };
   } finally {
     await Promise.all(resultEvents.map((events) => events.close()));
     await fleet.close();

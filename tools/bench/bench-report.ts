@@ -1,3 +1,4 @@
+import { renderProfileSummary, type ProfileSummary } from './cpu-profile.js';
 import type { RedisMemory } from './redis-memory.js';
 import type { ResultStatus } from '../../src/lifecycle/order-state.js';
 import type { SandboxStats } from '../../src/sandbox/sandbox-types.js';
@@ -6,7 +7,7 @@ import type { CeilingReport } from './bullmq-ceiling.js';
 import { machineRows, type MachineInfo } from './machine-info.js';
 import type { RedisUsage } from './redis-stats.js';
 import { renderStepCostsSection, type StepCostsReport } from './step-costs-report.js';
-import { formatMs, RESULT_STATUSES, type CallsPerOrder, type DurationPercentiles } from '../figures/run-figures.js';
+import { formatMs, RESULT_STATUSES, round, type CallsPerOrder, type DurationPercentiles } from '../figures/run-figures.js';
 
 /** Whether the run's results were right, whatever its speed. */
 export interface Correctness {
@@ -70,7 +71,15 @@ export interface ModeReport {
   resultAdds: { added: number; duplicated: number };
   /** Intent jobs still delayed when the last result came in (finished orders' jobs left parked). */
   delayedAtLastResult: number;
+  /**
+   * CPU time (user + system) each process spent per order from the first enqueue to the drain, in ms
+   * (from /proc/<pid>/stat; the bench process hosts the sandbox). Redis' own is `redis.cpuUsPerOrder`.
+   * Absent from reports made before it was measured.
+   */
+  cpuMsPerOrder?: { process: string; ms: number | null }[];
   correctness: Correctness;
+  /** With `--cpu-prof`: what the worker processes (summed) and the receiver spent their CPU on. */
+  cpuProfile?: { workers: ProfileSummary; receiver: ProfileSummary | null };
 }
 
 /** A whole bench run: what latest.json holds. */
@@ -199,6 +208,15 @@ function modeSection(m: ModeReport): string[] {
       `${m.resultAdds.added} added, ${m.resultAdds.duplicated} re-added as duplicates (${(m.resultAdds.added + m.resultAdds.duplicated) / Math.max(1, m.results)} adds per result)`,
       'one add per result',
     ],
+    ...(m.cpuMsPerOrder === undefined
+      ? []
+      : [
+          [
+            'CPU / order (user + system, first enqueue → drain)',
+            [...m.cpuMsPerOrder.map((c) => `${c.process} ${c.ms === null ? '?' : `${c.ms} ms`}`), `redis-server ${round(m.redis.cpuUsPerOrder / 1000, 3)} ms`].join(' · '),
+            `${round(m.cpuMsPerOrder.reduce((sum, c) => sum + (c.ms ?? 0), 0) + m.redis.cpuUsPerOrder / 1000, 2)} ms in all: the machine’s cores ÷ this bounds orders/s`,
+          ] as [string, string, string],
+        ]),
     ['intent jobs still delayed at the last result', String(m.delayedAtLastResult), m.setup.receiver ? '0 (the receiver removes them)' : ''],
     [
       'webhooks',
@@ -218,6 +236,12 @@ function modeSection(m: ModeReport): string[] {
     '',
     ...m.setup.notes.map((n) => `- ${n}`),
     '',
+    ...(m.cpuProfile === undefined
+      ? []
+      : [
+          ...renderProfileSummary(`${m.mode}: worker CPU profile (node --cpu-prof, every worker process summed)`, m.cpuProfile.workers),
+          ...(m.cpuProfile.receiver === null ? [] : renderProfileSummary(`${m.mode}: receiver CPU profile`, m.cpuProfile.receiver)),
+        ]),
   ];
 }
 

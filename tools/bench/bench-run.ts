@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { sampleCatalogPath } from '../../src/catalog/catalog-file.js';
 import { hasRedisServer, startPrivateRedis } from '../fleet/private-redis.js';
@@ -42,6 +43,8 @@ export interface BenchOptions {
   signal?: AbortSignal;
   /** Receives progress lines (stderr for the CLI). */
   onProgress?: (line: string) => void;
+  /** Profile every worker and receiver (`node --cpu-prof`) into `<dir>/<mode>` and summarize the profiles per mode. */
+  cpuProfDir?: string;
 }
 
 /** What {@link runBench} produced. */
@@ -136,6 +139,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
         ...(existsSync(catalogPath) ? { catalogPath } : {}),
         ...(options.cliPath === undefined ? {} : { cliPath: options.cliPath }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.cpuProfDir === undefined ? {} : { cpuProfDir: join(options.cpuProfDir, mode) }),
         onProgress: progress,
       });
       report.ratioToCeiling = ceiling.endToEndPerSecond > 0 ? round(report.ordersPerSecond / ceiling.endToEndPerSecond, 3) : null;

@@ -51,6 +51,7 @@ interface BenchCliOptions {
   /** true: `--steps` (the tracer alone); false: `--no-steps`; undefined: the bench with the tracer first. */
   steps?: boolean;
   stepOrders: number;
+  cpuProf?: string;
   rate?: string;
   rates?: string;
   duration?: string;
@@ -72,6 +73,7 @@ const FLAGS: Record<string, string> = {
   soak: '--soak',
   soakEvery: '--soak-every',
   steps: '--steps',
+  cpuProf: '--cpu-prof',
 };
 
 /** The flags of the options given on the command line (defaults left out). */
@@ -142,6 +144,7 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
         'wake, finalize, emit, release, complete…), the real components in process driving orders one at a time on a private redis-server; ' +
         'writes <out-dir>/steps.json and steps.md',
     )
+    .option('--cpu-prof <dir>', 'burst bench: run every worker and receiver under node --cpu-prof (profiles in <dir>/<mode>) and add each mode\'s top frames to the report')
     .option('--no-steps', 'skip the per-step trace the bench runs before the modes')
     .option('--step-orders <n>', 'orders the per-step trace drives, one at a time, per traced mode (webhook, polling)', wholeNumber(1, 10_000), 20)
     .action((opts: BenchCliOptions, command: Command) =>
@@ -239,6 +242,7 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
           steps: opts.steps !== false,
           stepOrders: opts.stepOrders,
           outDir: resolve(opts.outDir),
+          ...(opts.cpuProf === undefined ? {} : { cpuProfDir: resolve(opts.cpuProf) }),
           ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
           onProgress: (line) => io.err.write(`${line}\n`),
           ...(signal === undefined ? {} : { signal }),

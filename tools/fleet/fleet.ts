@@ -72,6 +72,8 @@ export interface FleetOptions {
   onLine?: (process: FleetProcess, line: string) => void;
   /** The built CLI entry. Default: dist/cli.js of this package. */
   cliPath?: string;
+  /** Node options of every worker and receiver process, before the entry (e.g. `--cpu-prof`). Default none. */
+  nodeArgs?: readonly string[];
 }
 
 /** Progress of {@link Fleet.waitForResults}. */
@@ -311,6 +313,7 @@ async function build(options: FleetOptions, cleanups: Cleanup[]): Promise<Fleet>
       name: `${role}-${counters[role]}`,
       role,
       cliPath,
+      ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
       env: roleEnv(role, extra),
       readyTimeoutMs,
       keepLines,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseVmHwmBytes, parseVmRssBytes, readPeakRssBytes, readRssBytes } from '../../../tools/bench/process-stats.js';
+import { parseCpuMs, parseVmHwmBytes, parseVmRssBytes, readCpuMs, readPeakRssBytes, readRssBytes } from '../../../tools/bench/process-stats.js';
 
 const STATUS = ['Name:\tnode', 'VmPeak:\t 1187608 kB', 'VmHWM:\t   98765 kB', 'VmRSS:\t   90000 kB', 'Threads:\t11', ''].join('\n');
 
@@ -48,5 +48,28 @@ describe('readRssBytes', () => {
   it('is null for a pid that cannot exist', () => {
     expect(readRssBytes(0)).toBeNull();
     expect(readRssBytes(2 ** 31)).toBeNull();
+  });
+});
+
+describe('parseCpuMs', () => {
+  it('adds utime and stime (fields 14 and 15, in 1/100 s) into ms, counting fields after the name', () => {
+    // A name with a space and a parenthesis must not shift the fields.
+    const stat = '4242 (node (x) y) S 1 4242 4242 0 -1 4194304 500 0 0 0 1234 56 0 0 20 0 11 0 136393 3133440 417';
+    expect(parseCpuMs(stat)).toBe((1234 + 56) * 10);
+  });
+
+  it('is null for text that is not a stat line', () => {
+    expect(parseCpuMs('no name here')).toBeNull();
+  });
+
+  it('reads this process, growing as it works', () => {
+    if (!existsSync('/proc/self/stat')) return;
+    const before = readCpuMs(process.pid) ?? Number.NaN;
+    const until = Date.now() + 60;
+    let spin = 0;
+    while (Date.now() < until) spin += 1;
+    expect(spin).toBeGreaterThan(0);
+    expect(readCpuMs(process.pid)).toBeGreaterThanOrEqual(before);
+    expect(readCpuMs(-1)).toBeNull();
   });
 });
