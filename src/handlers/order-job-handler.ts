@@ -48,6 +48,8 @@ export interface OrderJobHandlerDeps {
 /** What an intent job returns when it completes (kept small: never the codes). */
 export type OrderJobOutcome =
   | { merchant_order_id: string; status: OrderResult['status']; order_id: string | null }
+  /** The order is placed and handed to its webhook; the ledger's reminder runs the job again if no result comes first. */
+  | { merchant_order_id: string; handed_off: true; order_id: string | null }
   | { merchant_order_id: string; duplicate_of: string };
 
 /** Bound on decisions per job run; a run normally takes three to seven. */
@@ -87,7 +89,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
       const ctx = { policy: deps.policy, webhookAlive: await deps.webhookAlive(), webhookOrder: record.webhookOrder, random: random() };
       const decision = decide(record.state, event, ctx);
       if (decision.state !== record.state) {
-        const saved = await ledger.save(mid, record.version, decision.state, record.owner);
+        const saved = await ledger.save(mid, record.version, decision.state, record.owner, record.state);
         if (saved === null) {
           // Another writer (the webhook receiver) moved the order: decide the same event on its state.
           record = await reload(mid);
@@ -127,11 +129,14 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
           return { merchant_order_id: mid, status: action.result.status, order_id: action.result.order_id };
         case 'wait':
           log.debug({ until: new Date(action.untilMs).toISOString(), reason: action.reason }, 'parking the job');
-          // Come back ahead of fresh intents (enqueueOrder gives them priority 1; BullMQ serves 0 first),
-          // unless the machine says the wake is only a safety net.
-          if (action.safetyNet !== true && job.priority > 0) await job.changePriority({ priority: 0 });
+          // Come back ahead of fresh intents (enqueueOrder gives them priority 1; BullMQ serves 0 first).
+          if (job.priority > 0) await job.changePriority({ priority: 0 });
           await job.moveToDelayed(action.untilMs, token);
           throw new DelayedError();
+        case 'hand_off':
+          // The job completes; the state just saved holds the reminder (the ledger's reminder set).
+          log.debug({ remind_at: new Date(action.untilMs).toISOString() }, 'handing the order to its webhook');
+          return { merchant_order_id: mid, handed_off: true, order_id: record.state.orderId };
         case 'pause_fleet':
           await deps.pauseFleet(action.ms, action.reason);
           throw Worker.RateLimitError();

@@ -95,7 +95,7 @@ export function createResolutionJobHandler(deps: ResolutionJobHandlerDeps): (job
       const ctx = { policy: deps.policy, webhookAlive: await deps.webhookAlive(), webhookOrder: record.webhookOrder, random: random() };
       const decision = decide(record.state, event, ctx);
       if (decision.state !== record.state) {
-        const saved = await ledger.save(mid, record.version, decision.state, record.owner);
+        const saved = await ledger.save(mid, record.version, decision.state, record.owner, record.state);
         if (saved === null) {
           // Another writer (a late webhook, the order's job) moved the record: decide again on its state.
           record = await ledger.load(mid);
@@ -140,7 +140,8 @@ export function createResolutionJobHandler(deps: ResolutionJobHandlerDeps): (job
           break;
         case 'reserve_funds':
         case 'create':
-          // The machine never sends anything for a done order.
+        case 'hand_off':
+          // The machine never sends anything for (nor hands off) a done order.
           throw new Error(`resolve request for ${mid}: unexpected ${action.kind}`);
       }
     }

@@ -74,7 +74,7 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
         await performEffects(decision.effects.filter((e) => e.kind === 'notice'), merchantOrderId, log, deps);
         return 'unchanged';
       }
-      const saved = await deps.ledger.save(merchantOrderId, record.version, decision.state, record.owner);
+      const saved = await deps.ledger.save(merchantOrderId, record.version, decision.state, record.owner, record.state);
       if (saved === null) {
         record = await deps.ledger.load(merchantOrderId);
         continue;
@@ -89,10 +89,10 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
       // removed it is the fallback, and a job that finds the result decided but not recorded as
       // emitted emits it again (a no-op) and releases again (idempotent).
       const after = decide(record.state, { type: 'result_emitted', atMs: now() }, ctx);
-      const { owner, version } = record;
+      const { owner, version, state: decided } = record;
       const done: Promise<void> = performEffects(after.effects, merchantOrderId, log, deps)
         // A conflict only means another writer moved the record meanwhile; the result is out either way.
-        .then(() => deps.ledger.save(merchantOrderId, version, after.state, owner))
+        .then(() => deps.ledger.save(merchantOrderId, version, after.state, owner, decided))
         // The machine says whether the intent job is done (never for a resolution: it finished long ago).
         .then(() => (owner !== '' && after.effects.some((e) => e.kind === 'close_intent_job') ? deps.closeJob(owner) : undefined))
         .then(() => undefined)

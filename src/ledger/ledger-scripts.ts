@@ -56,21 +56,27 @@ return {r[1], r[2], r[3] or '', r[4] or ''}
 `;
 
 /**
- * KEYS: record, tombstone, funds-waiting set. ARGV: expected version, state JSON, phase, retention
- * seconds, mid, final status, order id ('' = unknown), tombstone TTL seconds, when the order started
- * waiting for funds (ms).
+ * KEYS: record, tombstone, funds-waiting set, reminder set. ARGV: expected version, state JSON, phase,
+ * retention seconds, mid, final status, order id to record ('' = none new), tombstone TTL seconds, when
+ * the order started waiting for funds (ms), '1' when the order may be in the funds-waiting set and
+ * leaves it, the reminder time to set (ms, '' = none new), '1' when the order may hold a reminder that
+ * goes.
  * Returns {new version, stored webhook event or ''}, or {0} when another writer got there first.
  * The event comes back so a worker learns of a webhook that arrived while it was mid-request.
- * The funds-waiting set follows the phase in the same write, so the fleet's count of orders waiting
- * for funds (a gauge read at scrape time) never drifts from the records.
+ * The funds-waiting and reminder sets follow the state in the same write, so they never drift from
+ * the records. The caller knows the state it replaces (the compare-and-set guarantees it is the
+ * stored one), so only a write that changes a set's membership touches it: most writes touch neither.
  */
 export const SAVE = `
 local r = redis.call('HMGET', KEYS[1], 'version', 'event')
 local version = tonumber(r[1] or '0')
 if version ~= tonumber(ARGV[1]) then return {0} end
 version = version + 1
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', version)
-if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'orderId', ARGV[7]) end
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', version, 'orderId', ARGV[7])
+else
+  redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', version)
+end
 if ARGV[3] == 'done' then
   redis.call('SET', KEYS[2], ARGV[6], 'EX', tonumber(ARGV[8]))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
@@ -78,10 +84,30 @@ end
 if ARGV[3] == 'waiting_funds' then
   redis.call('ZADD', KEYS[3], ARGV[9], ARGV[5])
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
-else
+elseif ARGV[10] == '1' then
   redis.call('ZREM', KEYS[3], ARGV[5])
 end
+if ARGV[11] ~= '' then
+  redis.call('ZADD', KEYS[4], ARGV[11], ARGV[5])
+  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]))
+elseif ARGV[12] == '1' then
+  redis.call('ZREM', KEYS[4], ARGV[5])
+end
 return {version, r[2] or ''}
+`;
+
+/**
+ * KEYS: reminder set. ARGV: now (ms), lease (ms), most to take.
+ * Returns the merchant_order_ids whose reminder is due, each pushed `lease` ms into the future in
+ * the same step, so the workers polling the set do not all run the same job, and a reminder whose
+ * run is lost (its worker died) comes round again. A reminder leaves the set only with the state
+ * write that emits the order's result (SAVE).
+ */
+export const TAKE_DUE_REMINDERS = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local later = tonumber(ARGV[1]) + tonumber(ARGV[2])
+for _, mid in ipairs(due) do redis.call('ZADD', KEYS[1], later, mid) end
+return due
 `;
 
 /**

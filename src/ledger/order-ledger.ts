@@ -5,7 +5,7 @@ import type { OrderState } from '../lifecycle/order-state.js';
 import type { ProjectKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { partitionLayout, type PartitionLayout } from '../redis/partitions.js';
-import { CLAIM, LOAD, RECORD_EVENT, SAVE } from './ledger-scripts.js';
+import { CLAIM, LOAD, RECORD_EVENT, SAVE, TAKE_DUE_REMINDERS } from './ledger-scripts.js';
 
 /** One order's record as loaded from Redis. */
 export interface LedgerRecord {
@@ -89,6 +89,7 @@ export class OrderLedger {
   private readonly loadScript = new LuaScript(LOAD);
   private readonly saveScript = new LuaScript(SAVE);
   private readonly recordEventScript = new LuaScript(RECORD_EVENT);
+  private readonly takeDueRemindersScript = new LuaScript(TAKE_DUE_REMINDERS);
 
   private readonly layout: PartitionLayout;
 
@@ -107,7 +108,7 @@ export class OrderLedger {
     return {
       claim: [order, tombstone, keys.unmatchedEvents, keys.legacyTombstones],
       load: [order],
-      save: [order, tombstone, keys.fundsWaiting],
+      save: [order, tombstone, keys.fundsWaiting, keys.reminders],
       recordEvent: [order, keys.unmatchedEvents, keys.conflictingEvents],
       view: [order, tombstone, keys.legacyTombstones],
     };
@@ -186,9 +187,16 @@ export class OrderLedger {
    * Write `state` if the record is still at `expectedVersion`. Returns the updated record (with any
    * webhook event stored meanwhile), or null when another writer moved it first (reload and decide
    * again). A `done` state also writes the tombstone and starts the record's retention; the
-   * funds-waiting set ({@link ProjectKeys.fundsWaiting}) follows the phase.
+   * funds-waiting set ({@link ProjectKeys.fundsWaiting}) follows the phase and the reminder set
+   * ({@link ProjectKeys.reminders}) follows `remindAtMs`. `previous` is the state being replaced (the
+   * one loaded at `expectedVersion`): with it, only what changed is written; without it, every
+   * derived field and set is written as if it might have.
    */
-  async save(merchantOrderId: string, expectedVersion: number, state: OrderState, owner: string): Promise<LedgerRecord | null> {
+  async save(merchantOrderId: string, expectedVersion: number, state: OrderState, owner: string, previous?: OrderState): Promise<LedgerRecord | null> {
+    const orderId = state.orderId !== null && state.orderId !== previous?.orderId ? state.orderId : '';
+    const leavesFundsWait = state.phase !== 'waiting_funds' && (previous === undefined || previous.phase === 'waiting_funds');
+    const remindAt = state.remindAtMs !== null && state.remindAtMs !== previous?.remindAtMs ? String(state.remindAtMs) : '';
+    const dropsReminder = state.remindAtMs === null && (previous === undefined || previous.remindAtMs !== null);
     const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, this.scriptKeys(merchantOrderId).save, [
       expectedVersion,
       JSON.stringify(state),
@@ -196,12 +204,31 @@ export class OrderLedger {
       this.options.retentionSeconds,
       merchantOrderId,
       state.result?.status ?? '',
-      state.orderId ?? '',
+      orderId,
       this.options.tombstoneTtlSeconds,
       state.fundsWaitSinceMs ?? 0,
+      leavesFundsWait ? '1' : '0',
+      remindAt,
+      dropsReminder ? '1' : '0',
     ])) as [number, string?];
     if (version === 0) return null;
     return { state, version, webhookOrder: event === '' ? null : (JSON.parse(event) as Order), owner };
+  }
+
+  /**
+   * The merchant_order_ids of `partition` whose reminder is due at `nowMs` (at most `limit`), each
+   * leased for `leaseMs` (pushed that far into the future) so one process runs its job. See
+   * {@link ProjectKeys.reminders}.
+   */
+  async takeDueReminders(partition: number, nowMs: number, leaseMs: number, limit: number): Promise<string[]> {
+    const keys = this.layout.partitions[partition]?.keys;
+    if (keys === undefined) throw new Error(`ledger: no partition ${partition}`);
+    return (await this.takeDueRemindersScript.run(this.options.redis, [keys.reminders], [nowMs, leaseMs, limit])) as string[];
+  }
+
+  /** Forget the reminder of `merchantOrderId` (one whose order needs none any more). */
+  async dropReminder(merchantOrderId: string): Promise<void> {
+    await this.options.redis.zrem(this.keysOf(merchantOrderId).reminders, merchantOrderId);
   }
 
   /**

@@ -54,6 +54,7 @@ export function initialState(intent: Intent, atMs: number, enqueuedAtMs: number 
     result: null,
     emitted: false,
     resolution: null,
+    remindAtMs: null,
   };
 }
 
@@ -99,9 +100,15 @@ export function decide(state: OrderState, event: OrderEvent, ctx: DecisionContex
 const restart = (state: OrderState, reason: string): Decision => ({ state, effects: [], action: { kind: 'restart', reason } });
 const notice = (n: Notice): Effect => ({ kind: 'notice', notice: n });
 const wait = (untilMs: number, reason: WaitReason): Action => ({ kind: 'wait', untilMs, reason });
-/** A placed order's poll: only a safety net while a receiver is alive (its webhook settles the order). */
-const pollWait = (untilMs: number, ctx: DecisionContext): Action =>
-  ctx.webhookAlive ? { kind: 'wait', untilMs, reason: 'order_in_progress', safetyNet: true } : wait(untilMs, 'order_in_progress');
+/**
+ * A placed order still in progress, next looked at `untilMs`. Without a receiver the job parks: its
+ * poll is how the order advances. With one, the webhook is expected to settle it: the job hands the
+ * order off (completes) and the ledger's reminder is the safety-net poll.
+ */
+function inProgress(state: OrderState, untilMs: number, effects: Effect[], ctx: DecisionContext): Decision {
+  if (!ctx.webhookAlive) return { state, effects, action: wait(untilMs, 'order_in_progress') };
+  return { state: { ...state, remindAtMs: untilMs }, effects, action: { kind: 'hand_off', untilMs } };
+}
 /** No more retries after RESOLVE_TIMEOUT_MS: what is left is the webhook of an attempt that may have landed. */
 const cutoffNotice: Effect = notice({ kind: 'awaiting_webhook', code: 'retry_cutoff' });
 
@@ -145,11 +152,7 @@ function apply(state: OrderState, event: OrderEvent, ctx: DecisionContext): Deci
       const next: OrderState = { ...state, orderId: event.order.id, failures: 0, placedAtMs: state.placedAtMs ?? event.atMs };
       if (isTerminalStatus(event.order.status)) return finish(next, resultFromOrder(next, event.order, 'poll', event.atMs), effects);
       effects.push(notice({ kind: 'order_placed', orderId: event.order.id }));
-      return {
-        state: { ...next, phase: 'placed' },
-        effects,
-        action: pollWait(event.atMs + pollDelay(policy, ctx.webhookAlive, 0), ctx),
-      };
+      return inProgress({ ...next, phase: 'placed' }, event.atMs + pollDelay(policy, ctx.webhookAlive, 0), effects, ctx);
     }
 
     case 'create_rejected':
@@ -460,7 +463,7 @@ function observed(state: OrderState, order: Order, atMs: number, ctx: DecisionCo
   if (isTerminalStatus(order.status)) return finish(state, resultFromOrder(state, order, 'poll', atMs), []);
   const { state: next, effects } = flagIfStuck({ ...state, failures: 0 }, atMs, ctx);
   const placedFor = atMs - (state.placedAtMs ?? atMs);
-  return { state: next, effects, action: pollWait(atMs + pollDelay(ctx.policy, ctx.webhookAlive, placedFor), ctx) };
+  return inProgress(next, atMs + pollDelay(ctx.policy, ctx.webhookAlive, placedFor), effects, ctx);
 }
 
 /** Flag a placed order that has had no terminal status for ORDER_STUCK_AFTER_MS (once). */
@@ -569,5 +572,8 @@ function emitted(state: OrderState): Decision {
     default:
       release = { kind: 'release_funds', balance: result.refund_amount, spend: result.refund_amount };
   }
+  // After a hand-off the intent job completed: nothing to close, and the reminder goes with the
+  // cleared `remindAtMs`. Otherwise the job may be parked (or be the caller, which finishes it).
+  if (state.remindAtMs !== null) return { state: { ...state, emitted: true, remindAtMs: null }, effects: [release], action: { kind: 'finish', result } };
   return { state: { ...state, emitted: true }, effects: [release, { kind: 'close_intent_job' }], action: { kind: 'finish', result } };
 }

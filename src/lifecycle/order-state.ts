@@ -168,6 +168,13 @@ export interface OrderState {
   emitted: boolean;
   /** After an emitted `unresolved` result only: its resolution, asked for or decided. */
   resolution: Resolution | null;
+  /**
+   * Set when the intent job handed the placed order to its webhook and completed (a `hand_off`),
+   * epoch ms: unless the order's result is emitted first, the ledger's reminder runs the job again
+   * then (the safety-net poll). Cleared once the result is emitted. Null otherwise, and in records
+   * written before hand-offs existed.
+   */
+  remindAtMs: number | null;
 }
 
 /** Limits and timings the machine applies. Every duration in ms. */
@@ -309,11 +316,17 @@ export type Action =
   | { kind: 'emit'; result: OrderResult }
   /**
    * Park the job until `untilMs` (epoch ms); a webhook may finish the order sooner. A parked job comes
-   * back ahead of fresh intents (its order is in flight), except with `safetyNet`: a live receiver is
-   * expected to settle the order first, so the wake is only the safety net and may queue behind
-   * fresh intents — sparing the priority change (a script of 7 Redis commands) per order.
+   * back ahead of fresh intents: its order is in flight.
    */
-  | { kind: 'wait'; untilMs: number; reason: WaitReason; safetyNet?: true }
+  | { kind: 'wait'; untilMs: number; reason: WaitReason }
+  /**
+   * The order is placed and a live receiver will settle it from its webhook: the intent job ends its
+   * run now (it completes) instead of parking. The state persisted with this action carries
+   * `remindAtMs` (= `untilMs`, epoch ms): if no result is emitted by then, the ledger's reminder runs
+   * the job again — the safety-net poll, materialised only when no webhook settled the order. This
+   * spares a parked job's move to delayed and its removal by the receiver (about 30 Redis commands).
+   */
+  | { kind: 'hand_off'; untilMs: number }
   /** Pause every worker of the fleet for `ms`, then run this job again. */
   | { kind: 'pause_fleet'; ms: number; reason: FleetPauseReason }
   /** Nothing is left to do: the result (or, when there is one, the resolution) is emitted. */
@@ -357,7 +370,7 @@ export type Effect =
    * The order's intent job has nothing left to do: its result is out and recorded. The worker running
    * that job finishes it by returning; a process that decided the result for a parked job (the webhook
    * receiver) removes the job, after persisting the state. Never for a resolution: its intent job
-   * finished long before.
+   * finished long before; nor after a hand-off: the job completed then.
    */
   | { kind: 'close_intent_job' }
   | { kind: 'notice'; notice: Notice };

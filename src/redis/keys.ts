@@ -68,6 +68,13 @@ export interface ProjectKeys {
    * expires RETENTION_SECONDS after the last order started waiting.
    */
   readonly fundsWaiting: string;
+  /**
+   * Sorted set: merchant_order_ids whose intent job handed the placed order to its webhook and
+   * completed, scored by when to run the job again if no result is emitted first (epoch ms; the
+   * safety-net poll, see the machine's `hand_off`). Kept by the ledger's state writes; bounded by
+   * the orders in flight, and expires RETENTION_SECONDS after the last hand-off.
+   */
+  readonly reminders: string;
 }
 
 /** The keys this project owns for one key prefix (QUEUE_PREFIX). */
@@ -92,6 +99,7 @@ export function projectKeys(prefix: string): ProjectKeys {
     webhookAlive: `${vf}webhook:alive`,
     keyRefused: `${vf}fleet:key-refused`,
     fundsWaiting: `${vf}funds:waiting`,
+    reminders: `${vf}reminders`,
   };
 }
 

@@ -26,6 +26,7 @@ import { startFinishedJobCleanup } from '../queue/finished-job-cleanup.js';
 import { openFleetQueues } from '../queue/partition-queues.js';
 import { concurrencyPerPartition } from './partition-concurrency.js';
 import { INTENTS_QUEUE, RESULTS_QUEUE } from '../queue/queue-names.js';
+import { startReminderPoller } from '../queue/reminder-poller.js';
 import { createResultEmitter } from '../queue/result-emitter.js';
 import { needsHashTags, openRedis, redisErrorLogOf, redisTargetOf } from '../redis/redis-target.js';
 import { createReplicationWait } from '../redis/replication-wait.js';
@@ -195,6 +196,12 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     retentionSeconds: config.RETENTION_SECONDS,
     logger,
   });
+  // Handed-off orders whose webhook did not settle them in time: their jobs run again (the safety-net poll).
+  const reminders = startReminderPoller({
+    ledger,
+    intents: consumed.map(({ partition, intents }) => ({ partition: partition.index, queue: intents })),
+    logger,
+  });
   // run() settles only when a worker stops taking jobs (close(), or a failure of its main loop),
   // so it is not awaited here; a failure is logged, and callers learn of it through `stopped`.
   const stopped = Promise.all(workers.map((worker) => worker.run())).then(() => undefined);
@@ -213,6 +220,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     opsUrl: opsServer.url,
     stopped,
     async close() {
+      await reminders.close();
       await Promise.all(workers.map((worker) => worker.close()));
       await cleanup.close();
       await opsServer.close();

@@ -1379,20 +1379,34 @@ describe('a placed order that stays in progress', () => {
     expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000]);
   });
 
-  it('with a live webhook receiver, polls first after pollWebhookDelayMs, a wake that is only a safety net', () => {
-    const placed = step(firstAttemptAt(T0), ev.created(T0), ctxOf({ webhookAlive: true }));
-    expect(placed.action).toEqual({ kind: 'wait', untilMs: T0 + policy.pollWebhookDelayMs, reason: 'order_in_progress', safetyNet: true });
-    const polled = step(placed.state, ev.observed(T0 + policy.pollWebhookDelayMs), ctxOf({ webhookAlive: true }));
-    expect(waitOf(polled).untilMs).toBe(T0 + 2 * policy.pollWebhookDelayMs);
-    expect(polled.action).toMatchObject({ safetyNet: true });
+  it('with a live webhook receiver, hands the order to its webhook, with a reminder (the safety-net poll) after pollWebhookDelayMs', () => {
+    const alive = ctxOf({ webhookAlive: true });
+    const placed = step(firstAttemptAt(T0), ev.created(T0), alive);
+    expect(placed.action).toEqual({ kind: 'hand_off', untilMs: T0 + policy.pollWebhookDelayMs });
+    expect(placed.state).toMatchObject({ phase: 'placed', remindAtMs: T0 + policy.pollWebhookDelayMs });
+    // The reminder runs the job: it looks the order up, and hands off again while it is in progress.
+    const rerun = step(placed.state, ev.started(T0 + policy.pollWebhookDelayMs), alive);
+    expect(rerun.action).toEqual({ kind: 'lookup', orderId: ORDER_ID });
+    const polled = step(rerun.state, ev.observed(T0 + policy.pollWebhookDelayMs), alive);
+    expect(polled.action).toEqual({ kind: 'hand_off', untilMs: T0 + 2 * policy.pollWebhookDelayMs });
+    expect(polled.state.remindAtMs).toBe(T0 + 2 * policy.pollWebhookDelayMs);
   });
 
-  it('without a receiver, the poll is how the order advances: its wake is no safety net (it comes back ahead of fresh intents)', () => {
+  it('without a receiver, parks the job: the poll is how the order advances, and there is no reminder', () => {
     const placed = step(firstAttemptAt(T0), ev.created(T0), ctxOf({ webhookAlive: false }));
     expect(placed.action).toEqual({ kind: 'wait', untilMs: T0 + policy.pollInitialDelayMs, reason: 'order_in_progress' });
-    // Every other wait (funds, retries, awaiting the webhook) comes back ahead too, receiver or not.
-    const retry = step(firstAttemptAt(T0), ev.ambiguous(T0), ctxOf({ webhookAlive: true }));
-    expect(retry.action).not.toHaveProperty('safetyNet');
+    expect(placed.state.remindAtMs).toBeNull();
+  });
+
+  it('once a handed-off order’s result is emitted, clears the reminder and closes no job (it completed at the hand-off)', () => {
+    const alive = ctxOf({ webhookAlive: true });
+    const handedOff = step(firstAttemptAt(T0), ev.created(T0), alive).state;
+    const settled = step(handedOff, ev.webhook(T0 + SECOND, order('completed')), alive);
+    expect(settled.state).toMatchObject({ phase: 'done', remindAtMs: T0 + policy.pollWebhookDelayMs });
+    const emitted = step(settled.state, ev.emitted(T0 + SECOND), alive);
+    expect(emitted.state).toMatchObject({ emitted: true, remindAtMs: null });
+    expect(emitted.effects.map((e) => e.kind)).toEqual(['release_funds']);
+    expect(emitted.action).toMatchObject({ kind: 'finish' });
   });
 
   it('is flagged stuck exactly once after orderStuckAfterMs, and still polled: no result is invented', () => {

@@ -46,7 +46,7 @@ describe('the partition layout', () => {
     expect(layout.partitions.map((p) => p.prefix)).toEqual(['bull']);
     expect(layout.global.prefix).toBe('bull');
     expect(layout.forOrder('mo-42').keys.order('mo-42')).toBe(projectKeys('bull').order('mo-42'));
-    expect(ledgerOf(1).scriptKeys('mo-42').save).toEqual(['bull:vf:order:mo-42', 'bull:vf:done:mo-42', 'bull:vf:funds:waiting']);
+    expect(ledgerOf(1).scriptKeys('mo-42').save).toEqual(['bull:vf:order:mo-42', 'bull:vf:done:mo-42', 'bull:vf:funds:waiting', 'bull:vf:reminders']);
   });
 
   it('with four, gives each partition and the fleet-wide keys a hash-tagged prefix', () => {
@@ -58,7 +58,7 @@ describe('the partition layout', () => {
     expect(ledgerOf(4).scriptKeys('hx-1')).toEqual({
       claim: [`{bull-${p}}:vf:order:hx-1`, `{bull-${p}}:vf:done:hx-1`, `{bull-${p}}:vf:unmatched-events-by-time`, `{bull-${p}}:vf:done`],
       load: [`{bull-${p}}:vf:order:hx-1`],
-      save: [`{bull-${p}}:vf:order:hx-1`, `{bull-${p}}:vf:done:hx-1`, `{bull-${p}}:vf:funds:waiting`],
+      save: [`{bull-${p}}:vf:order:hx-1`, `{bull-${p}}:vf:done:hx-1`, `{bull-${p}}:vf:funds:waiting`, `{bull-${p}}:vf:reminders`],
       recordEvent: [`{bull-${p}}:vf:order:hx-1`, `{bull-${p}}:vf:unmatched-events-by-time`, `{bull-${p}}:vf:conflicting-events`],
       view: [`{bull-${p}}:vf:order:hx-1`, `{bull-${p}}:vf:done:hx-1`, `{bull-${p}}:vf:done`],
     });

@@ -25,6 +25,7 @@ describe('Redis key names', () => {
       webhookAlive: keys.webhookAlive,
       keyRefused: keys.keyRefused,
       fundsWaiting: keys.fundsWaiting,
+      reminders: keys.reminders,
     }).toEqual({
       order: 'bull:vf:order:mo-42',
       tombstone: 'bull:vf:done:mo-42',
@@ -44,6 +45,7 @@ describe('Redis key names', () => {
       webhookAlive: 'bull:vf:webhook:alive',
       keyRefused: 'bull:vf:fleet:key-refused',
       fundsWaiting: 'bull:vf:funds:waiting',
+      reminders: 'bull:vf:reminders',
     });
   });
 
@@ -68,6 +70,7 @@ describe('Redis key names', () => {
         'webhookAlive',
         'keyRefused',
         'fundsWaiting',
+        'reminders',
       ].sort(),
     );
   });

@@ -63,11 +63,11 @@ export const STEP_TRACE_MODES: readonly StepTraceMode[] = ['webhook', 'polling']
 
 /** Steps every order goes through in each mode (shown even when 0, so a step that went away is seen to). */
 export const EXPECTED_STEPS: Readonly<Record<StepTraceMode, readonly string[]>> = {
-  webhook: ['enqueue', 'fetch', 'claim', 'price record', 'reserve', 'attempt record', 'create', 'placed record', 'park', 'wake', 'finalize', 'emit', 'release', 'complete'],
-  polling: ['enqueue', 'fetch', 'claim', 'price record', 'reserve', 'attempt record', 'create', 'placed record', 'park', 'lookup', 'finalize', 'emit', 'release', 'complete', GAP.finishJob],
+  webhook: ['enqueue', 'fetch', 'claim', 'reserve', 'attempt record', 'create', 'placed record', GAP.finishJob, 'wake', 'finalize', 'emit', 'release', 'complete'],
+  polling: ['enqueue', 'fetch', 'claim', 'reserve', 'attempt record', 'create', 'placed record', 'park', 'lookup', 'finalize', 'emit', 'release', 'complete', GAP.finishJob],
 };
 
-/** How long the receiver holds an event for the job to park first, at most, in ms. */
+/** How long the receiver holds an event for the job to hand the order off (or park) first, at most, in ms. */
 const PARK_GATE_MS = 2_000;
 
 const API_KEY = `ak_steps_${randomUUID().replace(/-/g, '')}`;
@@ -183,7 +183,7 @@ async function traceMode(p: TraceParams): Promise<StepTrace> {
   closers.push(() => Promise.resolve(sent.stop()));
   const timeline = new StepTimeline(async () => parseCommandStats(await p.admin.info('commandstats')), GAP.other, () => sent.count());
 
-  /** Resolved when the handler's current run returns or throws (the job parked or finished). */
+  /** Resolved when the current run of the job is over: parked (the handler threw) or completed (BullMQ moved it). */
   let handlerSettled = deferred();
   /** Resolved when the current order is done with (its last step ran). */
   let orderDone = deferred();
@@ -215,7 +215,8 @@ async function traceMode(p: TraceParams): Promise<StepTrace> {
         logger,
       });
       finalizer = fin;
-      // The usual path, the same every order: the job parks, then the event comes (held until then).
+      // The usual path, the same every order: the job hands the order off and completes, then the event
+      // comes (held until then).
       const gatedLedger = new Proxy(ledger, {
         get(obj, key) {
           if (key !== 'recordEvent') return Reflect.get(obj, key, obj) as unknown;
@@ -326,7 +327,8 @@ async function traceMode(p: TraceParams): Promise<StepTrace> {
         throw err;
       } finally {
         await timeline.boundary(delayed ? GAP.other : GAP.finishJob);
-        handlerSettled.resolve();
+        // A returning handler's run ends when BullMQ has moved the job to completed (below).
+        if (delayed) handlerSettled.resolve();
       }
     };
     // BullMQ's fetch as a step of its own: not an injected dependency, so a subclass wraps it.
@@ -354,6 +356,7 @@ async function traceMode(p: TraceParams): Promise<StepTrace> {
     // BullMQ has moved the job to completed: the end of `finish job`, and of a polled order.
     worker.on('completed', () => {
       void timeline.boundary(GAP.other).then(() => {
+        handlerSettled.resolve();
         if (doneAfterStep === null) orderDone.resolve();
       });
     });

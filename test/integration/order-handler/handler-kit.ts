@@ -143,6 +143,11 @@ export interface HandlerKit {
   waitForState(mid: string, expected: Phase | ((state: OrderState) => boolean)): Promise<OrderState>;
   /** Wait until the order's intent job is parked (delayed); returns when it is due (epoch ms) and its delay. */
   parked(mid: string): Promise<{ dueAtMs: number; delayMs: number }>;
+  /**
+   * Wait until the order's intent job handed the placed order to its webhook (it completed, and the
+   * ledger holds a reminder); returns when the reminder is due (epoch ms).
+   */
+  handedOff(mid: string): Promise<{ remindAtMs: number }>;
   /** Wait until the order's job is parked, then make it run now. */
   promote(mid: string): Promise<void>;
   /** Promote every parked intent job; returns how many were promoted. */
@@ -240,6 +245,19 @@ export async function startHandlerKit(options: HandlerKitOptions): Promise<Handl
           const due = await dueAt(mid);
           if (job === undefined || state !== 'delayed' || due === null) throw new Error(`${mid}: job not parked (${String(state)})`);
           return { dueAtMs: due, delayMs: job.delay };
+        },
+        { timeout: WAIT_MS, interval: 20 },
+      );
+    },
+    async handedOff(mid) {
+      return vi.waitFor(
+        async () => {
+          const job = await jobOf(mid);
+          const state = await job?.getState();
+          const score = await redis.zscore(projectKeys(prefix).reminders, mid);
+          const handed = (job?.returnvalue as { handed_off?: unknown } | null | undefined)?.handed_off === true;
+          if (state !== 'completed' || !handed || score === null) throw new Error(`${mid}: not handed off (${String(state)}, reminder ${String(score)})`);
+          return { remindAtMs: Number(score) };
         },
         { timeout: WAIT_MS, interval: 20 },
       );

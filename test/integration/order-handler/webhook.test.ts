@@ -36,19 +36,22 @@ const intent = (mid: string) => ({ merchant_order_id: mid, item_id: 4090, quanti
 const ordersOf = (sandbox: LocalSandbox, mid: string) => sandbox.orders().filter((o) => o.merchantOrderId === mid);
 
 describe('a placed order finalized by its webhook', () => {
-  it('gets exactly one result, from the webhook, and its parked intent job is removed at once', async () => {
+  it('gets exactly one result, from the webhook; its intent job completed at the hand-off and its reminder goes with the result', async () => {
     const { receiver, sandbox, kit } = await setup(500);
     await kit.enqueue(intent('wh-1'));
-    const { dueAtMs } = await kit.parked('wh-1');
-    // A receiver is alive, so the safety-net poll waits POLL_WEBHOOK_DELAY_MS.
-    expect(dueAtMs).toBe(((await kit.state('wh-1'))?.placedAtMs ?? 0) + kit.policy.pollWebhookDelayMs);
+    const { remindAtMs } = await kit.handedOff('wh-1');
+    // A receiver is alive: no parked job, and the safety-net poll (the reminder) is due after POLL_WEBHOOK_DELAY_MS.
+    expect(remindAtMs).toBe(((await kit.state('wh-1'))?.placedAtMs ?? 0) + kit.policy.pollWebhookDelayMs);
+    expect(await kit.intents.getDelayedCount()).toBe(0);
 
     // No promote, no clock: the event alone settles it.
     const result = await kit.result('wh-1');
     const [order] = ordersOf(sandbox, 'wh-1');
     expect(result).toMatchObject({ status: 'completed', source: 'webhook', order_id: order?.id, codes: order?.codes, price: 18 });
-    await expect.poll(() => kit.jobState('wh-1')).toBe('unknown');
-    expect(await kit.state('wh-1')).toMatchObject({ phase: 'done', emitted: true });
+    expect(await kit.jobState('wh-1')).toBe('completed');
+    expect((await kit.intents.getJob('intent-wh-1'))?.returnvalue).toEqual({ merchant_order_id: 'wh-1', handed_off: true, order_id: order?.id });
+    await expect.poll(() => kit.redis.zscore(projectKeys(kit.prefix).reminders, 'wh-1')).toBeNull();
+    expect(await kit.state('wh-1')).toMatchObject({ phase: 'done', emitted: true, remindAtMs: null });
     expect(await kit.emissions('wh-1')).toBe(1);
     expect(await kit.reservations()).toEqual({});
     expect(sandbox.stats().calls.lookup).toBe(0);
@@ -101,7 +104,7 @@ describe('a signed event for another order id with the same merchant_order_id', 
   it('is kept aside and does not block the real event, which still finalizes the order at once', async () => {
     const { receiver, sandbox, kit } = await setup(1_500);
     await kit.enqueue(intent('wh-2'));
-    await kit.parked('wh-2');
+    await kit.handedOff('wh-2');
     const [order] = ordersOf(sandbox, 'wh-2');
     expect(order?.status).not.toBe('completed');
 
@@ -114,13 +117,14 @@ describe('a signed event for another order id with the same merchant_order_id', 
     const record = await kit.ledger.load('wh-2');
     expect(record?.webhookOrder).toBeNull();
     expect(record?.state).toMatchObject({ phase: 'placed', orderId: order?.id });
-    expect(await kit.jobState('wh-2')).toBe('delayed');
+    expect(await kit.jobState('wh-2')).toBe('completed');
     expect(await kit.allResults()).toEqual([]);
 
     // The sandbox's own event arrives when the order completes: finalized without a poll.
     const result = await kit.result('wh-2');
     expect(result).toMatchObject({ status: 'completed', source: 'webhook', order_id: order?.id });
-    await expect.poll(() => kit.jobState('wh-2')).toBe('unknown');
+    await expect.poll(() => kit.redis.zscore(projectKeys(kit.prefix).reminders, 'wh-2')).toBeNull();
+    expect(await kit.jobState('wh-2')).toBe('completed');
     expect(await kit.emissions('wh-2')).toBe(1);
     expect(sandbox.stats().calls.lookup).toBe(0);
   });
