@@ -57,10 +57,12 @@ return {r[1], r[2], r[3] or '', r[4] or ''}
 
 /**
  * KEYS: record, tombstone, funds-waiting set, reminder set. ARGV: expected version, state JSON, phase,
- * retention seconds, mid, final status, order id to record ('' = none new), tombstone TTL seconds, when
- * the order started waiting for funds (ms), '1' when the order may be in the funds-waiting set and
- * leaves it, the reminder time to set (ms, '' = none new), '1' when the order may hold a reminder that
- * goes.
+ * retention seconds, mid, final status ('' = no tombstone to write: not done, or done already), order
+ * id to record ('' = none new), tombstone TTL seconds, when the order started waiting for funds (ms),
+ * '1' when the order may be in the funds-waiting set and leaves it, the reminder time to set (ms,
+ * '' = none new), '1' when the order may hold a reminder that goes.
+ * The reminder set has no TTL of its own: an entry leaves with its order's emission (or is dropped by
+ * the poller when its order is gone), so it holds at most the orders in flight.
  * Returns {new version, stored webhook event or ''}, or {0} when another writer got there first.
  * The event comes back so a worker learns of a webhook that arrived while it was mid-request.
  * The funds-waiting and reminder sets follow the state in the same write, so they never drift from
@@ -77,7 +79,7 @@ if ARGV[7] ~= '' then
 else
   redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', version)
 end
-if ARGV[3] == 'done' then
+if ARGV[6] ~= '' then
   redis.call('SET', KEYS[2], ARGV[6], 'EX', tonumber(ARGV[8]))
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 end
@@ -89,7 +91,6 @@ elseif ARGV[10] == '1' then
 end
 if ARGV[11] ~= '' then
   redis.call('ZADD', KEYS[4], ARGV[11], ARGV[5])
-  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[4]))
 elseif ARGV[12] == '1' then
   redis.call('ZREM', KEYS[4], ARGV[5])
 end

@@ -197,13 +197,15 @@ export class OrderLedger {
     const leavesFundsWait = state.phase !== 'waiting_funds' && (previous === undefined || previous.phase === 'waiting_funds');
     const remindAt = state.remindAtMs !== null && state.remindAtMs !== previous?.remindAtMs ? String(state.remindAtMs) : '';
     const dropsReminder = state.remindAtMs === null && (previous === undefined || previous.remindAtMs !== null);
+    // The tombstone and the record's retention start when the order becomes done (once).
+    const tombstone = state.phase === 'done' && previous?.phase !== 'done' ? (state.result?.status ?? '') : '';
     const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, this.scriptKeys(merchantOrderId).save, [
       expectedVersion,
       JSON.stringify(state),
       state.phase,
       this.options.retentionSeconds,
       merchantOrderId,
-      state.result?.status ?? '',
+      tombstone,
       orderId,
       this.options.tombstoneTtlSeconds,
       state.fundsWaitSinceMs ?? 0,

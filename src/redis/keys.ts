@@ -71,8 +71,9 @@ export interface ProjectKeys {
   /**
    * Sorted set: merchant_order_ids whose intent job handed the placed order to its webhook and
    * completed, scored by when to run the job again if no result is emitted first (epoch ms; the
-   * safety-net poll, see the machine's `hand_off`). Kept by the ledger's state writes; bounded by
-   * the orders in flight, and expires RETENTION_SECONDS after the last hand-off.
+   * safety-net poll, see the machine's `hand_off`). Kept by the ledger's state writes: an entry
+   * leaves with its order's emission (or the poller drops it when its order is gone), so the set is
+   * bounded by the orders in flight and needs no TTL.
    */
   readonly reminders: string;
 }
