@@ -25,6 +25,12 @@ export interface OrderStatusReport {
   stuck_since: string | null;
   /** BullMQ state of the intent job (`waiting`, `delayed`, `active`, `completed`…), null when there is none. */
   intent_job: string | null;
+  /**
+   * While a placed order is handed to its webhook (its intent job completed; see the machine's
+   * `hand_off`): when its job runs again if no result comes first (the safety-net poll), ISO time.
+   * Null otherwise. Absent from reports of older releases.
+   */
+  handed_off_until?: string | null;
   /** Status of the last webhook event stored for it, if any. */
   webhook_status: string | null;
   /** Final status from the tombstone (also when the record itself expired; null once the tombstone expired too). */
@@ -92,6 +98,7 @@ export async function orderStatus(sources: OrderStatusSources, merchantOrderId: 
     attempts: state?.attempts ?? null,
     stuck_since: state?.stuckSinceMs === null || state?.stuckSinceMs === undefined || state.phase !== 'placed' ? null : new Date(state.stuckSinceMs).toISOString(),
     intent_job: intentJob,
+    handed_off_until: state?.remindAtMs === null || state?.remindAtMs === undefined || state.phase === 'done' ? null : new Date(state.remindAtMs).toISOString(),
     webhook_status: view.webhookOrder?.status ?? null,
     final_status: view.finishedStatus,
     result:
@@ -128,6 +135,9 @@ export function formatOrderStatus(report: OrderStatusReport): string {
   if (report.attempts !== null) parts.push(`${report.attempts} attempt(s)`);
   if (report.stuck_since !== null) parts.push(`stuck since ${report.stuck_since} (no terminal status; still polled)`);
   if (report.intent_job !== null) parts.push(`intent job ${printable(report.intent_job)}`);
+  if (report.handed_off_until !== null && report.handed_off_until !== undefined) {
+    parts.push(`handed to its webhook (safety-net poll at ${printable(report.handed_off_until)})`);
+  }
   if (report.webhook_status !== null) parts.push(`webhook said ${printable(report.webhook_status)}`);
   const result = report.result;
   if (result !== null) {

@@ -49,6 +49,12 @@ describe('the status line of one merchant_order_id', () => {
     ).toBe('m-1: placed — order o-2, 1 attempt(s), stuck since 2026-11-26T01:00:00.000Z (no terminal status; still polled), intent job delayed');
   });
 
+  it('says a placed order is handed to its webhook, and when its safety-net poll runs', () => {
+    expect(
+      formatOrderStatus({ ...base, phase: 'placed', order_id: 'o-3', attempts: 1, intent_job: 'completed', handed_off_until: '2026-11-26T01:00:30.000Z' }),
+    ).toBe('m-1: placed — order o-3, 1 attempt(s), intent job completed, handed to its webhook (safety-net poll at 2026-11-26T01:00:30.000Z)');
+  });
+
   it('says a webhook event without any intent was kept', () => {
     expect(formatOrderStatus({ ...base, order_id: 'o-7', webhook_status: 'completed' })).toBe(
       'm-1: unknown — order o-7, webhook said completed, no intent for it: the webhook event is stored, not dropped',
