@@ -35,12 +35,12 @@ export const BENCH_LOG_LEVEL = 'warn';
 const LOG_LEVEL_NOTE = 'LOG_LEVEL=warn: no per-order log lines';
 
 /**
- * Safety-net poll while the receiver works, in ms. The webhook decides each result and the receiver
- * removes the parked intent job, so this poll only happens for an order whose webhook the receiver
- * could not apply. Production waits 30 s, which would only stretch such a run.
+ * Safety-net poll while the receiver works, in ms. The webhook decides each result; the intent job
+ * handed the placed order off (it completed) and the ledger's reminder runs it again only for an
+ * order whose result was not emitted by then. Production waits 30 s, which would only stretch such a run.
  */
 export const WEBHOOK_SAFETY_POLL_MS = 5_000;
-const WEBHOOK_SAFETY_POLL_NOTE = `POLL_WEBHOOK_DELAY_MS=${WEBHOOK_SAFETY_POLL_MS} (production default 30000): the webhook decides each result and the receiver removes the parked intent job; this safety-net poll runs only for an order the receiver could not finish, and the Redis figures include it`;
+const WEBHOOK_SAFETY_POLL_NOTE = `POLL_WEBHOOK_DELAY_MS=${WEBHOOK_SAFETY_POLL_MS} (production default 30000): the webhook decides each result; each intent job hands its placed order off and completes, and the reminder runs it again only for an order whose result was not emitted by then (the Redis figures include any such run)`;
 
 /** First status poll in polling mode, in ms: instant fulfilment makes the production 1 s pure waiting. */
 export const POLLING_INITIAL_DELAY_MS = 200;

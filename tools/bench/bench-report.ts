@@ -217,7 +217,7 @@ function modeSection(m: ModeReport): string[] {
             `${round(m.cpuMsPerOrder.reduce((sum, c) => sum + (c.ms ?? 0), 0) + m.redis.cpuUsPerOrder / 1000, 2)} ms in all: the machine’s cores ÷ this bounds orders/s`,
           ] as [string, string, string],
         ]),
-    ['intent jobs still delayed at the last result', String(m.delayedAtLastResult), m.setup.receiver ? '0 (the receiver removes them)' : ''],
+    ['intent jobs still delayed at the last result', String(m.delayedAtLastResult), m.setup.receiver ? '0 (placed orders are handed off: their jobs complete)' : ''],
     [
       'webhooks',
       m.setup.receiver ? `${m.webhooks.sent} sent, ${m.webhooks.acknowledged} acknowledged, ${m.webhooks.failed} failed` : 'none (no receiver, none sent)',

@@ -225,7 +225,7 @@ export function renderSoakMarkdown(r: SoakReport): string {
       'The receiver and the bench process are shown, not judged: the bench process holds the sandbox, which keeps every order it placed (as the API keeps them in its database).',
     '- Redis bytes per finished order: `used_memory` growth since the baseline ÷ results consumed. Every finished order stays retained for the whole run by design ' +
       '(ledger record and completed result job RETENTION_SECONDS, tombstone TOMBSTONE_TTL_SECONDS), so Redis grows with the orders; ' +
-      'the receiver removes each parked intent job, so the intents themselves do not stay. The growth also holds the outstanding intents of the moment ' +
+      'so does each completed intent job (an intent hands its placed order to the webhook and completes; it is kept RETENTION_SECONDS like any finished job). The growth also holds the outstanding intents of the moment ' +
       '(at most the bound above, `outstanding` per mark in the JSON): a fixed amount, so it weighs on the early marks and fades by the last.',
     '- The feed enqueues (`enqueueOrders`) a batch whenever outstanding intents leave room for it, so the backlog stays bounded and the figures are steady state, not a queue. ' +
       'The consumer completes every result job as a merchant\'s would (`consumeResults`).',

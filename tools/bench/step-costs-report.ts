@@ -21,7 +21,7 @@ export interface StepCostsReport {
 }
 
 const MODE_TEXT: Record<StepTraceMode, string> = {
-  webhook: 'webhook mode (the receiver finalizes the order from its event; the parked intent job is removed)',
+  webhook: 'webhook mode (the intent job hands the placed order off and completes; the receiver finalizes the order from its event)',
   polling: 'polling mode (no receiver: the parked job wakes, looks the order up and finishes it)',
 };
 
