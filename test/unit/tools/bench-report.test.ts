@@ -112,7 +112,7 @@ describe('renderBenchMarkdown', () => {
     expect(webhook).toContain('5000 of 5000: completed 4000, partial 500, failed 500');
     expect(webhook).toContain('every merchant_order_id has exactly one result; all match the sandbox');
     expect(webhook).toContain('5000 added, 0 re-added as duplicates (1 adds per result)');
-    expect(webhook).toMatch(/intent jobs still delayed at the last result \| 0 \| 0 \(the receiver removes them\)/);
+    expect(webhook).toMatch(/intent jobs still delayed at the last result \| 0 \| 0 \(placed orders are handed off: their jobs complete\)/);
     expect(webhook).toContain(`WORKER_CONCURRENCY=64 LOG_LEVEL=${BENCH_LOG_LEVEL}`);
   });
 
