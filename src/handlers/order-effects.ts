@@ -2,6 +2,7 @@ import type { BalanceGate } from '../balance/balance-gate.js';
 import type { Effect, Notice, OrderResult } from '../lifecycle/order-state.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
+import { lazyChild } from '../logging/lazy-child.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
 import { repeatGate } from '../logging/repeat-throttle.js';
 
@@ -44,7 +45,7 @@ export function createNoticeReporter(options: NoticeReporterOptions): NoticeRepo
 
   return (parent, n) => {
     // Every notice's line carries its kind as a stable `event` (see logging/log-events.ts).
-    const log = parent.child({ event: n.kind });
+    const log = lazyChild(parent, { event: n.kind });
     switch (n.kind) {
       case 'funds_short':
         metrics.fundsShort(n.limit);

@@ -10,6 +10,7 @@ import { decide, initialState } from '../lifecycle/order-machine.js';
 import type { ApiCall, FleetPauseReason, Intent, LifecyclePolicy, OrderEvent, OrderResult } from '../lifecycle/order-state.js';
 import { rerunAfterUnexpectedError } from '../lifecycle/order-timing.js';
 import type { Logger } from '../logging/logger.js';
+import { lazyChild } from '../logging/lazy-child.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
 import type { ResultEmitter } from '../queue/result-emitter.js';
 import { performEffects, reportEmitted, type NoticeReporter } from './order-effects.js';
@@ -72,7 +73,7 @@ export function createOrderJobHandler(deps: OrderJobHandlerDeps): (job: Job, tok
     // No usable merchant_order_id: no result can be addressed, so the job itself fails, kept for inspection.
     if (parsed.kind === 'garbage') throw new UnrecoverableError(`invalid intent: ${parsed.reason}`);
     const mid = parsed.kind === 'ok' ? parsed.intent.merchantOrderId : parsed.merchantOrderId;
-    const log = deps.logger.child({ merchant_order_id: mid, job_id: job.id });
+    const log = lazyChild(deps.logger, { merchant_order_id: mid, job_id: job.id });
     const intent: Intent = parsed.kind === 'ok' ? parsed.intent : { merchantOrderId: mid, itemId: itemIdOf(job.data) };
 
     const claim = await ledger.claim(mid, job.id ?? '', initialState(intent, now(), job.timestamp));

@@ -7,6 +7,7 @@ import { decide } from '../lifecycle/order-machine.js';
 import type { FleetPauseReason, LifecyclePolicy, OrderEvent, ResolutionRefusal, ResultSource, ResultStatus } from '../lifecycle/order-state.js';
 import { LOG_EVENT } from '../logging/log-events.js';
 import type { Logger } from '../logging/logger.js';
+import { lazyChild } from '../logging/lazy-child.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
 import type { ResultEmitter } from '../queue/result-emitter.js';
 import { performEffects, reportEmitted, type NoticeReporter } from './order-effects.js';
@@ -75,7 +76,7 @@ export function createResolutionJobHandler(deps: ResolutionJobHandlerDeps): (job
     const request = parseRequest(job.data);
     if (request === null) throw new UnrecoverableError('invalid resolve request: expected {merchant_order_id, order_id} strings');
     const mid = request.merchant_order_id;
-    const log = deps.logger.child({ merchant_order_id: mid, job_id: job.id, requested_order_id: request.order_id });
+    const log = lazyChild(deps.logger, { merchant_order_id: mid, job_id: job.id, requested_order_id: request.order_id });
     const answer = (outcome: ResolutionJobOutcome): ResolutionJobOutcome => {
       log.info({ event: LOG_EVENT.resolveAnswered, ...outcome }, 'resolve request answered');
       return outcome;

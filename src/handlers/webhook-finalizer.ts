@@ -4,6 +4,7 @@ import type { LedgerRecord, OrderLedger } from '../ledger/order-ledger.js';
 import { decide } from '../lifecycle/order-machine.js';
 import type { LifecyclePolicy, OrderEvent } from '../lifecycle/order-state.js';
 import type { Logger } from '../logging/logger.js';
+import { lazyChild } from '../logging/lazy-child.js';
 import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
 import type { ResultEmitter } from '../queue/result-emitter.js';
 import { performEffects, reportEmitted, type NoticeReporter } from './order-effects.js';
@@ -60,7 +61,7 @@ export function createWebhookFinalizer(deps: WebhookFinalizerDeps): WebhookFinal
   const now = deps.now ?? Date.now;
   const bookkeeping = new Set<Promise<void>>();
   const finalize = async (merchantOrderId: string, order: Order, known?: LedgerRecord | null): Promise<FinalizeOutcome> => {
-    const log = deps.logger.child({ merchant_order_id: merchantOrderId, order_id: order.id });
+    const log = lazyChild(deps.logger, { merchant_order_id: merchantOrderId, order_id: order.id });
     let record = known ?? (await deps.ledger.load(merchantOrderId));
     const event: OrderEvent = { type: 'webhook_received', atMs: now(), order };
     for (let step = 0; step < MAX_STEPS && record !== null; step++) {
