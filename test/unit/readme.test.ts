@@ -7,6 +7,8 @@ import { parse } from 'yaml';
 import { buildProgram } from '../../src/cli/program.js';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config/config.js';
 import { buildToolsProgram } from '../../tools/cli/program.js';
+import type { BenchReport } from '../../tools/bench/bench-report.js';
+import { renderReadmeBenchTable, replaceReadmeBenchTable } from '../../tools/bench/readme-table.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
 const scripts = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: Record<string, string> }).scripts;
@@ -101,6 +103,13 @@ describe('the README', () => {
     expect(registered.get('voodoo_results_total')).toEqual({ type: 'counter', labels: ['status', 'source'] });
     expect(registered.size).toBeGreaterThanOrEqual(18);
     expect(Object.fromEntries(metricsTable())).toEqual(Object.fromEntries(registered));
+  });
+
+  it('shows the bench table generated from the saved report (bench/results/latest.json), not a hand-copied one', () => {
+    const report = JSON.parse(readFileSync(fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url)), 'utf8')) as BenchReport;
+    const table = renderReadmeBenchTable(report);
+    expect(table).toContain(`| webhook (instant fulfilment) | ${report.modes.find((m) => m.mode === 'webhook')?.ordersPerSecond ?? '?'} |`);
+    expect(replaceReadmeBenchTable(readme, table)).toBe(readme);
   });
 
   it('gives the test command CI runs', () => {

@@ -39,7 +39,7 @@ const MAX_DURATION_S = 3_600;
 const MAX_RATE = 100_000;
 
 /** Options of the burst bench that mean nothing to an open-loop run. */
-const BURST_ONLY = ['--orders', '--modes', '--batch-size', '--cluster', '--partitions', '--kill-primary', '--soak', '--soak-every', '--steps', '--cpu-prof'] as const;
+const BURST_ONLY = ['--orders', '--modes', '--batch-size', '--cluster', '--partitions', '--kill-primary', '--soak', '--soak-every', '--steps', '--cpu-prof', '--update-readme'] as const;
 const OPEN_LOOP_ONLY = ['--duration', '--fulfilment', '--faults'] as const;
 
 function rateValue(option: string, text: string): number {

@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseBenchModes, type BenchMode } from '../bench/bench-modes.js';
 import { runBench, type BenchRun } from '../bench/bench-run.js';
 import { runClusterBench } from '../bench/cluster-bench-run.js';
+import { updateReadmeBenchTable } from '../bench/readme-table.js';
 import { runSoak, type SoakRun } from '../bench/soak-run.js';
 import { openLoopPlan } from '../bench/open-loop-options.js';
 import { runOpenLoopBench, type OpenLoopRun } from '../bench/open-loop-run.js';
@@ -52,6 +54,7 @@ interface BenchCliOptions {
   steps?: boolean;
   stepOrders: number;
   cpuProf?: string;
+  updateReadme?: boolean;
   rate?: string;
   rates?: string;
   duration?: string;
@@ -74,6 +77,7 @@ const FLAGS: Record<string, string> = {
   soakEvery: '--soak-every',
   steps: '--steps',
   cpuProf: '--cpu-prof',
+  updateReadme: '--update-readme',
 };
 
 /** The flags of the options given on the command line (defaults left out). */
@@ -145,6 +149,7 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
         'writes <out-dir>/steps.json and steps.md',
     )
     .option('--cpu-prof <dir>', 'burst bench: run every worker and receiver under node --cpu-prof (profiles in <dir>/<mode>) and add each mode\'s top frames to the report')
+    .option('--update-readme', 'burst bench: rewrite the bench table block of README.md (this package\'s) from the report just written')
     .option('--no-steps', 'skip the per-step trace the bench runs before the modes')
     .option('--step-orders <n>', 'orders the per-step trace drives, one at a time, per traced mode (webhook, polling)', wholeNumber(1, 10_000), 20)
     .action((opts: BenchCliOptions, command: Command) =>
@@ -249,6 +254,11 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
         });
         io.out.write(run.markdown);
         io.err.write(`bench: wrote ${run.paths.markdown} and ${run.paths.json}\n`);
+        if (opts.updateReadme === true) {
+          const readme = fileURLToPath(new URL('../../README.md', import.meta.url));
+          await updateReadmeBenchTable(readme, run.report);
+          io.err.write(`bench: rewrote the bench table of ${readme}\n`);
+        }
         io.onRun?.(run);
         if (!run.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
         return run.report.ok;
