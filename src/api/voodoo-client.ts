@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { got, RequestError, TimeoutError, type Got, type Method } from 'got';
-import { UnexpectedResponseError, ValidationError, type ErrorCode, type FulfillmentError } from '../errors/errors.js';
+import { UnexpectedResponseError, ValidationError, type ErrorCode } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
 import {
   businessCallError,
@@ -11,6 +10,7 @@ import {
   type ApiAnswer,
   type ApiEndpoint,
 } from './error-mapping.js';
+import { HttpTransportError, sendHttp, type HttpAgents } from './http-transport.js';
 import { accessTokenExpiresAt } from './jwt-expiry.js';
 import { MAX_MERCHANT_ORDER_ID_LENGTH } from './api-limits.js';
 import { orderFromRest, type Order } from './order.js';
@@ -21,6 +21,9 @@ export type { ApiEndpoint } from './error-mapping.js';
 
 /** The API documents a 2 h token lifetime and no `expires_in`. */
 const DEFAULT_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
+
+/** Sent with every request. */
+const BASE_HEADERS: Readonly<Record<string, string>> = { accept: 'application/json', 'user-agent': 'voodoo-fulfillment' };
 
 /** Options of {@link createVoodooClient}. */
 export interface VoodooClientOptions {
@@ -100,30 +103,12 @@ function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
 
-/**
- * A copy of got's error with only its name, message, code and stack: got's own error holds the
- * request options (bearer token in the headers, API key in the body) and must not travel further.
- */
-function sanitizedCause(err: RequestError): Error {
+/** The failure as the error's `cause`: its message, name and code only (never the request's headers). */
+function causeOf(err: HttpTransportError): Error {
   const copy = new Error(err.message);
   copy.name = err.name;
   copy.stack = err.stack;
   return Object.assign(copy, { code: err.code });
-}
-
-function fromGotFailure(endpoint: ApiEndpoint, err: RequestError, apiHost: string): FulfillmentError {
-  const timings = err.timings;
-  return transportError(
-    endpoint,
-    {
-      code: err.code,
-      timeoutEvent: err instanceof TimeoutError ? err.event : undefined,
-      connected: timings?.connect !== undefined,
-      uploaded: timings?.upload !== undefined,
-    },
-    sanitizedCause(err),
-    apiHost,
-  );
 }
 
 class HttpVoodooClient implements VoodooClient {
@@ -133,8 +118,10 @@ class HttpVoodooClient implements VoodooClient {
   private readonly tokenTtlMs: number;
   private readonly now: () => number;
   // Owned, not global, so close() ends every socket this client opened.
-  private readonly agents: { http: http.Agent; https: https.Agent };
-  private readonly http: Got;
+  private readonly agents: HttpAgents;
+  /** `<VOODOO_API_URL>/api/v1/`, which every path is resolved against. */
+  private readonly apiRoot: string;
+  private readonly timeoutMs: number;
   private readonly tokens: TokenProvider;
   /** Host (and port) of VOODOO_API_URL, named when it cannot be reached. */
   private readonly apiHost: string;
@@ -147,17 +134,8 @@ class HttpVoodooClient implements VoodooClient {
     this.now = options.now ?? Date.now;
     this.apiHost = URL.canParse(options.baseUrl) ? new URL(options.baseUrl).host : options.baseUrl;
     this.agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
-    this.http = got.extend({
-      prefixUrl: `${options.baseUrl.replace(/\/+$/, '')}/api/v1`,
-      agent: this.agents,
-      // The job layer owns retries: got must never repeat a request, least of all a POST.
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      timeout: { request: options.timeoutMs },
-      responseType: 'text',
-      headers: { accept: 'application/json', 'user-agent': 'voodoo-fulfillment' },
-    });
+    this.apiRoot = `${options.baseUrl.replace(/\/+$/, '')}/api/v1/`;
+    this.timeoutMs = options.timeoutMs;
     this.tokens = options.tokens(() => this.exchangeToken());
   }
 
@@ -213,7 +191,7 @@ class HttpVoodooClient implements VoodooClient {
    */
   private async authorized(
     endpoint: Exclude<ApiEndpoint, 'token'>,
-    method: Method,
+    method: 'GET' | 'POST',
     path: string,
     json?: Record<string, unknown>,
   ): Promise<ApiAnswer> {
@@ -229,23 +207,24 @@ class HttpVoodooClient implements VoodooClient {
     return answer;
   }
 
-  private async send(endpoint: ApiEndpoint, method: Method, path: string, options: SendOptions): Promise<ApiAnswer> {
+  private async send(endpoint: ApiEndpoint, method: 'GET' | 'POST', path: string, options: SendOptions): Promise<ApiAnswer> {
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
     const report = (errorCode: ErrorCode | null): void => this.onCall?.({ endpoint, seconds: (performance.now() - started) / 1000, errorCode });
     let answer: ApiAnswer;
     try {
-      const response = await this.http(path, {
+      const response = await sendHttp(this.agents, {
         method,
+        url: new URL(path, this.apiRoot),
+        headers: { ...BASE_HEADERS, ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }) },
         json: options.json,
-        headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+        timeoutMs: this.timeoutMs,
       });
-      this.logger.debug({ event: LOG_EVENT.apiCall, endpoint, status: response.statusCode, durationMs: elapsed() }, 'api call');
-      const retryAfter = response.headers['retry-after'];
-      answer = { status: response.statusCode, body: parseJson(response.body), retryAfter };
+      this.logger.debug({ event: LOG_EVENT.apiCall, endpoint, status: response.status, durationMs: elapsed() }, 'api call');
+      answer = { status: response.status, body: parseJson(response.body), retryAfter: response.retryAfter };
     } catch (err) {
-      if (!(err instanceof RequestError)) throw err;
-      const failure = fromGotFailure(endpoint, err, this.apiHost);
+      if (!(err instanceof HttpTransportError)) throw err;
+      const failure = transportError(endpoint, err.failure, causeOf(err), this.apiHost);
       report(failure.code);
       this.logger.debug({ endpoint, failure: failure.code, reason: failure.message, durationMs: elapsed() }, 'api call failed');
       throw failure;
