@@ -14,6 +14,8 @@ export interface OpenLoopPlan {
   sweep: boolean;
   /** How long intents arrive at each rate, in s. */
   durationS: number;
+  /** Arrivals of the first this many seconds of each rate are warm-up, left out of the figures. */
+  warmUpS: number;
   fulfilment: OpenLoopFulfilment;
   faults: OpenLoopFaults;
 }
@@ -23,6 +25,7 @@ export interface OpenLoopOptionInput {
   rate?: string;
   rates?: string;
   duration?: string;
+  warmUp?: string;
   fulfilment?: string;
   faults?: string;
   /** Names (`--orders`, …) of every option given on the command line, defaults left out. */
@@ -31,7 +34,11 @@ export interface OpenLoopOptionInput {
 
 /** Default arrival window per rate, in s. */
 export const DEFAULT_DURATION_S = 20;
-/** Arrivals of the first this many ms are left out of the percentiles (warm-up), so the window must be longer. */
+/**
+ * Default warm-up, in ms: arrivals of the first this many ms are left out of the percentiles, so the
+ * window must be longer. A fresh fleet starts JIT-cold: at high rates its first seconds build a
+ * backlog a longer warm-up (`--warm-up`) leaves out.
+ */
 export const WARM_UP_MS = 2_000;
 /** Shortest window: warm-up plus at least 1 s measured, in s. */
 export const MIN_DURATION_S = 3;
@@ -40,7 +47,7 @@ const MAX_RATE = 100_000;
 
 /** Options of the burst bench that mean nothing to an open-loop run. */
 const BURST_ONLY = ['--orders', '--modes', '--batch-size', '--cluster', '--partitions', '--kill-primary', '--soak', '--soak-every', '--steps', '--cpu-prof', '--update-readme'] as const;
-const OPEN_LOOP_ONLY = ['--duration', '--fulfilment', '--faults'] as const;
+const OPEN_LOOP_ONLY = ['--duration', '--warm-up', '--fulfilment', '--faults'] as const;
 
 function rateValue(option: string, text: string): number {
   const trimmed = text.trim();
@@ -97,10 +104,18 @@ export function openLoopPlan(input: OpenLoopOptionInput): OpenLoopPlan | null {
       );
     }
   }
+  let warmUpS = WARM_UP_MS / 1000;
+  if (input.warmUp !== undefined) {
+    warmUpS = Number(input.warmUp.trim());
+    if (input.warmUp.trim() === '' || !Number.isInteger(warmUpS) || warmUpS < 1 || warmUpS >= durationS) {
+      throw new FleetError(`--warm-up expects whole seconds from 1 to less than --duration (${durationS}) (got "${input.warmUp}")`);
+    }
+  }
   return {
     rates,
     sweep: input.rates !== undefined,
     durationS,
+    warmUpS,
     fulfilment: oneOf('--fulfilment', input.fulfilment, ['instant', 'realistic'], 'instant'),
     faults: oneOf('--faults', input.faults, ['none', 'default'], 'none'),
   };

@@ -25,6 +25,8 @@ export interface OpenLoopRateOptions {
   rate: number;
   /** Arrival window, in s. */
   durationS: number;
+  /** Arrivals of the first this many ms are warm-up, left out of the figures. Default WARM_UP_MS. */
+  warmUpMs?: number;
   setup: OpenLoopSetup;
   /** WORKER_CONCURRENCY of every worker process. */
   concurrency: number;
@@ -156,6 +158,7 @@ async function waitForIntentsDrained(fleet: Fleet, options: OpenLoopRateOptions)
  */
 export async function runOpenLoopRate(options: OpenLoopRateOptions): Promise<OpenLoopRateReport> {
   const durationMs = options.durationS * 1000;
+  const warmUpMs = options.warmUpMs ?? WARM_UP_MS;
   const arrivals = poissonArrivals(options.rate, durationMs, options.seed);
   const intents = benchIntents(arrivals.length, `open-loop-${options.rate}`);
   const fleet = await startFleet({
@@ -195,11 +198,11 @@ export async function runOpenLoopRate(options: OpenLoopRateOptions): Promise<Ope
         settledAtMs: order?.settledAtMs ?? null,
       };
     });
-    const window = { startAtMs: log.startAtMs, durationMs, warmUpMs: WARM_UP_MS, drainLimitMs: options.setup.drainLimitMs, growthLimitMs: options.setup.growthLimitMs };
+    const window = { startAtMs: log.startAtMs, durationMs, warmUpMs, drainLimitMs: options.setup.drainLimitMs, growthLimitMs: options.setup.growthLimitMs };
     const { latency, throughput } = rateFigures(timings, window, options.rate, log.enqueuedByEnd);
     const lags = timings.flatMap((t, i) => {
       const issued = log.issuedAtMs[i] ?? Number.NaN;
-      return Number.isNaN(issued) || t.scheduledAtMs < log.startAtMs + WARM_UP_MS ? [] : [Math.max(0, issued - t.scheduledAtMs)];
+      return Number.isNaN(issued) || t.scheduledAtMs < log.startAtMs + warmUpMs ? [] : [Math.max(0, issued - t.scheduledAtMs)];
     });
 
     const { problems } = checkResults({ expected: intents.map((i) => i.merchant_order_id), results, sandboxOrders, resolutions, resultJobs: jobs.length });
@@ -209,7 +212,7 @@ export async function runOpenLoopRate(options: OpenLoopRateOptions): Promise<Ope
     const slowest = timings
       .flatMap((t, i) => {
         const intent = intents[i];
-        if (intent === undefined || t.resultAtMs === null || t.scheduledAtMs < log.startAtMs + WARM_UP_MS) return [];
+        if (intent === undefined || t.resultAtMs === null || t.scheduledAtMs < log.startAtMs + warmUpMs) return [];
         const order = bySandbox.get(intent.merchant_order_id);
         return [
           {
@@ -226,7 +229,7 @@ export async function runOpenLoopRate(options: OpenLoopRateOptions): Promise<Ope
     const report: OpenLoopRateReport = {
       offeredPerSecond: options.rate,
       arrivals: arrivals.length,
-      measuredArrivals: arrivals.filter((at) => at >= WARM_UP_MS).length,
+      measuredArrivals: arrivals.filter((at) => at >= warmUpMs).length,
       results: results.size,
       byStatus: tallyByStatus(results.values()),
       throughput,

@@ -6,7 +6,7 @@ import { hasRedisServer, startPrivateRedis } from '../fleet/private-redis.js';
 import { formatMs } from '../figures/run-figures.js';
 import { machineInfo } from './machine-info.js';
 import { sweepSummary } from './open-loop-figures.js';
-import { WARM_UP_MS, type OpenLoopPlan } from './open-loop-options.js';
+import type { OpenLoopPlan } from './open-loop-options.js';
 import { TICK_MS, runOpenLoopRate } from './open-loop-rate-run.js';
 import { rateOutcome, renderOpenLoopMarkdown, writeOpenLoopResults, type OpenLoopOutputPaths, type OpenLoopRateReport, type OpenLoopReport } from './open-loop-report.js';
 import { openLoopSetup } from './open-loop-setup.js';
@@ -76,6 +76,7 @@ export async function runOpenLoopBench(options: OpenLoopBenchOptions): Promise<O
       const r = await runOpenLoopRate({
         rate,
         durationS: plan.durationS,
+        warmUpMs: plan.warmUpS * 1000,
         setup,
         concurrency: options.concurrency,
         workers: options.workers,
@@ -100,7 +101,7 @@ export async function runOpenLoopBench(options: OpenLoopBenchOptions): Promise<O
       settings: {
         rates: plan.rates,
         durationS: plan.durationS,
-        warmUpS: WARM_UP_MS / 1000,
+        warmUpS: plan.warmUpS,
         tickMs: TICK_MS,
         fulfilment: plan.fulfilment,
         fulfilmentMs: setup.fulfilmentMs,

@@ -58,6 +58,7 @@ interface BenchCliOptions {
   rate?: string;
   rates?: string;
   duration?: string;
+  warmUp?: string;
   fulfilment?: string;
   faults?: string;
 }
@@ -71,6 +72,7 @@ const FLAGS: Record<string, string> = {
   partitions: '--partitions',
   killPrimary: '--kill-primary',
   duration: '--duration',
+  warmUp: '--warm-up',
   fulfilment: '--fulfilment',
   faults: '--faults',
   soak: '--soak',
@@ -140,6 +142,7 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
     )
     .option('--rates <list>', 'the open-loop bench at each rate in turn (comma-separated), a latency-vs-load table and the highest rate within target; writes <out-dir>/open-loop-<a-b-c>.json and .md')
     .option('--duration <s>', 'with --rate/--rates: seconds of arrivals per rate, the first 2 of them warm-up (default 20)')
+    .option('--warm-up <s>', 'with --rate/--rates: seconds of arrivals per rate left out of the figures, the fleet warming up (default 2)')
     .option('--fulfilment <kind>', 'with --rate/--rates: instant (default) or realistic (200–2000 ms)')
     .option('--faults <mix>', "with --rate/--rates: none (default) or default (the README's sandbox fault mix)")
     .option(
@@ -158,6 +161,7 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
           ...(opts.rate === undefined ? {} : { rate: opts.rate }),
           ...(opts.rates === undefined ? {} : { rates: opts.rates }),
           ...(opts.duration === undefined ? {} : { duration: opts.duration }),
+          ...(opts.warmUp === undefined ? {} : { warmUp: opts.warmUp }),
           ...(opts.fulfilment === undefined ? {} : { fulfilment: opts.fulfilment }),
           ...(opts.faults === undefined ? {} : { faults: opts.faults }),
           given: givenFlags(command),

@@ -20,12 +20,19 @@ describe('openLoopPlan', () => {
   });
 
   it('takes one rate with the defaults: 20 s, instant fulfilment, no faults', () => {
-    expect(openLoopPlan({ rate: '200', given: none })).toEqual({ rates: [200], sweep: false, durationS: 20, fulfilment: 'instant', faults: 'none' });
+    expect(openLoopPlan({ rate: '200', given: none })).toEqual({ rates: [200], sweep: false, durationS: 20, warmUpS: 2, fulfilment: 'instant', faults: 'none' });
   });
 
   it('takes a sweep, run ascending, with every option', () => {
-    const plan = openLoopPlan({ rates: '300, 100,200', duration: '5', fulfilment: 'realistic', faults: 'default', given: new Set(['--duration']) });
-    expect(plan).toEqual({ rates: [100, 200, 300], sweep: true, durationS: 5, fulfilment: 'realistic', faults: 'default' });
+    const plan = openLoopPlan({ rates: '300, 100,200', duration: '5', warmUp: '3', fulfilment: 'realistic', faults: 'default', given: new Set(['--duration', '--warm-up']) });
+    expect(plan).toEqual({ rates: [100, 200, 300], sweep: true, durationS: 5, warmUpS: 3, fulfilment: 'realistic', faults: 'default' });
+  });
+
+  it('refuses a warm-up that leaves nothing of the window, or is not whole seconds, naming --warm-up', () => {
+    for (const warmUp of ['5', '0', '1.5', 'x']) {
+      expect(refusal(() => openLoopPlan({ rate: '100', duration: '5', warmUp, given: new Set(['--duration', '--warm-up']) }))).toContain('--warm-up');
+    }
+    expect(refusal(() => openLoopPlan({ warmUp: '3', given: new Set(['--warm-up']) }))).toContain('--warm-up needs --rate or --rates');
   });
 
   it('refuses --rate with --rates', () => {
