@@ -77,7 +77,16 @@ export function sendHttp(agents: HttpAgents, request: HttpRequest): Promise<Http
       reject(new HttpTransportError(timedOut ? `Timeout awaiting 'request' for ${request.timeoutMs}ms` : err.message, failure));
     };
     const options: http.RequestOptions = { method: request.method, headers, agent: secure ? agents.https : agents.http };
-    const req = (secure ? https : http).request(request.url, options, (res) => {
+    let req: http.ClientRequest;
+    try {
+      req = (secure ? https : http).request(request.url, options, onResponse);
+    } catch (err) {
+      // Refused before anything was sent (e.g. a header value Node will not write): never connected.
+      const e = err as Error & { code?: string };
+      reject(new HttpTransportError(e.message, { code: e.code, timeoutEvent: undefined, connected: false, uploaded: false }));
+      return;
+    }
+    function onResponse(res: http.IncomingMessage): void {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', fail);
@@ -89,7 +98,7 @@ export function sendHttp(agents: HttpAgents, request: HttpRequest): Promise<Http
         const retryAfter: string | undefined = res.headers['retry-after'];
         resolve({ status: res.statusCode ?? 0, retryAfter, body: Buffer.concat(chunks).toString('utf8') });
       });
-    });
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       req.destroy(new Error('timeout'));

@@ -98,6 +98,17 @@ return {version, r[2] or ''}
 `;
 
 /**
+ * KEYS: record. ARGV: the owner expected, the new owner. Moves the order to another intent job (the
+ * reminder re-adds a job whose completed one is gone under a safe id) only if it is still the
+ * expected one's. Returns 1 when moved, 0 when another owner took over meanwhile.
+ */
+export const REASSIGN_OWNER = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[2])
+return 1
+`;
+
+/**
  * KEYS: reminder set. ARGV: now (ms), lease (ms), most to take.
  * Returns the merchant_order_ids whose reminder is due, each pushed `lease` ms into the future in
  * the same step, so the workers polling the set do not all run the same job, and a reminder whose

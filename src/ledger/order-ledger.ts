@@ -5,7 +5,7 @@ import type { OrderState } from '../lifecycle/order-state.js';
 import type { ProjectKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { partitionLayout, type PartitionLayout } from '../redis/partitions.js';
-import { CLAIM, LOAD, RECORD_EVENT, SAVE, TAKE_DUE_REMINDERS } from './ledger-scripts.js';
+import { CLAIM, LOAD, REASSIGN_OWNER, RECORD_EVENT, SAVE, TAKE_DUE_REMINDERS } from './ledger-scripts.js';
 
 /** One order's record as loaded from Redis. */
 export interface LedgerRecord {
@@ -90,6 +90,7 @@ export class OrderLedger {
   private readonly saveScript = new LuaScript(SAVE);
   private readonly recordEventScript = new LuaScript(RECORD_EVENT);
   private readonly takeDueRemindersScript = new LuaScript(TAKE_DUE_REMINDERS);
+  private readonly reassignOwnerScript = new LuaScript(REASSIGN_OWNER);
 
   private readonly layout: PartitionLayout;
 
@@ -197,8 +198,9 @@ export class OrderLedger {
     const leavesFundsWait = state.phase !== 'waiting_funds' && (previous === undefined || previous.phase === 'waiting_funds');
     const remindAt = state.remindAtMs !== null && state.remindAtMs !== previous?.remindAtMs ? String(state.remindAtMs) : '';
     const dropsReminder = state.remindAtMs === null && (previous === undefined || previous.remindAtMs !== null);
-    // The tombstone and the record's retention start when the order becomes done (once).
-    const tombstone = state.phase === 'done' && previous?.phase !== 'done' ? (state.result?.status ?? '') : '';
+    // The tombstone and the record's retention start when the order becomes done, and start again
+    // when its resolution moves (an operator's request may come late in the retention).
+    const tombstone = state.phase === 'done' && (previous?.phase !== 'done' || state.resolution !== previous.resolution) ? (state.result?.status ?? '') : '';
     const [version = 0, event = ''] = (await this.saveScript.run(this.options.redis, this.scriptKeys(merchantOrderId).save, [
       expectedVersion,
       JSON.stringify(state),
@@ -226,6 +228,20 @@ export class OrderLedger {
     const keys = this.layout.partitions[partition]?.keys;
     if (keys === undefined) throw new Error(`ledger: no partition ${partition}`);
     return (await this.takeDueRemindersScript.run(this.options.redis, [keys.reminders], [nowMs, leaseMs, limit])) as string[];
+  }
+
+  /**
+   * Make the reminder of `merchantOrderId` due now, if it has one (a handed-off order): a stored
+   * webhook event the receiver could not apply is then applied by the order's job within a poll
+   * round instead of at the reminder's time. Returns whether one was moved (false: none, or due already).
+   */
+  async remindNow(merchantOrderId: string): Promise<boolean> {
+    return (await this.options.redis.zadd(this.keysOf(merchantOrderId).reminders, 'XX', 'CH', 0, merchantOrderId)) === 1;
+  }
+
+  /** Move the order from intent job `from` to `to`, if `from` still owns it (see REASSIGN_OWNER). */
+  async reassignOwner(merchantOrderId: string, from: string, to: string): Promise<boolean> {
+    return (await this.reassignOwnerScript.run(this.options.redis, [this.keysOf(merchantOrderId).order(merchantOrderId)], [from, to])) === 1;
   }
 
   /** Forget the reminder of `merchantOrderId` (one whose order needs none any more). */

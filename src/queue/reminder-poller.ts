@@ -4,6 +4,7 @@ import type { Intent } from '../lifecycle/order-state.js';
 import type { OrderIntent } from '../lifecycle/intent.js';
 import type { Logger } from '../logging/logger.js';
 import { FRESH_INTENT_PRIORITY } from './enqueue-order.js';
+import { intentJobId } from './job-ids.js';
 
 /** How often each worker looks for due reminders, in ms. */
 export const DEFAULT_REMINDER_POLL_MS = 1_000;
@@ -74,14 +75,25 @@ export function startReminderPoller(options: ReminderPollerOptions): ReminderPol
       return;
     }
     const job = await Job.fromId(queue, record.owner);
-    if (job === undefined) {
-      // The completed job went with its retention: add it again under its id (the ledger knows it).
-      await queue.add('order', jobDataOf(record.state.intent), { jobId: record.owner, priority: FRESH_INTENT_PRIORITY, removeOnFail: false });
+    const state = job === undefined ? 'unknown' : await job.getState();
+    if (job !== undefined && (state === 'completed' || state === 'failed')) {
+      await job.retry(state);
       return;
     }
-    const state = await job.getState();
     // Waiting, active or parked: it runs anyway.
-    if (state === 'completed' || state === 'failed') await job.retry(state);
+    if (state !== 'unknown') return;
+    // The completed job is gone (its retention, or the producer's removeOnComplete). Run the order
+    // under the safe id enqueueOrder uses — the owner's own id may be one BullMQ cannot take back
+    // (a generated, all-digit id) — moving the record to it first, unless someone else did.
+    const safeId = intentJobId(mid);
+    if (record.owner !== safeId && !(await ledger.reassignOwner(mid, record.owner, safeId))) return;
+    const existing = await Job.fromId(queue, safeId);
+    if (existing === undefined) {
+      await queue.add('order', jobDataOf(record.state.intent), { jobId: safeId, priority: FRESH_INTENT_PRIORITY, removeOnFail: false });
+      return;
+    }
+    const existingState = await existing.getState();
+    if (existingState === 'completed' || existingState === 'failed') await existing.retry(existingState);
   };
 
   const round = async (): Promise<void> => {
@@ -91,7 +103,8 @@ export function startReminderPoller(options: ReminderPollerOptions): ReminderPol
         const due = await ledger.takeDueReminders(partition, now(), leaseMs, REMINDERS_PER_ROUND);
         for (const mid of due) {
           if (closed) return;
-          await rerun(queue, mid).catch((err: unknown) => logger.debug({ err, merchant_order_id: mid }, 'a due reminder could not run its job; it comes round again'));
+          // Loud: an order whose webhook did not come and whose job cannot be run gets no result.
+          await rerun(queue, mid).catch((err: unknown) => logger.warn({ err, merchant_order_id: mid }, 'a due reminder could not run its job; it comes round again'));
         }
         if (due.length > 0) logger.debug({ partition, count: due.length }, 'ran the jobs of due reminders');
       } catch (err) {

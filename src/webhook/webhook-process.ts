@@ -90,7 +90,11 @@ export async function startWebhookProcess(config: Config, logger: Logger): Promi
     bodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
     maxConnections: config.WEBHOOK_MAX_CONNECTIONS,
     ledger,
-    wake: (jobId, merchantOrderId) => routeOf(merchantOrderId).wake(jobId),
+    // A parked job is promoted; a handed-off order (its job completed) has its reminder made due now,
+    // so its job runs again within a poll round and applies the stored event.
+    wake: async (jobId, merchantOrderId) => {
+      await Promise.all([routeOf(merchantOrderId).wake(jobId), ledger.remindNow(merchantOrderId)]);
+    },
     finalize,
     logger,
     ops: { readiness, registry },

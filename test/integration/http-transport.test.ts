@@ -95,6 +95,14 @@ describe('the HTTP transport', () => {
     expect(err.message).toContain('300ms');
   });
 
+  it('fails a request Node refuses to send (a header it will not write) as never connected', async () => {
+    freshAgents();
+    const err = await failureOf(
+      sendHttp(agents, { method: 'GET', url: new URL('http://127.0.0.1:9/api/v1/orders/x'), headers: { authorization: 'Bearer a\nb' }, timeoutMs: 1_000 }),
+    );
+    expect(err.failure).toMatchObject({ connected: false, uploaded: false });
+  });
+
   it('carries none of the request headers in its failure', async () => {
     const url = await listen(http.createServer((req) => req.socket.destroy()));
     freshAgents();

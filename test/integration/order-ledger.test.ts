@@ -128,3 +128,25 @@ describe('when a webhook event carries no merchant_order_id', () => {
     expect(await redis.exists(keys.legacyEventsWithoutMerchantOrderId)).toBe(0);
   });
 });
+
+describe('the retention of a done order', () => {
+  it('starts when the order becomes done, is not restarted by recording the emission, and is by a change of its resolution', async () => {
+    await finished('le-ret');
+    const record = await ledger.load('le-ret');
+    if (record === null) throw new Error('no record');
+    const key = keys.order('le-ret');
+    const tombstone = keys.tombstone('le-ret');
+    await ttlWithin(key, RETENTION_S);
+    // Time passes (shortened here); the emission is recorded: no new retention.
+    await redis.expire(key, 50);
+    await redis.expire(tombstone, 50);
+    const emitted = await ledger.save('le-ret', record.version, { ...record.state, emitted: true }, record.owner, record.state);
+    if (emitted === null) throw new Error('save lost');
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(50);
+    // An operator's resolution request moves the resolution: the record (and tombstone) are kept again.
+    const requested = { ...emitted.state, resolution: { kind: 'requested' as const, orderId: 'ord-x', requestedAtMs: Date.now(), failures: 0 } };
+    expect(await ledger.save('le-ret', emitted.version, requested, record.owner, emitted.state)).not.toBeNull();
+    expect(await redis.ttl(key)).toBeGreaterThan(50);
+    expect(await redis.ttl(tombstone)).toBeGreaterThan(50);
+  });
+});

@@ -57,6 +57,34 @@ describe('a handed-off order whose webhook never comes', () => {
     expect(await kit.reservations()).toEqual({});
   });
 
+  it('when the completed job is gone and its id cannot be added again (a generated one), runs the order under the safe id, moving the record to it', async () => {
+    const { sandbox, kit } = await setup();
+    // A producer without a jobId: BullMQ generates an all-digit one, which it will not take back.
+    const added = await kit.intents.add('order', { merchant_order_id: 'rm-gen', item_id: 4090, quantity: 2 }, { priority: 1 });
+    expect(added.id).toMatch(/^\d+$/);
+    await kit.waitForState('rm-gen', (state) => state.phase === 'placed' && state.remindAtMs !== null);
+    await expect.poll(async () => (await kit.intents.getJobState(added.id ?? '')) === 'completed').toBe(true);
+    // The producer's removeOnComplete, or retention, took the completed job.
+    await kit.intents.remove(added.id ?? '');
+    startPoller(kit);
+    kit.clock.advance(kit.policy.pollWebhookDelayMs);
+
+    const result = await kit.result('rm-gen');
+    expect(result).toMatchObject({ status: 'completed', source: 'poll' });
+    expect((await kit.ledger.load('rm-gen'))?.owner).toBe('intent-rm-gen');
+    expect(sandbox.stats().calls.create).toBe(1);
+    expect(await kit.emissions('rm-gen')).toBe(1);
+  });
+
+  it('makes a reminder due now on request (a stored event the receiver could not apply), and only an existing one', async () => {
+    const { kit } = await setup();
+    await kit.redis.zadd(projectKeys(kit.prefix).reminders, 9_999_999_999_999, 'rm-now');
+    expect(await kit.ledger.remindNow('rm-now')).toBe(true);
+    expect(Number(await reminderOf(kit, 'rm-now'))).toBe(0);
+    expect(await kit.ledger.remindNow('rm-none')).toBe(false);
+    expect(await reminderOf(kit, 'rm-none')).toBeNull();
+  });
+
   it('drops a reminder that outlived its order instead of running a finished job', async () => {
     const { kit } = await setup();
     await kit.redis.zadd(projectKeys(kit.prefix).reminders, 1, 'rm-gone');
