@@ -349,6 +349,7 @@ export function lifecyclePolicy(config: Config): LifecyclePolicy {
     resolveTimeoutMs: config.RESOLVE_TIMEOUT_MS,
     pollInitialDelayMs: config.POLL_INITIAL_DELAY_MS,
     pollWebhookDelayMs: config.POLL_WEBHOOK_DELAY_MS,
+    handOff: config.REDIS_CLUSTER_NODES === undefined,
     pollMaxDelayMs: config.POLL_MAX_DELAY_MS,
     retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
     retryMaxDelayMs: config.RETRY_MAX_DELAY_MS,

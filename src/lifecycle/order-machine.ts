@@ -106,7 +106,7 @@ const wait = (untilMs: number, reason: WaitReason): Action => ({ kind: 'wait', u
  * order off (completes) and the ledger's reminder is the safety-net poll.
  */
 function inProgress(state: OrderState, untilMs: number, effects: Effect[], ctx: DecisionContext): Decision {
-  if (!ctx.webhookAlive) return { state, effects, action: wait(untilMs, 'order_in_progress') };
+  if (!ctx.webhookAlive || !ctx.policy.handOff) return { state, effects, action: wait(untilMs, 'order_in_progress') };
   return { state: { ...state, remindAtMs: untilMs }, effects, action: { kind: 'hand_off', untilMs } };
 }
 /** No more retries after RESOLVE_TIMEOUT_MS: what is left is the webhook of an attempt that may have landed. */

@@ -190,6 +190,13 @@ export interface LifecyclePolicy {
   pollInitialDelayMs: number;
   /** First poll after placement while a webhook receiver is alive (the webhook is the fast path). */
   pollWebhookDelayMs: number;
+  /**
+   * Whether a placed order is handed to its webhook (the job completes, a ledger reminder is the
+   * safety net) rather than parked while a receiver is alive. Off on a Redis Cluster: after a
+   * primary failover, a partition's BullMQ worker was seen to stop fetching (see the README), and a
+   * handed-off order whose webhook was lost then depends on that fetch.
+   */
+  handOff: boolean;
   /** Longest gap between polls, and between two deadline checks of an order awaiting its webhook. */
   pollMaxDelayMs: number;
   /** First retry delay after a failed call; doubles per consecutive failure of the order. */

@@ -10,6 +10,7 @@ export function testPolicy(overrides: Partial<LifecyclePolicy> = {}): LifecycleP
     resolveTimeoutMs: 60_000,
     pollInitialDelayMs: 1_000,
     pollWebhookDelayMs: 30_000,
+    handOff: true,
     pollMaxDelayMs: 60_000,
     retryBaseDelayMs: 500,
     retryMaxDelayMs: 30_000,

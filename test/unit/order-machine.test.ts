@@ -1392,6 +1392,12 @@ describe('a placed order that stays in progress', () => {
     expect(polled.state.remindAtMs).toBe(T0 + 2 * policy.pollWebhookDelayMs);
   });
 
+  it('with handOff off (a Redis Cluster), parks the job even with a live receiver', () => {
+    const placed = step(firstAttemptAt(T0), ev.created(T0), ctxOf({ webhookAlive: true, policy: { ...policy, handOff: false } }));
+    expect(placed.action).toEqual({ kind: 'wait', untilMs: T0 + policy.pollWebhookDelayMs, reason: 'order_in_progress' });
+    expect(placed.state.remindAtMs).toBeNull();
+  });
+
   it('without a receiver, parks the job: the poll is how the order advances, and there is no reminder', () => {
     const placed = step(firstAttemptAt(T0), ev.created(T0), ctxOf({ webhookAlive: false }));
     expect(placed.action).toEqual({ kind: 'wait', untilMs: T0 + policy.pollInitialDelayMs, reason: 'order_in_progress' });

@@ -64,6 +64,7 @@ export function kitPolicy(overrides: Partial<LifecyclePolicy> = {}): LifecyclePo
   return testPolicy({
     pollInitialDelayMs: 60_000,
     pollWebhookDelayMs: 60_000,
+    handOff: true,
     pollMaxDelayMs: 120_000,
     retryBaseDelayMs: 60_000,
     retryMaxDelayMs: 120_000,
