@@ -3,7 +3,7 @@ import type { OrderLedger } from '../ledger/order-ledger.js';
 import type { Intent } from '../lifecycle/order-state.js';
 import type { OrderIntent } from '../lifecycle/intent.js';
 import type { Logger } from '../logging/logger.js';
-import { FRESH_INTENT_PRIORITY } from './enqueue-order.js';
+import { enqueueOrder } from './enqueue-order.js';
 import { intentJobId } from './job-ids.js';
 
 /** How often each worker looks for due reminders, in ms. */
@@ -52,8 +52,8 @@ function jobDataOf(intent: Intent): OrderIntent {
  * placed order to the webhook completed, and the ledger keeps a reminder for it. When one is due —
  * no result was emitted by then, the webhook is late or lost — this runs the order's job again
  * (it looks the order up and settles or hands off again). Each worker polls the partitions it
- * consumes; taking a reminder leases it, so one worker acts on it per lease. Failures are logged at
- * debug and the reminder simply comes round again.
+ * consumes; taking a reminder leases it, so one worker acts on it per lease. A reminder that cannot
+ * run its job is logged at warn and comes round again.
  *
  * Why hand-written: BullMQ's delayed jobs are what this replaces — a parked job costs a move to
  * delayed and a removal by the receiver for every order, while a reminder costs one sorted-set
@@ -67,33 +67,33 @@ export function startReminderPoller(options: ReminderPollerOptions): ReminderPol
   let closed = false;
   let running: Promise<void> | null = null;
 
+  /**
+   * Run job `jobId` again if it finished; false when there is no such job. A waiting, active or
+   * parked job runs anyway.
+   */
+  const runAgain = async (queue: Queue, jobId: string): Promise<boolean> => {
+    const job = await Job.fromId(queue, jobId);
+    if (job === undefined) return false;
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') await job.retry(state);
+    return state !== 'unknown';
+  };
+
   const rerun = async (queue: Queue, mid: string): Promise<void> => {
     const record = await ledger.load(mid);
-    if (record === null || (record.state.phase === 'done' && record.state.emitted) || record.state.remindAtMs === null) {
-      // Nothing to run: the reminder outlived its order (it leaves with the state write that emits).
+    // The write that records the emitted result clears `remindAtMs` (the machine's `emitted`).
+    if (record === null || record.state.remindAtMs === null) {
+      // Nothing to run: the reminder outlived its order.
       await ledger.dropReminder(mid);
       return;
     }
-    const job = await Job.fromId(queue, record.owner);
-    const state = job === undefined ? 'unknown' : await job.getState();
-    if (job !== undefined && (state === 'completed' || state === 'failed')) {
-      await job.retry(state);
-      return;
-    }
-    // Waiting, active or parked: it runs anyway.
-    if (state !== 'unknown') return;
+    if (await runAgain(queue, record.owner)) return;
     // The completed job is gone (its retention, or the producer's removeOnComplete). Run the order
     // under the safe id enqueueOrder uses — the owner's own id may be one BullMQ cannot take back
     // (a generated, all-digit id) — moving the record to it first, unless someone else did.
     const safeId = intentJobId(mid);
     if (record.owner !== safeId && !(await ledger.reassignOwner(mid, record.owner, safeId))) return;
-    const existing = await Job.fromId(queue, safeId);
-    if (existing === undefined) {
-      await queue.add('order', jobDataOf(record.state.intent), { jobId: safeId, priority: FRESH_INTENT_PRIORITY, removeOnFail: false });
-      return;
-    }
-    const existingState = await existing.getState();
-    if (existingState === 'completed' || existingState === 'failed') await existing.retry(existingState);
+    if (!(await runAgain(queue, safeId))) await enqueueOrder(queue, jobDataOf(record.state.intent));
   };
 
   const round = async (): Promise<void> => {

@@ -87,6 +87,13 @@ function givenFlags(command: Command): Set<string> {
   return new Set(Object.entries(FLAGS).flatMap(([key, flag]) => (command.getOptionValueSource(key) === 'cli' ? [flag] : [])));
 }
 
+/** What every bench run hands back: its markdown, where it was written, and whether it was correct. */
+interface PublishedRun {
+  markdown: string;
+  paths: { markdown: string; json: string };
+  report: { ok: boolean };
+}
+
 /** The bench's own failures (the fleet, Redis, a bad setting) are reported; anything else is a bug and thrown. */
 function isReportedFailure(err: unknown): err is Error {
   return err instanceof FleetError || err instanceof FulfillmentError;
@@ -157,6 +164,23 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
     .option('--step-orders <n>', 'orders the per-step trace drives, one at a time, per traced mode (webhook, polling)', wholeNumber(1, 10_000), 20)
     .action((opts: BenchCliOptions, command: Command) =>
       runDevCommand(io, { name: 'bench', isReportedFailure }, async (signal) => {
+        // What every kind of run takes from the command line, and how each one's report is published.
+        const shared = {
+          concurrency: opts.concurrency,
+          workers: opts.workers,
+          timeoutMs: opts.timeoutMs,
+          seed: opts.seed,
+          outDir: resolve(opts.outDir),
+          ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
+          onProgress: (line: string) => io.err.write(`${line}\n`),
+          ...(signal === undefined ? {} : { signal }),
+        };
+        const published = (run: PublishedRun): boolean => {
+          io.out.write(run.markdown);
+          io.err.write(`bench: wrote ${run.paths.markdown} and ${run.paths.json}\n`);
+          if (!run.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
+          return run.report.ok;
+        };
         const plan = openLoopPlan({
           ...(opts.rate === undefined ? {} : { rate: opts.rate }),
           ...(opts.rates === undefined ? {} : { rates: opts.rates }),
@@ -167,22 +191,9 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
           given: givenFlags(command),
         });
         if (plan !== null) {
-          const openLoop = await runOpenLoopBench({
-            plan,
-            concurrency: opts.concurrency,
-            workers: opts.workers,
-            timeoutMs: opts.timeoutMs,
-            seed: opts.seed,
-            outDir: resolve(opts.outDir),
-            ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
-            onProgress: (line) => io.err.write(`${line}\n`),
-            ...(signal === undefined ? {} : { signal }),
-          });
-          io.out.write(openLoop.markdown);
-          io.err.write(`bench: wrote ${openLoop.paths.markdown} and ${openLoop.paths.json}\n`);
+          const openLoop = await runOpenLoopBench({ plan, ...shared });
           io.onOpenLoopRun?.(openLoop);
-          if (!openLoop.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
-          return openLoop.report.ok;
+          return published(openLoop);
         }
         if (opts.killPrimary === true && opts.cluster !== true) throw new FleetError('--kill-primary needs --cluster');
         if (opts.soakEvery !== undefined && opts.soak === undefined) throw new FleetError('--soak-every needs --soak');
@@ -202,70 +213,35 @@ export function registerBenchCommand(program: Command, io: BenchCommandIo = proc
         if (opts.soak !== undefined) {
           if (opts.cluster === true) throw new FleetError('--soak runs on one private redis-server: it does not take --cluster');
           const soakRun = await runSoak({
+            ...shared,
             orders: opts.soak,
             ...(opts.soakEvery === undefined ? {} : { every: opts.soakEvery }),
-            concurrency: opts.concurrency,
-            workers: opts.workers,
             batchSize: opts.batchSize,
-            timeoutMs: opts.timeoutMs,
-            seed: opts.seed,
-            outDir: resolve(opts.outDir),
-            ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
-            onProgress: (line) => io.err.write(`${line}\n`),
-            ...(signal === undefined ? {} : { signal }),
           });
-          io.out.write(soakRun.markdown);
-          io.err.write(`bench: wrote ${soakRun.paths.markdown} and ${soakRun.paths.json}\n`);
           io.onSoak?.(soakRun);
-          if (!soakRun.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
-          return soakRun.report.ok;
+          return published(soakRun);
         }
         if (opts.cluster === true) {
-          const clusterRun = await runClusterBench({
-            orders: opts.orders,
-            partitions: opts.partitions,
-            concurrency: opts.concurrency,
-            workers: opts.workers,
-            batchSize: opts.batchSize,
-            timeoutMs: opts.timeoutMs,
-            seed: opts.seed,
-            killPrimary: opts.killPrimary === true,
-            outDir: resolve(opts.outDir),
-            ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
-            onProgress: (line) => io.err.write(`${line}\n`),
-            ...(signal === undefined ? {} : { signal }),
-          });
-          io.out.write(clusterRun.markdown);
-          io.err.write(`bench: wrote ${clusterRun.paths.markdown} and ${clusterRun.paths.json}\n`);
-          if (!clusterRun.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
-          return clusterRun.report.ok;
+          return published(
+            await runClusterBench({ ...shared, orders: opts.orders, partitions: opts.partitions, batchSize: opts.batchSize, killPrimary: opts.killPrimary === true }),
+          );
         }
         const run = await runBench({
+          ...shared,
           orders: opts.orders,
           modes: opts.modes,
-          concurrency: opts.concurrency,
-          workers: opts.workers,
           batchSize: opts.batchSize,
-          timeoutMs: opts.timeoutMs,
-          seed: opts.seed,
           steps: opts.steps !== false,
           stepOrders: opts.stepOrders,
-          outDir: resolve(opts.outDir),
           ...(opts.cpuProf === undefined ? {} : { cpuProfDir: resolve(opts.cpuProf) }),
-          ...(io.cliPath === undefined ? {} : { cliPath: io.cliPath }),
-          onProgress: (line) => io.err.write(`${line}\n`),
-          ...(signal === undefined ? {} : { signal }),
         });
-        io.out.write(run.markdown);
-        io.err.write(`bench: wrote ${run.paths.markdown} and ${run.paths.json}\n`);
         if (opts.updateReadme === true) {
           const readme = fileURLToPath(new URL('../../README.md', import.meta.url));
           await updateReadmeBenchTable(readme, run.report);
           io.err.write(`bench: rewrote the bench table of ${readme}\n`);
         }
         io.onRun?.(run);
-        if (!run.report.ok) io.err.write('bench: some results were wrong (see "correctness" in the report)\n');
-        return run.report.ok;
+        return published(run);
       }),
     );
 
