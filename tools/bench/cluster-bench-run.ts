@@ -242,6 +242,12 @@ async function waitForResults(fleet: Fleet, cluster: PrivateRedisCluster, o: Wai
         const failover = await cluster.killPrimary({ port: victim.port });
         killed = { killedPort: failover.killedPort, promotedPort: failover.promotedPort, partitions: victim.partitions, atResults: done, failoverMs: failover.durationMs };
         o.progress(`bench: replica on port ${failover.promotedPort} took over after ${failover.durationMs} ms`);
+        // The documented procedure for a known defect (README: "a worker can stop fetching after a
+        // failover"): replace the worker processes; what they held is re-run, which the ledger makes safe.
+        const old = fleet.processes().filter((p) => p.role === 'worker' && p.running);
+        await Promise.all(old.map(() => fleet.startWorker()));
+        await Promise.all(old.map((p) => p.stop('SIGTERM', 10_000)));
+        o.progress(`bench: replaced the ${old.length} worker processes after the failover`);
       } catch (err) {
         return { failure: `the failover did not complete: ${err instanceof Error ? err.message : String(err)}`, killed };
       }
